@@ -1,0 +1,23 @@
+/**
+ * @file myappctx.h
+ * libmyappctx: carry per-request user, tenant and audit context into
+ * PostgreSQL over plain or pooled libpq connections.  Include only this file.
+ *
+ * Conventions: every call returns MYAPPCTX_OK (0) or a negative MYAPPCTX_E*
+ * code and takes an optional caller-provided myappctx_error for details.
+ * Output parameters are named `out`; what they receive belongs to the caller
+ * and is freed with the library function named in its documentation.  The
+ * library never exits, aborts or prints, and sends every value to the server
+ * as a bound parameter.
+ */
+#ifndef MYAPPCTX_H
+#define MYAPPCTX_H
+
+#include <myappctx/common.h>
+#include <myappctx/error.h>
+#include <myappctx/uuid.h>
+#include <myappctx/conn.h>
+#include <myappctx/exec.h>
+#include <myappctx/schema.h>
+
+#endif /* MYAPPCTX_H */

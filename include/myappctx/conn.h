@@ -1,0 +1,77 @@
+/**
+ * @file myappctx/conn.h
+ * The connection handle.
+ *
+ * A myappctx_conn wraps one libpq connection.  It is used by one thread at a
+ * time (like PGconn itself); different connections may be used concurrently.
+ */
+#ifndef MYAPPCTX_CONN_H
+#define MYAPPCTX_CONN_H
+
+#include <myappctx/error.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Options for myappctx_conn_open(); initialise with MYAPPCTX_CONN_OPTIONS_INIT
+ *  so fields added later get their defaults. */
+typedef struct myappctx_conn_options {
+    int version;          /**< MYAPPCTX_CONN_OPTIONS_VERSION */
+    /** Non-zero: the connection goes through a transaction pooler (PgBouncer
+     *  pool_mode=transaction).  Session-scoped calls then fail with
+     *  MYAPPCTX_ESESSIONSTATE, because the pooler would hand the session
+     *  state to another client. */
+    int txn_pooler;
+    /** Non-zero: at connect, check that the installed schema version is one
+     *  this library supports (MYAPPCTX_ESCHEMA otherwise). */
+    int check_schema;
+} myappctx_conn_options;
+
+#define MYAPPCTX_CONN_OPTIONS_VERSION 1
+#define MYAPPCTX_CONN_OPTIONS_INIT { MYAPPCTX_CONN_OPTIONS_VERSION, 0, 0 }
+
+/**
+ * Opens a connection.
+ * @param[out] out   receives the connection; caller frees it with myappctx_conn_close()
+ * @param conninfo   libpq connection string or URI ("" uses the PG* environment)
+ * @param opts       options, or NULL for the defaults
+ * @param err        optional error details
+ * @return MYAPPCTX_OK, MYAPPCTX_EINVAL, MYAPPCTX_ENOMEM, MYAPPCTX_ECONNECT,
+ *         or MYAPPCTX_ESCHEMA when opts->check_schema is set and the schema
+ *         is missing or of an unsupported version.
+ */
+MYAPPCTX_API int myappctx_conn_open(myappctx_conn **out, const char *conninfo,
+                                    const myappctx_conn_options *opts,
+                                    myappctx_error *err);
+
+/**
+ * Wraps an existing, established libpq connection.  The caller keeps
+ * ownership of @p pg: myappctx_conn_close() frees the wrapper only, and @p pg
+ * must outlive it.
+ * @return MYAPPCTX_OK, MYAPPCTX_EINVAL (NULL or not connected), MYAPPCTX_ENOMEM,
+ *         MYAPPCTX_ESCHEMA (as for myappctx_conn_open()).
+ */
+MYAPPCTX_API int myappctx_conn_wrap(myappctx_conn **out, PGconn *pg,
+                                    const myappctx_conn_options *opts,
+                                    myappctx_error *err);
+
+/** The underlying libpq connection (borrowed; NULL if @p conn is NULL). */
+MYAPPCTX_API PGconn *myappctx_conn_pg(myappctx_conn *conn);
+
+/** Non-zero if the connection was declared to be behind a transaction pooler. */
+MYAPPCTX_API int myappctx_conn_is_txn_pooler(const myappctx_conn *conn);
+
+/** Non-zero if the connection is inside a transaction block (open or failed). */
+MYAPPCTX_API int myappctx_conn_in_transaction(const myappctx_conn *conn);
+
+/** Closes the connection (and the PGconn if the library opened it) and frees
+ *  the handle.  NULL is allowed.  A pooled connection must be returned with
+ *  myappctx_pool_release() instead. */
+MYAPPCTX_API void myappctx_conn_close(myappctx_conn *conn);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MYAPPCTX_CONN_H */

@@ -1,0 +1,76 @@
+/**
+ * @file myappctx/error.h
+ * Status codes and the caller-provided error structure.
+ *
+ * Every call returns MYAPPCTX_OK (0) or a negative MYAPPCTX_E* code.  Calls
+ * that can fail take an optional `myappctx_error *err` (NULL allowed): on
+ * failure the library fills it with the code, the server's SQLSTATE (empty
+ * when the error did not come from the server) and a one-line message.  The
+ * structure has a fixed size, is never allocated by the library and belongs
+ * to the caller, so it is safe to use one per thread.  On success `err` is
+ * left untouched.
+ *
+ * Codes are stable: new ones are only ever added.
+ */
+#ifndef MYAPPCTX_ERROR_H
+#define MYAPPCTX_ERROR_H
+
+#include <myappctx/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Status codes.  Server errors raised by the schema map to named codes. */
+enum myappctx_status {
+    MYAPPCTX_OK               = 0,
+    MYAPPCTX_EINVAL           = -1,  /**< invalid argument (checked before any round trip) */
+    MYAPPCTX_ENOMEM           = -2,  /**< out of memory */
+    MYAPPCTX_ECONNECT         = -3,  /**< connection failed or broken (SQLSTATE class 08) */
+    MYAPPCTX_ESERVER          = -4,  /**< any other server error; see err->sqlstate */
+    MYAPPCTX_ETIMEOUT         = -5,  /**< a wait ran out of time (pool acquire) */
+    MYAPPCTX_ENOTXN           = -6,  /**< transaction-scoped call outside a transaction block */
+    MYAPPCTX_ESESSIONSTATE    = -7,  /**< session state not allowed (behind a transaction pooler) */
+    MYAPPCTX_ESCHEMA          = -8,  /**< schema missing, unsupported version or checksum mismatch */
+    MYAPPCTX_EPROTO           = -9,  /**< the server answered something unexpected */
+    MYAPPCTX_ENOCONTEXT       = -10, /**< P0050: user context not set */
+    MYAPPCTX_ENOTENANT        = -11, /**< P0051: tenant context not set */
+    MYAPPCTX_EACCESS          = -12, /**< P0052: user has no access to the tenant */
+    MYAPPCTX_ENOTADMIN        = -13, /**< P0053: only admins can impersonate */
+    MYAPPCTX_ERATELIMIT       = -14, /**< P0054: rate limit exceeded */
+    MYAPPCTX_EIMPERSONATING   = -15, /**< P0055: already impersonating (nested) */
+    MYAPPCTX_ENOTIMPERSONATING= -16, /**< P0056: not impersonating */
+    MYAPPCTX_ENOUSER          = -17, /**< P0057: unknown target user */
+    MYAPPCTX_EBADARG          = -18, /**< P0058: the server refused an argument */
+    MYAPPCTX_ETXNFAILED       = -19, /**< 25P02: the transaction is aborted; roll it back */
+    MYAPPCTX_ECANCELED        = -20, /**< 57014: the statement was cancelled or timed out */
+    MYAPPCTX_EBUSY            = -21, /**< the connection is in a state that forbids the call */
+    MYAPPCTX_ECLOSED          = -22, /**< the pool is closed */
+    MYAPPCTX_EFULL            = -23, /**< the pool's waiter queue is full */
+    MYAPPCTX_EMALFORMED       = -24, /**< a stored value cannot be read as the requested type */
+    MYAPPCTX_ENOTFOUND        = -25, /**< the requested item does not exist */
+    MYAPPCTX_EHOOK            = -26  /**< a user hook refused the connection */
+};
+
+/** Size of myappctx_error.message, including the terminating NUL. */
+#define MYAPPCTX_ERROR_MESSAGE_SIZE 512
+
+/** Details of the last failure of a call (caller-owned, fixed size). */
+typedef struct myappctx_error {
+    int  code;                                   /**< a MYAPPCTX_E* code */
+    char sqlstate[6];                            /**< e.g. "P0050"; "" if not from the server */
+    char message[MYAPPCTX_ERROR_MESSAGE_SIZE];   /**< one line, NUL-terminated, may be truncated */
+} myappctx_error;
+
+/** A short description of a status code (static storage, never NULL). */
+MYAPPCTX_API const char *myappctx_strerror(int code);
+
+/** The status code a SQLSTATE maps to (MYAPPCTX_ESERVER when it has no
+ *  specific code; MYAPPCTX_EINVAL when sqlstate is NULL or malformed). */
+MYAPPCTX_API int myappctx_status_from_sqlstate(const char *sqlstate);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MYAPPCTX_ERROR_H */

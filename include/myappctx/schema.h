@@ -1,0 +1,96 @@
+/**
+ * @file myappctx/schema.h
+ * The server-side schema, embedded in the library and installed by one call.
+ *
+ * The schema is a list of numbered migrations (sql/NNN_*.sql in the source
+ * tree) plus optional demo objects (sql/demo/).  Installation applies the
+ * missing ones in order, in one transaction, under an advisory lock, and
+ * records each one's version and SHA-256 in myappctx.schema_migrations.
+ */
+#ifndef MYAPPCTX_SCHEMA_H
+#define MYAPPCTX_SCHEMA_H
+
+#include <myappctx/conn.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Which set of migrations. */
+typedef enum myappctx_schema_kind {
+    MYAPPCTX_SCHEMA_CORE = 0,   /**< the schema of the specification */
+    MYAPPCTX_SCHEMA_DEMO = 1    /**< demo objects for the examples (data.orders, RLS) */
+} myappctx_schema_kind;
+
+/** One embedded migration (all strings are static; do not free). */
+typedef struct myappctx_migration {
+    myappctx_schema_kind kind;
+    int version;
+    const char *name;
+    const char *sql;
+} myappctx_migration;
+
+/** Options for myappctx_schema_install(); start from MYAPPCTX_SCHEMA_OPTIONS_INIT. */
+typedef struct myappctx_schema_options {
+    int version;              /**< MYAPPCTX_SCHEMA_OPTIONS_VERSION */
+    /** Application role to set up (role defaults and least-privilege grants),
+     *  or NULL to leave roles alone. */
+    const char *app_role;
+    /** Non-zero: create @ref app_role when it does not exist (default 1). */
+    int create_role;
+    /** Non-zero: also install the demo objects (default 0). */
+    int demo;
+} myappctx_schema_options;
+
+#define MYAPPCTX_SCHEMA_OPTIONS_VERSION 1
+#define MYAPPCTX_SCHEMA_OPTIONS_INIT { MYAPPCTX_SCHEMA_OPTIONS_VERSION, NULL, 1, 0 }
+
+/** What is installed compared with what this library carries. */
+typedef struct myappctx_schema_status {
+    int installed_version;    /**< highest applied core migration, 0 if none */
+    int available_version;    /**< highest core migration embedded in the library */
+    int demo_installed;       /**< highest applied demo migration, 0 if none */
+    int demo_available;       /**< highest demo migration embedded */
+    int applied_now;          /**< migrations applied by the install call that filled this */
+} myappctx_schema_status;
+
+/**
+ * Installs or upgrades the schema.  Idempotent: a repeat call applies
+ * nothing (but still (re)applies the role setup when @p opts->app_role is
+ * set).  Concurrent installers serialise on an advisory lock; the second
+ * finds the work done.  Needs privileges to create schemas, functions and
+ * roles (typically a superuser).
+ *
+ * @param conn      a connection not inside a transaction
+ * @param opts      options or NULL for the defaults
+ * @param[out] out  optional; receives the status after installation
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (bad options or role name);
+ *         MYAPPCTX_EBUSY (conn inside a transaction); MYAPPCTX_ESCHEMA (an
+ *         applied migration's checksum differs from the embedded one, or the
+ *         database has a newer schema than this library); any server error
+ *         code.  On failure nothing is changed (the transaction is rolled back).
+ */
+MYAPPCTX_API int myappctx_schema_install(myappctx_conn *conn,
+                                         const myappctx_schema_options *opts,
+                                         myappctx_schema_status *out,
+                                         myappctx_error *err);
+
+/** Reads the installed and available versions (read-only, no lock). */
+MYAPPCTX_API int myappctx_schema_status_get(myappctx_conn *conn,
+                                            myappctx_schema_status *out,
+                                            myappctx_error *err);
+
+/** Number of embedded migrations of @p kind. */
+MYAPPCTX_API size_t myappctx_schema_migration_count(myappctx_schema_kind kind);
+
+/** The @p index-th (0-based) embedded migration of @p kind.
+ *  @return MYAPPCTX_OK or MYAPPCTX_EINVAL (index out of range, NULL out). */
+MYAPPCTX_API int myappctx_schema_migration_get(myappctx_schema_kind kind, size_t index,
+                                               myappctx_migration *out,
+                                               myappctx_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MYAPPCTX_SCHEMA_H */

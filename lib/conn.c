@@ -1,0 +1,155 @@
+/* The connection handle: open, wrap, close and state checks. */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "internal.h"
+
+static int
+conn_new(myappctx_conn **out, PGconn *pg, bool owns,
+         const myappctx_conn_options *opts, myappctx_error *err)
+{
+    myappctx_conn *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "out of memory");
+    c->pg = pg;
+    c->owns_pg = owns;
+    c->txn_pooler = opts != NULL && opts->txn_pooler;
+    if (opts != NULL && opts->check_schema) {
+        int rc = mxi_schema_check_version(c, err);
+        if (rc != MYAPPCTX_OK) {
+            free(c);
+            return rc;
+        }
+    }
+    *out = c;
+    return MYAPPCTX_OK;
+}
+
+static int
+check_options(const myappctx_conn_options *opts, myappctx_error *err)
+{
+    if (opts != NULL && opts->version != MYAPPCTX_CONN_OPTIONS_VERSION)
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
+                             "conn: options version %d is not %d (use MYAPPCTX_CONN_OPTIONS_INIT)",
+                             opts->version, MYAPPCTX_CONN_OPTIONS_VERSION);
+    return MYAPPCTX_OK;
+}
+
+MYAPPCTX_API int
+myappctx_conn_open(myappctx_conn **out, const char *conninfo,
+                   const myappctx_conn_options *opts, myappctx_error *err)
+{
+    MXI_REQUIRE_ARG(err, out);
+    MXI_REQUIRE_ARG(err, conninfo);
+    int rc = check_options(opts, err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
+
+    PGconn *pg = PQconnectdb(conninfo);
+    if (pg == NULL)
+        return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "conn: out of memory");
+    if (PQstatus(pg) != CONNECTION_OK) {
+        rc = mxi_error_set(err, MYAPPCTX_ECONNECT, NULL, "conn: %s", PQerrorMessage(pg));
+        PQfinish(pg);
+        return rc;
+    }
+    rc = conn_new(out, pg, true, opts, err);
+    if (rc != MYAPPCTX_OK)
+        PQfinish(pg);
+    return rc;
+}
+
+MYAPPCTX_API int
+myappctx_conn_wrap(myappctx_conn **out, PGconn *pg,
+                   const myappctx_conn_options *opts, myappctx_error *err)
+{
+    MXI_REQUIRE_ARG(err, out);
+    MXI_REQUIRE_ARG(err, pg);
+    int rc = check_options(opts, err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
+    if (PQstatus(pg) != CONNECTION_OK)
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
+                             "conn: the PGconn to wrap is not connected");
+    return conn_new(out, pg, false, opts, err);
+}
+
+MYAPPCTX_API PGconn *
+myappctx_conn_pg(myappctx_conn *conn)
+{
+    return conn ? conn->pg : NULL;
+}
+
+MYAPPCTX_API int
+myappctx_conn_is_txn_pooler(const myappctx_conn *conn)
+{
+    return conn != NULL && conn->txn_pooler;
+}
+
+MYAPPCTX_API int
+myappctx_conn_in_transaction(const myappctx_conn *conn)
+{
+    if (conn == NULL || conn->pg == NULL)
+        return 0;
+    PGTransactionStatusType ts = PQtransactionStatus(conn->pg);
+    return ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR;
+}
+
+MYAPPCTX_API void
+myappctx_conn_close(myappctx_conn *conn)
+{
+    if (conn == NULL)
+        return;
+    if (conn->owns_pg)
+        PQfinish(conn->pg);
+    free(conn);
+}
+
+int
+mxi_conn_ready(myappctx_conn *conn, const char *what, myappctx_error *err)
+{
+    if (conn == NULL || conn->pg == NULL)
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "%s: connection is NULL", what);
+    if (PQstatus(conn->pg) != CONNECTION_OK)
+        return mxi_error_set(err, MYAPPCTX_ECONNECT, NULL, "%s: connection is broken: %s",
+                             what, PQerrorMessage(conn->pg));
+    if (PQpipelineStatus(conn->pg) != PQ_PIPELINE_OFF)
+        return mxi_error_set(err, MYAPPCTX_EBUSY, NULL,
+                             "%s: connection is in pipeline mode", what);
+    if (PQtransactionStatus(conn->pg) == PQTRANS_ACTIVE)
+        return mxi_error_set(err, MYAPPCTX_EBUSY, NULL,
+                             "%s: a query is already in progress on this connection", what);
+    return MYAPPCTX_OK;
+}
+
+int
+mxi_require_txn(myappctx_conn *conn, const char *what, myappctx_error *err)
+{
+    int rc = mxi_conn_ready(conn, what, err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
+    switch (PQtransactionStatus(conn->pg)) {
+    case PQTRANS_INTRANS:
+        return MYAPPCTX_OK;
+    case PQTRANS_INERROR:
+        return mxi_error_set(err, MYAPPCTX_ETXNFAILED, "25P02",
+                             "%s: the current transaction is aborted; roll it back first", what);
+    default:
+        return mxi_error_set(err, MYAPPCTX_ENOTXN, NULL,
+                             "%s: not inside a transaction block; transaction-scoped "
+                             "settings would be discarded at the end of the statement "
+                             "(call myappctx_begin() first)", what);
+    }
+}
+
+int
+mxi_require_session_state(myappctx_conn *conn, const char *what, myappctx_error *err)
+{
+    if (conn != NULL && conn->txn_pooler)
+        return mxi_error_set(err, MYAPPCTX_ESESSIONSTATE, NULL,
+                             "%s: session-scoped state is not allowed on a connection "
+                             "behind a transaction pooler (it would leak to other clients); "
+                             "use the transaction-scoped variant", what);
+    return MYAPPCTX_OK;
+}
