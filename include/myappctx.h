@@ -19,5 +19,13 @@
 #include <myappctx/conn.h>
 #include <myappctx/exec.h>
 #include <myappctx/schema.h>
+#include <myappctx/context.h>
+#include <myappctx/audit.h>
+#include <myappctx/impersonation.h>
+#include <myappctx/settings.h>
+#include <myappctx/session_config.h>
+#include <myappctx/lifecycle.h>
+#include <myappctx/security.h>
+#include <myappctx/pool.h>
 
 #endif /* MYAPPCTX_H */

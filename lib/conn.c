@@ -5,6 +5,16 @@
 
 #include "internal.h"
 
+/* libpq's default notice processor writes to stderr; a library must not
+ * print, so connections the library opens drop notices (warnings from the
+ * server still reach the server log).  Wrapped connections keep theirs. */
+static void
+discard_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 static int
 conn_new(myappctx_conn **out, PGconn *pg, bool owns,
          const myappctx_conn_options *opts, myappctx_error *err)
@@ -54,6 +64,7 @@ myappctx_conn_open(myappctx_conn **out, const char *conninfo,
         PQfinish(pg);
         return rc;
     }
+    PQsetNoticeProcessor(pg, discard_notice, NULL);
     rc = conn_new(out, pg, true, opts, err);
     if (rc != MYAPPCTX_OK)
         PQfinish(pg);
