@@ -30,6 +30,10 @@ extern "C" {
  *  One thread at a time may use a connection. */
 typedef struct myappctx_conn myappctx_conn;
 
+/** Frees memory the library allocated for the caller (strings and arrays
+ *  documented as "free with myappctx_free()").  NULL is allowed. */
+MYAPPCTX_API void myappctx_free(void *ptr);
+
 /** Returns the library's version string, e.g. "0.1.0" (static storage). */
 MYAPPCTX_API const char *myappctx_version(void);
 
