@@ -89,7 +89,10 @@ myappctx_conn_wrap(myappctx_conn **out, PGconn *pg,
 MYAPPCTX_API PGconn *
 myappctx_conn_pg(myappctx_conn *conn)
 {
-    return conn ? conn->pg : NULL;
+    if (conn == NULL)
+        return NULL;
+    conn->touched = true;      /* the caller may change session state directly */
+    return conn->pg;
 }
 
 MYAPPCTX_API int
@@ -122,6 +125,7 @@ mxi_conn_ready(myappctx_conn *conn, const char *what, myappctx_error *err)
 {
     if (conn == NULL || conn->pg == NULL)
         return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "%s: connection is NULL", what);
+    conn->touched = true;
     if (PQstatus(conn->pg) != CONNECTION_OK)
         return mxi_error_set(err, MYAPPCTX_ECONNECT, NULL, "%s: connection is broken: %s",
                              what, PQerrorMessage(conn->pg));

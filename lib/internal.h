@@ -14,6 +14,10 @@ struct myappctx_conn {
     bool    owns_pg;       /* close the PGconn in myappctx_conn_close() */
     bool    txn_pooler;    /* refuse session-scoped state */
     void   *pool_slot;     /* set while the connection belongs to a pool */
+    /* Set by every library call that may talk to the server and by
+     * myappctx_conn_pg() (raw access): a pooled connection that was never
+     * touched since its last reset needs no reset on release. */
+    bool    touched;
 };
 
 /* Fills @err (if not NULL) and returns @code.  printf-style message. */
