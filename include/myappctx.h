@@ -27,5 +27,6 @@
 #include <myappctx/lifecycle.h>
 #include <myappctx/security.h>
 #include <myappctx/pool.h>
+#include <myappctx/pipeline.h>
 
 #endif /* MYAPPCTX_H */

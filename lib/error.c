@@ -22,6 +22,9 @@ static const struct {
     { "P0058", MYAPPCTX_EBADARG },
     { "25P02", MYAPPCTX_ETXNFAILED },
     { "57014", MYAPPCTX_ECANCELED },
+    { "57P01", MYAPPCTX_ECONNECT },      /* admin_shutdown: backend terminated */
+    { "57P02", MYAPPCTX_ECONNECT },      /* crash_shutdown */
+    { "57P03", MYAPPCTX_ECONNECT },      /* cannot_connect_now */
 };
 
 MYAPPCTX_API const char *
@@ -112,5 +115,8 @@ mxi_error_from_pg(myappctx_error *err, PGconn *pg, const PGresult *res)
         code = MYAPPCTX_ESERVER;
     if (code == MYAPPCTX_EINVAL)      /* malformed SQLSTATE from the server */
         code = MYAPPCTX_ESERVER;
+    /* Whatever the error said, a connection that is gone is the news. */
+    if (pg != NULL && PQstatus(pg) == CONNECTION_BAD)
+        code = MYAPPCTX_ECONNECT;
     return mxi_error_set(err, code, state, "%s", *msg ? msg : myappctx_strerror(code));
 }

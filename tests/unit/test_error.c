@@ -24,7 +24,7 @@ START_TEST(schema_sqlstates_map_to_named_codes)
         { "P0056", MYAPPCTX_ENOTIMPERSONATING }, { "P0057", MYAPPCTX_ENOUSER },
         { "P0058", MYAPPCTX_EBADARG },    { "25P02", MYAPPCTX_ETXNFAILED },
         { "57014", MYAPPCTX_ECANCELED },  { "08006", MYAPPCTX_ECONNECT },
-        { "08001", MYAPPCTX_ECONNECT },   { "22012", MYAPPCTX_ESERVER },
+        { "08001", MYAPPCTX_ECONNECT },   { "57P01", MYAPPCTX_ECONNECT },   { "22012", MYAPPCTX_ESERVER },
         { "P0001", MYAPPCTX_ESERVER },    { "P0059", MYAPPCTX_ESERVER },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)

@@ -1,0 +1,99 @@
+/**
+ * @file myappctx/pipeline.h
+ * Context-scoped transactions in one network round trip.
+ *
+ * A naive client spends a round trip on each of BEGIN, setting the user,
+ * setting the tenant, the query and COMMIT.  These calls send the context
+ * and the caller's statements as one libpq pipeline ending in one Sync, so
+ * the server runs them as one implicit transaction: the transaction-local
+ * context is visible to every statement, an error anywhere rolls all of it
+ * back, and the whole unit costs one round trip.
+ *
+ * They work on plain connections, pooled connections and connections behind
+ * PgBouncer in transaction mode (only unnamed statements are used).
+ */
+#ifndef MYAPPCTX_PIPELINE_H
+#define MYAPPCTX_PIPELINE_H
+
+#include <myappctx/conn.h>
+#include <myappctx/uuid.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** One parameterized statement of the caller ($1..$n, text parameters). */
+typedef struct myappctx_stmt {
+    const char *sql;               /**< one SQL statement, no transaction control */
+    int nparams;                   /**< 0..65535 */
+    const char *const *params;     /**< nparams strings (elements may be NULL = SQL NULL) */
+} myappctx_stmt;
+
+/** The context of one unit of work; start from MYAPPCTX_TXN_CONTEXT_INIT. */
+typedef struct myappctx_txn_context {
+    int version;                   /**< MYAPPCTX_TXN_CONTEXT_VERSION */
+    const myappctx_uuid *user_id;  /**< required */
+    const myappctx_uuid *tenant_id;/**< optional (NULL: no tenant) */
+    const char *role;              /**< optional application role, e.g. "admin" (≤ 63 bytes) */
+    const char *audit_reason;      /**< optional; with audit_ticket sets the audit context */
+    const char *audit_ticket;      /**< optional */
+} myappctx_txn_context;
+
+#define MYAPPCTX_TXN_CONTEXT_VERSION 1
+#define MYAPPCTX_TXN_CONTEXT_INIT { MYAPPCTX_TXN_CONTEXT_VERSION, NULL, NULL, NULL, NULL, NULL }
+
+/** Most statements one call accepts. */
+#define MYAPPCTX_PIPELINE_MAX_STMTS 1024
+
+/**
+ * Runs @p nstmts statements as one atomic unit under a transaction-local
+ * context, in one round trip: set context, statements, Sync.
+ *
+ * @param conn        an idle connection (not inside a transaction block)
+ * @param ctx         the context (user required)
+ * @param stmts       1..MYAPPCTX_PIPELINE_MAX_STMTS statements
+ * @param nstmts      number of statements
+ * @param[out] results  optional array of @p nstmts; on success element i
+ *                    receives statement i's result (caller PQclear()s each,
+ *                    or calls myappctx_results_free()); on failure every
+ *                    element is set to NULL
+ * @param err         optional error details; a server error carries its
+ *                    SQLSTATE and names the failing statement's index
+ * @return MYAPPCTX_OK (everything committed); MYAPPCTX_EINVAL; MYAPPCTX_EBUSY
+ *         (connection inside a transaction, in pipeline mode or busy);
+ *         MYAPPCTX_ECONNECT; or the code of the server error (nothing of the
+ *         unit is committed).  When the connection breaks mid-way the
+ *         outcome is unknown to the server's client, and MYAPPCTX_ECONNECT
+ *         says so in the message.
+ * Threading: one connection, one thread at a time.
+ */
+MYAPPCTX_API int myappctx_run_in_context(myappctx_conn *conn,
+                                         const myappctx_txn_context *ctx,
+                                         const myappctx_stmt *stmts, size_t nstmts,
+                                         PGresult **results, myappctx_error *err);
+
+/**
+ * Opens a transaction with its context and runs its first statement, all
+ * in one round trip (BEGIN, context, statement, Sync).  On success the
+ * connection is inside the transaction: run more statements with
+ * myappctx_exec() and finish with myappctx_commit() or myappctx_rollback().
+ * On failure the transaction has been rolled back and the connection is idle.
+ *
+ * @param first       the first statement (may be NULL: then only BEGIN and the context)
+ * @param[out] out_first optional; receives the first statement's result
+ *                    (caller PQclear()s), NULL on failure
+ * @return as myappctx_run_in_context().
+ */
+MYAPPCTX_API int myappctx_begin_in_context(myappctx_conn *conn,
+                                           const myappctx_txn_context *ctx,
+                                           const myappctx_stmt *first,
+                                           PGresult **out_first, myappctx_error *err);
+
+/** PQclear()s @p n results of an array and sets them to NULL (NULL-safe). */
+MYAPPCTX_API void myappctx_results_free(PGresult **results, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MYAPPCTX_PIPELINE_H */

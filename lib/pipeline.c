@@ -1,0 +1,298 @@
+/* Context-scoped units of work in one round trip (libpq pipeline mode).
+ *
+ * Everything up to one Sync runs as one implicit transaction (PostgreSQL's
+ * extended-protocol rule), so set_config(..., true) issued first is visible
+ * to the statements after it, and the first error aborts the rest and rolls
+ * the whole unit back at the Sync -- no BEGIN, no COMMIT, no extra round
+ * trip on either path.  The variant that leaves a transaction open sends an
+ * explicit BEGIN and, on error, pays one more round trip for the ROLLBACK. */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define ROLE_MAX 63
+#define AUDIT_TEXT_MAX 1024
+
+struct pl_query {
+    const char *sql;
+    int nparams;
+    const char *const *params;
+};
+
+/* The context statement and its parameters (storage for the UUID text). */
+struct pl_context {
+    char user[MYAPPCTX_UUID_BUFSIZE];
+    char tenant[MYAPPCTX_UUID_BUFSIZE];
+    const char *params[5];
+    struct pl_query query;
+};
+
+static const char set_context_sql[] =
+    "SELECT api.set_transaction_context($1::uuid, $2::uuid, $3::text)";
+static const char set_context_audit_sql[] =
+    "SELECT api.set_transaction_context($1::uuid, $2::uuid, $3::text), "
+    "api.set_audit_context($4::text, $5::text)";
+
+static int
+build_context(const myappctx_txn_context *ctx, struct pl_context *pc,
+              const char *what, myappctx_error *err)
+{
+    if (ctx == NULL)
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "%s: argument 'ctx' is NULL", what);
+    if (ctx->version != MYAPPCTX_TXN_CONTEXT_VERSION)
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
+                             "%s: ctx->version %d is not %d (use MYAPPCTX_TXN_CONTEXT_INIT)",
+                             what, ctx->version, MYAPPCTX_TXN_CONTEXT_VERSION);
+    if (ctx->user_id == NULL)
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "%s: argument 'ctx->user_id' is NULL", what);
+    int rc = mxi_check_text(ctx->role, ROLE_MAX, true, "ctx->role", what, err);
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_check_text(ctx->audit_reason, AUDIT_TEXT_MAX, true, "ctx->audit_reason", what, err);
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_check_text(ctx->audit_ticket, AUDIT_TEXT_MAX, true, "ctx->audit_ticket", what, err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
+
+    bool audit = ctx->audit_reason != NULL || ctx->audit_ticket != NULL;
+    pc->params[0] = myappctx_uuid_format(ctx->user_id, pc->user);
+    pc->params[1] = ctx->tenant_id ? myappctx_uuid_format(ctx->tenant_id, pc->tenant) : NULL;
+    pc->params[2] = ctx->role;
+    pc->params[3] = ctx->audit_reason;
+    pc->params[4] = ctx->audit_ticket;
+    pc->query.sql = audit ? set_context_audit_sql : set_context_sql;
+    pc->query.nparams = audit ? 5 : 3;
+    pc->query.params = pc->params;
+    return MYAPPCTX_OK;
+}
+
+static int
+check_stmt(const myappctx_stmt *s, size_t index, const char *what, myappctx_error *err)
+{
+    if (s->sql == NULL)
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "%s: stmts[%zu].sql is NULL", what, index);
+    if (s->nparams < 0 || s->nparams > 65535 || (s->nparams > 0 && s->params == NULL))
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
+                             "%s: stmts[%zu] has %d parameters with %s array",
+                             what, index, s->nparams, s->params ? "an" : "no");
+    return MYAPPCTX_OK;
+}
+
+/* Flushes the queued pipeline without blocking on a full socket while the
+ * server waits for us to read: a large pipeline in blocking mode can
+ * deadlock with both sides writing. */
+static int
+flush_pipeline(PGconn *pg)
+{
+    int r;
+    while ((r = PQflush(pg)) == 1) {
+        struct pollfd p = { .fd = PQsocket(pg), .events = POLLIN | POLLOUT };
+        if (poll(&p, 1, -1) < 0 && errno != EINTR)
+            return -1;
+        if ((p.revents & POLLIN) && !PQconsumeInput(pg))
+            return -1;
+    }
+    return r;
+}
+
+/* Reads the results of @nq queries and the Sync.  Keeps the first error in
+ * @err (with the query's label) and stores successful results of queries
+ * >= @first_user into @results (else clears them). */
+static int
+read_results(PGconn *pg, size_t nq, size_t first_user, PGresult **results,
+             const char *what, myappctx_error *err)
+{
+    int rc = MYAPPCTX_OK;
+    for (size_t i = 0; i < nq; i++) {
+        PGresult *res = PQgetResult(pg);
+        ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && st != PGRES_PIPELINE_ABORTED &&
+            rc == MYAPPCTX_OK) {
+            myappctx_error inner;
+            rc = mxi_error_from_pg(&inner, pg, res);
+            if (i < first_user)
+                mxi_error_set(err, rc, inner.sqlstate, "%s: setting the context: %s", what, inner.message);
+            else
+                mxi_error_set(err, rc, inner.sqlstate, "%s: statement %zu: %s", what,
+                              i - first_user, inner.message);
+        }
+        if (res != NULL && i >= first_user && results != NULL &&
+            (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK))
+            results[i - first_user] = res;
+        else
+            PQclear(res);
+        if (res == NULL || PQstatus(pg) == CONNECTION_BAD)
+            return rc != MYAPPCTX_OK ? rc
+                   : mxi_error_set(err, MYAPPCTX_ECONNECT, NULL,
+                                   "%s: connection lost; the outcome is unknown", what);
+        /* Each query's results end with a NULL. */
+        while ((res = PQgetResult(pg)) != NULL)
+            PQclear(res);
+    }
+    /* Then the Sync.  A failure to commit the implicit transaction arrives
+     * as an error result just before it. */
+    for (;;) {
+        PGresult *res = PQgetResult(pg);
+        if (res == NULL) {
+            if (PQstatus(pg) == CONNECTION_BAD)
+                return mxi_error_set(err, MYAPPCTX_ECONNECT, NULL,
+                                     "%s: connection lost before the commit was confirmed; "
+                                     "the outcome is unknown", what);
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            return rc;
+        }
+        if (st == PGRES_FATAL_ERROR && rc == MYAPPCTX_OK) {
+            myappctx_error inner;
+            rc = mxi_error_from_pg(&inner, pg, res);
+            mxi_error_set(err, rc, inner.sqlstate, "%s: commit: %s", what, inner.message);
+        }
+        PQclear(res);
+        if (PQstatus(pg) == CONNECTION_BAD)
+            return rc;
+    }
+}
+
+/* Sends @nq queries and a Sync as one pipeline and reads everything back. */
+static int
+run_pipeline(myappctx_conn *conn, const struct pl_query *q, size_t nq, size_t first_user,
+             PGresult **results, const char *what, myappctx_error *err)
+{
+    PGconn *pg = conn->pg;
+    int rc;
+
+    if (!PQenterPipelineMode(pg))
+        return mxi_error_set(err, MYAPPCTX_EBUSY, NULL, "%s: cannot enter pipeline mode: %s",
+                             what, PQerrorMessage(pg));
+    if (PQsetnonblocking(pg, 1) != 0) {
+        PQexitPipelineMode(pg);
+        return mxi_error_set(err, MYAPPCTX_ECONNECT, NULL, "%s: %s", what, PQerrorMessage(pg));
+    }
+    size_t sent = 0;
+    for (; sent < nq; sent++)
+        if (!PQsendQueryParams(pg, q[sent].sql, q[sent].nparams, NULL, q[sent].params,
+                               NULL, NULL, 0))
+            break;
+    bool synced = PQpipelineSync(pg) == 1;
+    int flushed = synced ? flush_pipeline(pg) : -1;
+    PQsetnonblocking(pg, 0);
+
+    if (sent < nq || !synced || flushed != 0) {
+        rc = mxi_error_set(err, MYAPPCTX_ECONNECT, NULL, "%s: sending the pipeline failed: %s",
+                           what, PQerrorMessage(pg));
+        if (synced && flushed == 0)   /* the connection still works: drain it */
+            (void)read_results(pg, sent, nq, NULL, what, NULL);
+    } else {
+        rc = read_results(pg, nq, first_user, results, what, err);
+    }
+    if (PQstatus(pg) == CONNECTION_OK && !PQexitPipelineMode(pg) && rc == MYAPPCTX_OK)
+        rc = mxi_error_set(err, MYAPPCTX_EPROTO, NULL, "%s: cannot leave pipeline mode: %s",
+                           what, PQerrorMessage(pg));
+    return rc;
+}
+
+static int
+require_idle(myappctx_conn *conn, const char *what, myappctx_error *err)
+{
+    int rc = mxi_conn_ready(conn, what, err);
+    if (rc == MYAPPCTX_OK && PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
+        rc = mxi_error_set(err, MYAPPCTX_EBUSY, NULL,
+                           "%s: the connection is inside a transaction; this call "
+                           "runs its own", what);
+    return rc;
+}
+
+MYAPPCTX_API void
+myappctx_results_free(PGresult **results, size_t n)
+{
+    if (results == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        PQclear(results[i]);
+        results[i] = NULL;
+    }
+}
+
+MYAPPCTX_API int
+myappctx_run_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
+                        const myappctx_stmt *stmts, size_t nstmts,
+                        PGresult **results, myappctx_error *err)
+{
+    static const char what[] = "run_in_context";
+    struct pl_context pc;
+    struct pl_query q[1 + MYAPPCTX_PIPELINE_MAX_STMTS];
+
+    if (results != NULL)
+        for (size_t i = 0; i < nstmts && i < MYAPPCTX_PIPELINE_MAX_STMTS; i++)
+            results[i] = NULL;
+    MXI_REQUIRE_ARG(err, stmts);
+    if (nstmts == 0 || nstmts > MYAPPCTX_PIPELINE_MAX_STMTS)
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "%s: nstmts is %zu (1..%d)",
+                             what, nstmts, MYAPPCTX_PIPELINE_MAX_STMTS);
+    int rc = build_context(ctx, &pc, what, err);
+    for (size_t i = 0; rc == MYAPPCTX_OK && i < nstmts; i++)
+        rc = check_stmt(&stmts[i], i, what, err);
+    if (rc == MYAPPCTX_OK)
+        rc = require_idle(conn, what, err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
+
+    q[0] = pc.query;
+    for (size_t i = 0; i < nstmts; i++)
+        q[1 + i] = (struct pl_query){ stmts[i].sql, stmts[i].nparams, stmts[i].params };
+    rc = run_pipeline(conn, q, 1 + nstmts, 1, results, what, err);
+    if (rc != MYAPPCTX_OK)
+        myappctx_results_free(results, nstmts);
+    return rc;
+}
+
+MYAPPCTX_API int
+myappctx_begin_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
+                          const myappctx_stmt *first, PGresult **out_first,
+                          myappctx_error *err)
+{
+    static const char what[] = "begin_in_context";
+    struct pl_context pc;
+    struct pl_query q[3];
+    PGresult *res[1] = { NULL };
+
+    if (out_first != NULL)
+        *out_first = NULL;
+    int rc = build_context(ctx, &pc, what, err);
+    if (rc == MYAPPCTX_OK && first != NULL)
+        rc = check_stmt(first, 0, what, err);
+    if (rc == MYAPPCTX_OK)
+        rc = require_idle(conn, what, err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
+
+    size_t nq = 0;
+    q[nq++] = (struct pl_query){ "BEGIN", 0, NULL };
+    q[nq++] = pc.query;
+    if (first != NULL)
+        q[nq++] = (struct pl_query){ first->sql, first->nparams, first->params };
+    /* Results are labelled from the first statement on (index 2). */
+    rc = run_pipeline(conn, q, nq, 2, first ? res : NULL, what, err);
+    if (rc == MYAPPCTX_OK && PQtransactionStatus(conn->pg) != PQTRANS_INTRANS)
+        rc = mxi_error_set(err, MYAPPCTX_EPROTO, NULL,
+                           "%s: the transaction is not open after BEGIN", what);
+    if (rc != MYAPPCTX_OK) {
+        PQclear(res[0]);
+        if (PQstatus(conn->pg) == CONNECTION_OK &&
+            PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
+            (void)mxi_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL);
+        return rc;
+    }
+    if (out_first != NULL)
+        *out_first = res[0];
+    else
+        PQclear(res[0]);
+    return MYAPPCTX_OK;
+}

@@ -1,0 +1,351 @@
+/* One-round-trip context-scoped units of work (lib/pipeline.c). */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../util.h"
+
+static myappctx_uuid user, tenant;
+static char user_s[MYAPPCTX_UUID_BUFSIZE], tenant_s[MYAPPCTX_UUID_BUFSIZE];
+static char table[64];
+
+static void
+random_uuid(myappctx_uuid *u)
+{
+    for (size_t i = 0; i < sizeof u->bytes; i++)
+        u->bytes[i] = (unsigned char)(rand() & 0xff);
+}
+
+/* A table per test process, so suites can run in parallel. */
+static void
+setup(void)
+{
+    srand((unsigned)getpid());
+    random_uuid(&user);
+    random_uuid(&tenant);
+    myappctx_uuid_format(&user, user_s);
+    myappctx_uuid_format(&tenant, tenant_s);
+    snprintf(table, sizeof table, "public.pl_test_%ld", (long)getpid());
+    myappctx_conn *c = tu_connect();
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "DROP TABLE IF EXISTS %s; CREATE TABLE %s (n int, who uuid DEFAULT "
+             "private.get_current_user_id(), CONSTRAINT pl_n UNIQUE (n) DEFERRABLE INITIALLY DEFERRED); "
+             "GRANT ALL ON %s TO app_service", table, table, table);
+    tu_sql(myappctx_conn_pg(c), sql);
+    myappctx_conn_close(c);
+}
+
+static void
+teardown(void)
+{
+    myappctx_conn *c = tu_connect();
+    char sql[128];
+    snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS %s", table);
+    tu_sql(myappctx_conn_pg(c), sql);
+    myappctx_conn_close(c);
+}
+
+static int
+count_rows(myappctx_conn *c)
+{
+    char sql[128];
+    PGresult *res;
+    myappctx_error err;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    tu_assert_ok(myappctx_exec(c, sql, 0, NULL, &res, &err), err);
+    int n = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return n;
+}
+
+static void
+assert_context_gone(myappctx_conn *c)
+{
+    PGresult *res;
+    myappctx_error err;
+    tu_assert_ok(myappctx_exec(c, "SELECT private.get_current_user_id() IS NULL, "
+                                  "private.get_current_tenant_id() IS NULL, "
+                                  "private.get_audit_context() IS NULL", 0, NULL, &res, &err), err);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
+    ck_assert_str_eq(PQgetvalue(res, 0, 1), "t");
+    ck_assert_str_eq(PQgetvalue(res, 0, 2), "t");
+    PQclear(res);
+    ck_assert_int_eq(PQtransactionStatus(myappctx_conn_pg(c)), PQTRANS_IDLE);
+}
+
+static void
+check_context_visible(const char *conninfo)
+{
+    myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
+    opts.txn_pooler = conninfo != NULL;
+    myappctx_conn *c = tu_connect_opts(conninfo, &opts);
+    myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
+    ctx.user_id = &user;
+    ctx.tenant_id = &tenant;
+    ctx.role = "it's \\ a; role";
+    myappctx_stmt stmts[] = {
+        { "SELECT private.get_current_user_id()::text, private.get_current_tenant_id()::text, "
+          "private.get_current_role()", 0, NULL },
+        { "SELECT $1::int + 1", 1, (const char *const[]){ "41" } },
+    };
+    PGresult *res[2];
+    myappctx_error err;
+    tu_assert_ok(myappctx_run_in_context(c, &ctx, stmts, 2, res, &err), err);
+    ck_assert_str_eq(PQgetvalue(res[0], 0, 0), user_s);
+    ck_assert_str_eq(PQgetvalue(res[0], 0, 1), tenant_s);
+    ck_assert_str_eq(PQgetvalue(res[0], 0, 2), "it's \\ a; role");
+    ck_assert_str_eq(PQgetvalue(res[1], 0, 0), "42");
+    myappctx_results_free(res, 2);
+    ck_assert_ptr_null(res[0]);
+    assert_context_gone(c);
+    myappctx_conn_close(c);
+}
+
+START_TEST(context_visible_then_gone)
+{
+    check_context_visible(NULL);
+}
+END_TEST
+
+START_TEST(works_through_pgbouncer_transaction_mode)
+{
+    const char *ci = tu_pgbouncer_conninfo("postgres");
+    ck_assert_msg(ci != NULL, "the harness did not start PgBouncer");
+    check_context_visible(ci);
+}
+END_TEST
+
+START_TEST(statements_commit_together)
+{
+    myappctx_conn *c = tu_connect_opts("user=app_service", NULL);
+    char ins[128];
+    snprintf(ins, sizeof ins, "INSERT INTO %s (n) VALUES ($1::int)", table);
+    myappctx_stmt stmts[] = {
+        { ins, 1, (const char *const[]){ "1" } },
+        { ins, 1, (const char *const[]){ "2" } },
+    };
+    myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
+    ctx.user_id = &user;
+    myappctx_error err;
+    tu_assert_ok(myappctx_run_in_context(c, &ctx, stmts, 2, NULL, &err), err);
+    ck_assert_int_eq(count_rows(c), 2);
+    /* The rows carry the context's user (column default reads it). */
+    char sql[128];
+    PGresult *res;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE who = $1::uuid", table);
+    tu_assert_ok(myappctx_exec(c, sql, 1, (const char *const[]){ user_s }, &res, &err), err);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "2");
+    PQclear(res);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(error_rolls_back_everything)
+{
+    myappctx_conn *c = tu_connect();
+    char ins[128];
+    snprintf(ins, sizeof ins, "INSERT INTO %s (n) VALUES ($1::int)", table);
+    myappctx_stmt stmts[] = {
+        { ins, 1, (const char *const[]){ "1" } },
+        { "SELECT 1/0", 0, NULL },
+        { ins, 1, (const char *const[]){ "3" } },
+    };
+    myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
+    ctx.user_id = &user;
+    PGresult *res[3] = { (PGresult *)1, (PGresult *)1, (PGresult *)1 };
+    myappctx_error err;
+    tu_assert_rc(myappctx_run_in_context(c, &ctx, stmts, 3, res, &err), MYAPPCTX_ESERVER, err);
+    ck_assert_str_eq(err.sqlstate, "22012");
+    ck_assert_msg(strstr(err.message, "statement 1") != NULL, "%s", err.message);
+    for (int i = 0; i < 3; i++)
+        ck_assert_ptr_null(res[i]);
+    ck_assert_int_eq(count_rows(c), 0);
+    assert_context_gone(c);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(commit_time_error_is_not_success)
+{
+    myappctx_conn *c = tu_connect();
+    char ins[128];
+    snprintf(ins, sizeof ins, "INSERT INTO %s (n) VALUES (7)", table);
+    /* The deferred unique constraint fires only when the unit commits. */
+    myappctx_stmt stmts[] = { { ins, 0, NULL }, { ins, 0, NULL } };
+    myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
+    ctx.user_id = &user;
+    myappctx_error err;
+    tu_assert_rc(myappctx_run_in_context(c, &ctx, stmts, 2, NULL, &err), MYAPPCTX_ESERVER, err);
+    ck_assert_str_eq(err.sqlstate, "23505");
+    ck_assert_int_eq(count_rows(c), 0);
+    assert_context_gone(c);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(audit_context_travels_along)
+{
+    myappctx_conn *c = tu_connect();
+    myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
+    ctx.user_id = &user;
+    ctx.audit_reason = "fix \"typo\"; \\o/";
+    ctx.audit_ticket = "TICKET-1";
+    myappctx_stmt s = { "SELECT private.get_audit_context()->>'reason', "
+                        "private.get_audit_context()->>'ticket'", 0, NULL };
+    PGresult *res;
+    myappctx_error err;
+    tu_assert_ok(myappctx_run_in_context(c, &ctx, &s, 1, &res, &err), err);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "fix \"typo\"; \\o/");
+    ck_assert_str_eq(PQgetvalue(res, 0, 1), "TICKET-1");
+    PQclear(res);
+    assert_context_gone(c);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(invalid_arguments)
+{
+    myappctx_conn *c = tu_connect();
+    myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
+    myappctx_stmt s = { "SELECT 1", 0, NULL };
+    myappctx_error err;
+    tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_EINVAL, err);
+    ck_assert_msg(strstr(err.message, "user_id") != NULL, "%s", err.message);
+    ctx.user_id = &user;
+    tu_assert_rc(myappctx_run_in_context(c, NULL, &s, 1, NULL, &err), MYAPPCTX_EINVAL, err);
+    tu_assert_rc(myappctx_run_in_context(c, &ctx, NULL, 1, NULL, &err), MYAPPCTX_EINVAL, err);
+    tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, 0, NULL, &err), MYAPPCTX_EINVAL, err);
+    tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, MYAPPCTX_PIPELINE_MAX_STMTS + 1, NULL, &err),
+                 MYAPPCTX_EINVAL, err);
+    tu_assert_rc(myappctx_run_in_context(NULL, &ctx, &s, 1, NULL, &err), MYAPPCTX_EINVAL, err);
+    myappctx_stmt bad = { NULL, 0, NULL };
+    tu_assert_rc(myappctx_run_in_context(c, &ctx, &bad, 1, NULL, &err), MYAPPCTX_EINVAL, err);
+    bad = (myappctx_stmt){ "SELECT $1", 1, NULL };
+    tu_assert_rc(myappctx_run_in_context(c, &ctx, &bad, 1, NULL, &err), MYAPPCTX_EINVAL, err);
+    ctx.role = "\xff\xfe";
+    tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_EINVAL, err);
+    ctx.role = "a role that is far too long to be accepted because it exceeds sixty-three bytes";
+    tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_EINVAL, err);
+    ctx.role = NULL;
+    ctx.version = 2;
+    tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_EINVAL, err);
+    ctx.version = MYAPPCTX_TXN_CONTEXT_VERSION;
+    /* Inside a caller's transaction: refused, nothing sent. */
+    tu_assert_ok(myappctx_begin(c, &err), err);
+    tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_EBUSY, err);
+    tu_assert_rc(myappctx_begin_in_context(c, &ctx, &s, NULL, &err), MYAPPCTX_EBUSY, err);
+    tu_assert_ok(myappctx_rollback(c, &err), err);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(large_pipeline_does_not_deadlock)
+{
+    enum { N = 1000, SZ = 16384 };
+    myappctx_conn *c = tu_connect();
+    char *big = malloc(SZ + 1);
+    ck_assert_ptr_nonnull(big);
+    memset(big, 'x', SZ);
+    big[SZ] = '\0';
+    const char *p[] = { big };
+    myappctx_stmt *stmts = calloc(N, sizeof *stmts);
+    PGresult **res = calloc(N, sizeof *res);
+    ck_assert_ptr_nonnull(stmts);
+    ck_assert_ptr_nonnull(res);
+    for (int i = 0; i < N; i++)
+        stmts[i] = (myappctx_stmt){ "SELECT length($1::text), repeat($1::text, 2)", 1, p };
+    myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
+    ctx.user_id = &user;
+    myappctx_error err;
+    tu_assert_ok(myappctx_run_in_context(c, &ctx, stmts, N, res, &err), err);
+    for (int i = 0; i < N; i++)
+        ck_assert_str_eq(PQgetvalue(res[i], 0, 0), "16384");
+    myappctx_results_free(res, N);
+    free(res);
+    free(stmts);
+    free(big);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(begin_in_context_leaves_transaction_open)
+{
+    myappctx_conn *c = tu_connect();
+    myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
+    ctx.user_id = &user;
+    ctx.tenant_id = &tenant;
+    char ins[128];
+    snprintf(ins, sizeof ins, "INSERT INTO %s (n) VALUES (10) RETURNING who::text", table);
+    myappctx_stmt first = { ins, 0, NULL };
+    PGresult *res;
+    myappctx_error err;
+    tu_assert_ok(myappctx_begin_in_context(c, &ctx, &first, &res, &err), err);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), user_s);
+    PQclear(res);
+    ck_assert_int_eq(myappctx_conn_in_transaction(c), 1);
+    tu_assert_ok(myappctx_exec(c, "SELECT private.get_current_tenant_id()::text", 0, NULL, &res, &err), err);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), tenant_s);
+    PQclear(res);
+    tu_assert_ok(myappctx_commit(c, &err), err);
+    assert_context_gone(c);
+    ck_assert_int_eq(count_rows(c), 1);
+
+    /* Without a first statement: just BEGIN + context. */
+    tu_assert_ok(myappctx_begin_in_context(c, &ctx, NULL, NULL, &err), err);
+    ck_assert_int_eq(myappctx_conn_in_transaction(c), 1);
+    tu_assert_ok(myappctx_rollback(c, &err), err);
+
+    /* A failing first statement: rolled back, connection idle again. */
+    myappctx_stmt boom = { "SELECT 1/0", 0, NULL };
+    res = (PGresult *)1;
+    tu_assert_rc(myappctx_begin_in_context(c, &ctx, &boom, &res, &err), MYAPPCTX_ESERVER, err);
+    ck_assert_ptr_null(res);
+    ck_assert_msg(strstr(err.message, "statement 0") != NULL, "%s", err.message);
+    assert_context_gone(c);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(broken_connection_reports_econnect)
+{
+    myappctx_conn *c = tu_connect();
+    myappctx_conn *killer = tu_connect();
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)", PQbackendPID(myappctx_conn_pg(c)));
+    tu_sql(myappctx_conn_pg(killer), sql);
+    myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
+    ctx.user_id = &user;
+    myappctx_stmt s = { "SELECT 1", 0, NULL };
+    PGresult *res = (PGresult *)1;
+    myappctx_error err;
+    int rc = myappctx_run_in_context(c, &ctx, &s, 1, &res, &err);
+    ck_assert_msg(rc == MYAPPCTX_ECONNECT, "got %s: %s", myappctx_strerror(rc), err.message);
+    ck_assert_ptr_null(res);
+    myappctx_conn_close(c);
+    myappctx_conn_close(killer);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("pipeline");
+    TCase *tc = tcase_create("pipeline");
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, context_visible_then_gone);
+    tcase_add_test(tc, works_through_pgbouncer_transaction_mode);
+    tcase_add_test(tc, statements_commit_together);
+    tcase_add_test(tc, error_rolls_back_everything);
+    tcase_add_test(tc, commit_time_error_is_not_success);
+    tcase_add_test(tc, audit_context_travels_along);
+    tcase_add_test(tc, invalid_arguments);
+    tcase_add_test(tc, large_pipeline_does_not_deadlock);
+    tcase_add_test(tc, begin_in_context_leaves_transaction_open);
+    tcase_add_test(tc, broken_connection_reports_econnect);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}
