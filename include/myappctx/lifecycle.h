@@ -1,10 +1,183 @@
 /**
  * @file myappctx/lifecycle.h
- * (being written)
+ * Connection validation, initialisation, idle-connection cleanup and
+ * connection statistics (spec "Connection Validation" and "Connection
+ * Lifecycle").
+ *
+ * Arrays returned here are ONE allocation each (the rows and every string
+ * they point to), released by one call to the matching _free function.
+ *
+ * Threading: one connection, one thread at a time; different connections
+ * may be used concurrently.  Results are plain memory owned by the caller
+ * and may be passed between threads.
+ *
+ * Errors common to every call that reaches the server, listed again per
+ * function: MYAPPCTX_ECONNECT (connection broken), MYAPPCTX_EBUSY
+ * (connection in pipeline mode or busy), MYAPPCTX_ETXNFAILED (the current
+ * transaction is aborted), MYAPPCTX_ECANCELED (statement cancelled or timed
+ * out) and MYAPPCTX_ESERVER (any other server error, SQLSTATE in
+ * err->sqlstate).
  */
 #ifndef MYAPPCTX_LIFECYCLE_H
 #define MYAPPCTX_LIFECYCLE_H
 
 #include <myappctx/conn.h>
+#include <myappctx/uuid.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** What api.validate_connection() reports about a connection.  The strings
+ *  point into @ref raw and live as long as the structure; a string that is
+ *  unset or '' on the server is NULL. */
+typedef struct myappctx_validation {
+    int has_user;                  /**< 1 when a user context is set */
+    myappctx_uuid user_id;         /**< valid when has_user */
+    int has_tenant;                /**< 1 when a tenant context is set */
+    myappctx_uuid tenant_id;       /**< valid when has_tenant */
+    const char *application_name;  /**< application_name, or NULL */
+    const char *server_version;    /**< e.g. "15.8 (Debian 15.8-1)" */
+    const char *timezone;          /**< TimeZone, e.g. "UTC" */
+    const char *search_path;       /**< e.g. "api, pg_temp" */
+    int is_superuser;              /**< 1 when the session user is a superuser */
+    /** The whole JSON object as returned (borrowed: owned by this structure;
+     *  json_incref() it to keep it after myappctx_validation_free()). */
+    json_t *raw;
+} myappctx_validation;
+
+/**
+ * Reports the connection's context and settings (api.validate_connection()),
+ * e.g. for a pool's validation hook.  Reads only; allowed behind a
+ * transaction pooler.
+ *
+ * @param conn      the connection
+ * @param[out] out  receives the report; the caller frees it with
+ *                  myappctx_validation_free().  NULL on failure.
+ * @param err       optional error details
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn or @p out NULL);
+ *         MYAPPCTX_EMALFORMED (myapp.current_user_id or
+ *         myapp.current_tenant_id holds something other than a UUID, e.g.
+ *         written with raw SQL); MYAPPCTX_EPROTO (the server's answer is not
+ *         the expected JSON object); MYAPPCTX_ENOMEM; MYAPPCTX_ECONNECT,
+ *         MYAPPCTX_EBUSY, MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED,
+ *         MYAPPCTX_ESERVER.
+ */
+MYAPPCTX_API int myappctx_connection_validate(myappctx_conn *conn,
+                                              myappctx_validation **out,
+                                              myappctx_error *err);
+
+/** Frees a report of myappctx_connection_validate() (and its JSON).  NULL is
+ *  allowed. */
+MYAPPCTX_API void myappctx_validation_free(myappctx_validation *validation);
+
+/**
+ * Initialises a new connection (api.init_connection()): loads the
+ * application settings, sets TimeZone to UTC and DateStyle to "ISO, MDY"
+ * for the session, and records the connection in data.connection_log.
+ * Session-scoped, so refused behind a transaction pooler.
+ *
+ * @param conn  the connection (its role needs INSERT on data.connection_log,
+ *              as the application role has)
+ * @param err   optional error details
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn NULL); MYAPPCTX_ESESSIONSTATE
+ *         (behind a transaction pooler); MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
+ *         MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER.
+ */
+MYAPPCTX_API int myappctx_connection_init(myappctx_conn *conn, myappctx_error *err);
+
+/**
+ * Terminates idle connections (api.cleanup_idle_connections()): client
+ * backends of the caller's own login role, in the current database, idle
+ * for longer than @p idle_timeout_seconds; never the calling connection.
+ * Connections idle inside a transaction are not touched.
+ *
+ * @param conn                  the connection
+ * @param idle_timeout_seconds  1 .. 2147483647
+ * @param[out] out_terminated   if not NULL, receives how many were terminated
+ * @param err                   optional error details
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn NULL, timeout out of range);
+ *         MYAPPCTX_EBADARG (the server refused the interval, P0058);
+ *         MYAPPCTX_EPROTO (no count returned); MYAPPCTX_ECONNECT,
+ *         MYAPPCTX_EBUSY, MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED,
+ *         MYAPPCTX_ESERVER (e.g. 42501 without EXECUTE on the function).
+ */
+MYAPPCTX_API int myappctx_connection_cleanup_idle(myappctx_conn *conn,
+                                                  long idle_timeout_seconds,
+                                                  int *out_terminated,
+                                                  myappctx_error *err);
+
+/** One row of api.get_connection_summary(): connections of the current
+ *  database grouped by state. */
+typedef struct myappctx_connection_summary {
+    /** "active", "idle", "idle in transaction", ...; NULL for backends
+     *  without a state or whose state this role may not see */
+    const char *state;
+    long long count;               /**< connections in this state */
+    int has_avg_idle;              /**< 1 when avg_idle_seconds is known */
+    double avg_idle_seconds;       /**< mean time since the last state change */
+} myappctx_connection_summary;
+
+/**
+ * Reads api.get_connection_summary().
+ *
+ * @param conn            the connection
+ * @param[out] out        receives the rows, or NULL when there are none;
+ *                        freed with myappctx_connection_summary_free()
+ * @param[out] out_count  receives the number of rows
+ * @param err             optional error details
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p out or @p out_count
+ *         NULL); MYAPPCTX_EPROTO (a column is not what the function
+ *         returns); MYAPPCTX_ENOMEM; MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
+ *         MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER.
+ */
+MYAPPCTX_API int myappctx_connection_summary_get(myappctx_conn *conn,
+                                                 myappctx_connection_summary **out,
+                                                 size_t *out_count, myappctx_error *err);
+
+/** Frees what myappctx_connection_summary_get() returned.  NULL is allowed. */
+MYAPPCTX_API void myappctx_connection_summary_free(myappctx_connection_summary *rows);
+
+/** One row of api.v_connection_stats (pg_stat_activity for the current
+ *  database, oldest state change first).  A role without pg_read_all_stats
+ *  sees state, query and wait events only for its own connections; the
+ *  others read as NULL (query: "<insufficient privilege>"). */
+typedef struct myappctx_connection_stat {
+    const char *username;          /**< login role, or NULL */
+    const char *application_name;  /**< may be "" (none set) */
+    const char *client_addr;       /**< client IP address, NULL for Unix sockets */
+    const char *state;             /**< "active", "idle", ..., or NULL */
+    int has_state_change;          /**< 1 when the two fields below are known */
+    double state_change;           /**< time of the last state change, Unix epoch seconds */
+    double idle_seconds;           /**< seconds since the last state change */
+    const char *query;             /**< last or current statement, or NULL */
+    const char *wait_event_type;   /**< or NULL when not waiting */
+    const char *wait_event;        /**< or NULL when not waiting */
+} myappctx_connection_stat;
+
+/**
+ * Reads api.v_connection_stats.
+ *
+ * @param conn            the connection (its role needs SELECT on the view,
+ *                        as the application role has)
+ * @param[out] out        receives the rows, or NULL when there are none;
+ *                        freed with myappctx_connection_stats_free()
+ * @param[out] out_count  receives the number of rows
+ * @param err             optional error details
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p out or @p out_count
+ *         NULL); MYAPPCTX_EPROTO (a time is not a number); MYAPPCTX_ENOMEM;
+ *         MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY, MYAPPCTX_ETXNFAILED,
+ *         MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER.
+ */
+MYAPPCTX_API int myappctx_connection_stats_get(myappctx_conn *conn,
+                                               myappctx_connection_stat **out,
+                                               size_t *out_count, myappctx_error *err);
+
+/** Frees what myappctx_connection_stats_get() returned.  NULL is allowed. */
+MYAPPCTX_API void myappctx_connection_stats_free(myappctx_connection_stat *rows);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* MYAPPCTX_LIFECYCLE_H */

@@ -1,10 +1,180 @@
 /**
  * @file myappctx/session_config.h
- * (being written)
+ * Session configuration (spec "Session Configuration"): setting, showing and
+ * resetting configuration parameters (GUCs) of the current session, and
+ * reading the defaults stored for a role (ALTER ROLE ... SET).
+ *
+ * Parameter names are checked in C before any round trip: at most 63 bytes
+ * matching ^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$ (a built-in
+ * parameter such as statement_timeout, or a two-part custom one such as
+ * myapp.debug_mode).  Names and values are sent as bound parameters of
+ * set_config() / current_setting(), never pasted into SQL text.  Names are
+ * case-insensitive, as in PostgreSQL.
+ *
+ * The context variables (myapp.current_user_id, myapp.current_tenant_id,
+ * myapp.current_role, myapp.session_id, myapp.context_metadata,
+ * myapp.context_created_at, myapp.audit_context, myapp.original_user_id,
+ * myapp.original_role, myapp.is_impersonating, myapp.loaded_settings) can be
+ * shown but not set or reset here: writing them directly would bypass the
+ * checks and the impersonation log of the context API (myappctx/context.h).
+ *
+ * Threading: one connection, one thread at a time; different connections
+ * may be used concurrently.
+ *
+ * Errors common to every call that reaches the server, listed again per
+ * function: MYAPPCTX_ECONNECT (connection broken), MYAPPCTX_EBUSY
+ * (connection in pipeline mode or busy), MYAPPCTX_ETXNFAILED (the current
+ * transaction is aborted), MYAPPCTX_ECANCELED (statement cancelled or timed
+ * out) and MYAPPCTX_ESERVER (any other server error, SQLSTATE in
+ * err->sqlstate).
  */
 #ifndef MYAPPCTX_SESSION_CONFIG_H
 #define MYAPPCTX_SESSION_CONFIG_H
 
 #include <myappctx/conn.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Longest parameter name accepted, in bytes. */
+#define MYAPPCTX_CONFIG_NAME_MAX 63
+/** Longest parameter value accepted, in bytes. */
+#define MYAPPCTX_CONFIG_VALUE_MAX 65536
+
+/**
+ * Sets a parameter: SET (is_local == 0) or SET LOCAL (is_local != 0),
+ * through set_config($1, $2, $3).
+ *
+ * A session-level value (is_local == 0) lasts until the connection closes
+ * or is reset, and is undone if the surrounding transaction block rolls
+ * back; it is refused on a connection behind a transaction pooler, where it
+ * would reach other clients.  A local value lasts until the end of the
+ * current transaction and must be set inside a transaction block (outside
+ * one PostgreSQL would discard it at the end of the statement).
+ *
+ * @param conn      the connection
+ * @param name      the parameter name (see the file comment; not a context
+ *                  variable)
+ * @param value     the value as SET would take it ("10s", "256MB", "off"),
+ *                  at most MYAPPCTX_CONFIG_VALUE_MAX bytes of UTF-8, sent
+ *                  verbatim.  Borrowed for the call only.
+ * @param is_local  non-zero for transaction scope
+ * @param err       optional error details
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p name or @p value NULL,
+ *         bad name, context variable name, value too long or not UTF-8);
+ *         MYAPPCTX_ENOTXN (is_local outside a transaction block);
+ *         MYAPPCTX_ESESSIONSTATE (session-level on a connection behind a
+ *         transaction pooler); MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
+ *         MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER (e.g.
+ *         22023 invalid value or unknown built-in parameter, 42501 not
+ *         allowed for this role, 55P02 cannot be changed now).
+ */
+MYAPPCTX_API int myappctx_config_set(myappctx_conn *conn, const char *name,
+                                     const char *value, int is_local,
+                                     myappctx_error *err);
+
+/**
+ * Shows the current value of a parameter, as SHOW prints it (current_setting()).
+ *
+ * Unset is not an error: a custom parameter that does not exist in this
+ * session, and a value of '' (how a custom parameter reads once it has
+ * existed), give MYAPPCTX_OK with *out NULL.  An unknown built-in (one-part)
+ * name is MYAPPCTX_ENOTFOUND, so that a typo is not mistaken for "unset".
+ *
+ * @param conn      the connection
+ * @param name      the parameter name
+ * @param[out] out  receives a NUL-terminated copy of the value, or NULL when
+ *                  unset; the caller frees it with myappctx_free().  NULL on
+ *                  failure.
+ * @param err       optional error details
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p name or @p out NULL, bad
+ *         name); MYAPPCTX_ENOTFOUND (unknown built-in parameter);
+ *         MYAPPCTX_ENOMEM; MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
+ *         MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER (e.g.
+ *         42501 for a parameter this role may not read).
+ */
+MYAPPCTX_API int myappctx_config_show(myappctx_conn *conn, const char *name, char **out,
+                                      myappctx_error *err);
+
+/**
+ * Resets one parameter to its default, like RESET name: the value the
+ * session started with, which includes the role's and the database's
+ * defaults (e.g. statement_timeout = 30s for the application role).
+ * Session-level, so refused behind a transaction pooler; inside a
+ * transaction block it is undone if the transaction rolls back.
+ *
+ * @param conn  the connection
+ * @param name  the parameter name (not a context variable)
+ * @param err   optional error details
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn or @p name NULL, bad name,
+ *         context variable name); MYAPPCTX_ESESSIONSTATE (behind a
+ *         transaction pooler); MYAPPCTX_ENOTFOUND (unknown parameter, or a
+ *         custom one that does not exist in this session);
+ *         MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY, MYAPPCTX_ETXNFAILED,
+ *         MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER (e.g. 42501, 55P02).
+ */
+MYAPPCTX_API int myappctx_config_reset(myappctx_conn *conn, const char *name,
+                                       myappctx_error *err);
+
+/**
+ * RESET ALL: every parameter back to its session default, including the
+ * myapp.* variables (so the context and loaded settings are gone too).
+ * It does NOT reset role or session_authorization (PostgreSQL excludes them
+ * from RESET ALL): after SET ROLE, reset "role" with myappctx_config_reset().
+ *
+ * Refused while impersonating, because it would drop the impersonation
+ * without closing its log entry: end it first (or clear the context with
+ * the context API).  Session-level, so refused behind a transaction pooler.
+ *
+ * @param conn  the connection
+ * @param err   optional error details
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn NULL);
+ *         MYAPPCTX_ESESSIONSTATE (behind a transaction pooler);
+ *         MYAPPCTX_EIMPERSONATING (an impersonation is active);
+ *         MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY, MYAPPCTX_ETXNFAILED,
+ *         MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER.
+ */
+MYAPPCTX_API int myappctx_config_reset_all(myappctx_conn *conn, myappctx_error *err);
+
+/** One stored default: a parameter name as stored (e.g. "TimeZone",
+ *  "myapp.default_page_size") and its value ("UTC", "25"). */
+typedef struct myappctx_config_entry {
+    const char *name;
+    const char *value;
+} myappctx_config_entry;
+
+/**
+ * Reads the defaults stored for a login role (ALTER ROLE ... SET, from
+ * pg_db_role_setting) that apply in the current database: a value set with
+ * ALTER ROLE ... IN DATABASE for this database wins over one for all
+ * databases.  Database-wide defaults (ALTER DATABASE ... SET) are not
+ * included.  The session picks these up at connection time.
+ *
+ * @param conn            the connection
+ * @param role            the role name (1..63 bytes of UTF-8, exact case),
+ *                        or NULL for the session's login role
+ * @param[out] out        receives the entries sorted by name, or NULL when
+ *                        there are none; one allocation, freed with
+ *                        myappctx_config_entries_free()
+ * @param[out] out_count  receives the number of entries
+ * @param err             optional error details
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p out or @p out_count
+ *         NULL, @p role empty, too long or not UTF-8); MYAPPCTX_ENOTFOUND
+ *         (no such role); MYAPPCTX_ENOMEM; MYAPPCTX_ECONNECT,
+ *         MYAPPCTX_EBUSY, MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED,
+ *         MYAPPCTX_ESERVER.
+ */
+MYAPPCTX_API int myappctx_config_role_defaults(myappctx_conn *conn, const char *role,
+                                               myappctx_config_entry **out,
+                                               size_t *out_count, myappctx_error *err);
+
+/** Frees what myappctx_config_role_defaults() returned (all entries and
+ *  their strings).  NULL is allowed. */
+MYAPPCTX_API void myappctx_config_entries_free(myappctx_config_entry *entries);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* MYAPPCTX_SESSION_CONFIG_H */
