@@ -1,10 +1,283 @@
 /**
  * @file myappctx/pool.h
- * (being written)
+ * A thread-safe connection pool with validation hooks and a reset on release
+ * that keeps one borrower's context away from the next.
+ *
+ * Threading: every function here may be called from any thread at any time,
+ * except that myappctx_pool_free() must be the last call on a pool (it may
+ * still be followed by myappctx_pool_release() of connections borrowed
+ * before it).  A borrowed myappctx_conn belongs to the borrower and follows
+ * the usual rule: one connection, one thread at a time.
+ *
+ * Life of a connection: the pool opens it (libpq connect, then the
+ * on_connect step), lends it out (myappctx_pool_acquire(), after the
+ * validation step), takes it back (myappctx_pool_release(): rollback, reset)
+ * and closes it when it is broken, refused by a hook, too old, idle for too
+ * long, above the size limit, or when the pool is closed.
+ *
+ * A background thread, started by myappctx_pool_new() and stopped by
+ * myappctx_pool_close(), opens every connection (to reach min_size, and on
+ * demand of waiting acquirers up to max_size), retries failed connects with
+ * exponential backoff, health-checks idle connections and evicts idle ones
+ * that are too old or idle for too long.  Acquire and release never open a
+ * connection themselves.
  */
 #ifndef MYAPPCTX_POOL_H
 #define MYAPPCTX_POOL_H
 
+#include <stdint.h>
+
 #include <myappctx/conn.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A connection pool (opaque). */
+typedef struct myappctx_pool myappctx_pool;
+
+/**
+ * A pool hook.  Called without any pool lock held, in the thread that
+ * triggered it (on_connect: the pool's background thread), with a connection
+ * that nobody else uses at that moment.  The hook may run statements on it
+ * (myappctx_exec() ...) but must not close it or give it to a pool.
+ * @return 0 to accept the connection; any other value refuses it: the pool
+ *         closes it and counts it (see myappctx_pool_stats).
+ */
+typedef int (*myappctx_pool_hook)(myappctx_conn *conn, void *userdata);
+
+/** What the pool checks before it lends out a connection. */
+typedef enum myappctx_pool_validation {
+    /** Nothing: the connection is lent out as it is. */
+    MYAPPCTX_POOL_VALIDATE_NONE = 0,
+    /** An empty query (one cheap round trip) when the connection has been
+     *  idle for at least validate_idle_ms since it was last known good. */
+    MYAPPCTX_POOL_VALIDATE_PING = 1,
+    /** `SELECT api.validate_connection()` under the same condition; the
+     *  connection is refused unless its user_id and tenant_id are unset. */
+    MYAPPCTX_POOL_VALIDATE_SERVER = 2,
+    /** The on_acquire hook, on every acquire (it is then required). */
+    MYAPPCTX_POOL_VALIDATE_HOOK = 3
+} myappctx_pool_validation;
+
+/** How a returned connection is cleaned before the next borrower gets it. */
+typedef enum myappctx_pool_reset {
+    /** One round trip: `RESET SESSION AUTHORIZATION; RESET ROLE;
+     *  SELECT api.clear_context()` (which also ends an impersonation), then
+     *  `SELECT api.load_app_settings()` when the default on_connect step is
+     *  in use, so every borrower starts from the same state.  Other session
+     *  state (search_path, temporary tables, prepared statements, advisory
+     *  locks, custom variables the schema does not know) is kept. */
+    MYAPPCTX_POOL_RESET_TARGETED = 0,
+    /** `DISCARD ALL` (its own round trip): the session goes back to its login
+     *  state, including what on_connect had set up (the default on_connect
+     *  is not run again). */
+    MYAPPCTX_POOL_RESET_DISCARD_ALL = 1,
+    /** The on_release hook is the reset (it is then required); the pool
+     *  itself only rolls back an open transaction. */
+    MYAPPCTX_POOL_RESET_HOOK = 2
+} myappctx_pool_reset;
+
+/** Pool options; initialise with MYAPPCTX_POOL_CONFIG_INIT so that fields
+ *  added later get their defaults.  Times are in milliseconds. */
+typedef struct myappctx_pool_config {
+    int version;                 /**< MYAPPCTX_POOL_CONFIG_VERSION */
+    /** libpq connection string ("" uses the PG* environment); copied. */
+    const char *conninfo;
+    int min_size;                /**< connections kept open (default 1) */
+    int max_size;                /**< at most this many open (default 10, >= 1) */
+    /** Default acquire timeout (default 30000; 0 = fail at once when no
+     *  connection is free). */
+    long acquire_timeout_ms;
+    /** At most this many acquirers wait at once; one more gets
+     *  MYAPPCTX_EFULL at once (default 0 = no limit). */
+    int max_waiters;
+    /** A connection older than this is closed when idle or when returned
+     *  (default 3600000; 0 = no limit). */
+    long max_lifetime_ms;
+    /** Each connection's lifetime is shortened by a random fraction in
+     *  [0, max_lifetime_jitter] so they do not all expire together
+     *  (default 0.1; 0 to 1). */
+    double max_lifetime_jitter;
+    /** Idle connections above min_size are closed after this long unused
+     *  (default 600000; 0 = never). */
+    long max_idle_ms;
+    /** Idle connections are pinged when not known good for this long
+     *  (default 30000; 0 = no health checks). */
+    long health_check_period_ms;
+    myappctx_pool_validation validation; /**< default MYAPPCTX_POOL_VALIDATE_PING */
+    /** Idle time after which PING/SERVER validation runs (default 1000;
+     *  0 = at every acquire). */
+    long validate_idle_ms;
+    myappctx_pool_reset reset;   /**< default MYAPPCTX_POOL_RESET_TARGETED */
+    /** Non-zero: behind a transaction pooler (PgBouncer pool_mode=transaction).
+     *  Every connection is opened with myappctx_conn_options.txn_pooler, so
+     *  session-scoped calls fail with MYAPPCTX_ESESSIONSTATE; the default
+     *  on_connect step is skipped (its session state would land on whichever
+     *  server connection the pooler picks and leak to other clients); and
+     *  the targeted reset only rolls back (there is no session of ours to
+     *  clean).  The pool never uses named prepared statements. */
+    int txn_pooler;
+    /** Non-zero (default): when on_connect is NULL, each new connection runs
+     *  `SELECT api.init_connection()` (settings, timezone, connection log),
+     *  except behind a transaction pooler.  0: no on_connect step at all. */
+    int init_connection;
+    long reconnect_min_ms;       /**< first retry delay after a failed connect (default 100) */
+    long reconnect_max_ms;       /**< retry delay cap; doubles up to it (default 10000) */
+    /** Runs once on each new connection instead of the default step.
+     *  Refusal (or a transaction left open) counts as a failed connect:
+     *  stats.errors, retried with backoff. */
+    myappctx_pool_hook on_connect;
+    void *on_connect_userdata;
+    /** With MYAPPCTX_POOL_VALIDATE_HOOK (and only then): runs at every
+     *  acquire; refusal discards the connection and the acquirer gets
+     *  another one within its timeout. */
+    myappctx_pool_hook on_acquire;
+    void *on_acquire_userdata;
+    /** With MYAPPCTX_POOL_RESET_HOOK (and only then): runs at release after
+     *  the rollback, when the borrower used the connection; refusal
+     *  discards it. */
+    myappctx_pool_hook on_release;
+    void *on_release_userdata;
+} myappctx_pool_config;
+
+#define MYAPPCTX_POOL_CONFIG_VERSION 1
+#define MYAPPCTX_POOL_CONFIG_INIT                                              \
+    { MYAPPCTX_POOL_CONFIG_VERSION, "", 1, 10, 30000L, 0, 3600000L, 0.1,       \
+      600000L, 30000L, MYAPPCTX_POOL_VALIDATE_PING, 1000L,                     \
+      MYAPPCTX_POOL_RESET_TARGETED, 0, 1, 100L, 10000L,                        \
+      NULL, NULL, NULL, NULL, NULL, NULL }
+
+/** A snapshot of the pool; initialise with MYAPPCTX_POOL_STATS_INIT.
+ *  Counters only grow; they count since myappctx_pool_new(). */
+typedef struct myappctx_pool_stats {
+    int version;        /**< MYAPPCTX_POOL_STATS_VERSION */
+    int size;           /**< open connections (idle + in use + being checked or reset) */
+    int idle;           /**< ready to lend */
+    int in_use;         /**< borrowed (including those being reset on release) */
+    int waiting;        /**< acquirers waiting */
+    int connecting;     /**< connects in progress */
+    int min_size;       /**< current limits (after myappctx_pool_resize()) */
+    int max_size;
+    int closed;         /**< non-zero after myappctx_pool_close() */
+    uint64_t acquires;              /**< successful acquires */
+    uint64_t acquire_wait_total_us; /**< time acquirers spent queued (0 when a connection was idle) */
+    uint64_t acquire_wait_max_us;   /**< longest single queued wait */
+    uint64_t timeouts;  /**< acquires that ended in MYAPPCTX_ETIMEOUT */
+    uint64_t rejected;  /**< acquires refused with MYAPPCTX_EFULL */
+    uint64_t errors;    /**< failed connects (libpq or on_connect) */
+    uint64_t created;   /**< connections opened successfully */
+    uint64_t lost;      /**< connections found broken (validation, health check, release) */
+    uint64_t discarded; /**< closed because a hook refused them, validation or reset
+                             failed, or the borrower left results pending or pipeline mode on */
+    uint64_t evicted;   /**< closed as too old, idle too long, or above max_size after a resize */
+    uint64_t resets;    /**< successful reset round trips at release */
+} myappctx_pool_stats;
+
+#define MYAPPCTX_POOL_STATS_VERSION 1
+#define MYAPPCTX_POOL_STATS_INIT { MYAPPCTX_POOL_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, \
+                                   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+
+/**
+ * Creates a pool and starts its background thread.  Connections are opened
+ * lazily by that thread (min_size of them right away): the call does not
+ * wait for the server, and a server that is down is retried with backoff
+ * until it comes back.  Use myappctx_pool_wait_ready() to wait for min_size
+ * connections (and to see a connection error early).
+ * @param[out] out  receives the pool (NULL on failure); free it with
+ *                  myappctx_pool_free()
+ * @param cfg       options (copied, conninfo included; hooks' userdata are
+ *                  stored as given and must outlive the pool)
+ * @param err       optional error details
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (NULL @p out or @p cfg, wrong version,
+ *         or an invalid field, named in the message); MYAPPCTX_ENOMEM; or
+ *         MYAPPCTX_ESERVER when the background thread cannot be started.
+ */
+MYAPPCTX_API int myappctx_pool_new(myappctx_pool **out, const myappctx_pool_config *cfg,
+                                   myappctx_error *err);
+
+/**
+ * Borrows a connection.  An idle connection is taken at once when no one is
+ * waiting (no round trip, unless validation is due); otherwise the caller
+ * queues, and waiters are served strictly first come, first served.  A
+ * connection that fails validation is closed and the caller keeps its place
+ * for the next one.
+ * @param pool        the pool
+ * @param[out] out    receives the connection (NULL on failure); the caller
+ *                    uses it from one thread at a time and gives it back
+ *                    with myappctx_pool_release(), never myappctx_conn_close()
+ * @param timeout_ms  how long to wait; < 0 uses cfg.acquire_timeout_ms,
+ *                    0 fails at once when none is free
+ * @param err         optional error details
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (NULL argument); MYAPPCTX_ECLOSED (the
+ *         pool is closed, also for waiters when it closes); MYAPPCTX_EFULL
+ *         (max_waiters already waiting, returned at once); MYAPPCTX_ETIMEOUT
+ *         (message: "size=N in_use=N waiting=N max=N" and the last
+ *         connection error, if any); MYAPPCTX_ENOMEM.
+ */
+MYAPPCTX_API int myappctx_pool_acquire(myappctx_pool *pool, myappctx_conn **out,
+                                       long timeout_ms, myappctx_error *err);
+
+/**
+ * Gives a borrowed connection back.  Never fails for a connection borrowed
+ * from @p pool: an open or failed transaction is rolled back; a connection
+ * that is broken, has results pending or is in pipeline mode is closed; a
+ * connection the borrower used is reset (see myappctx_pool_reset), in the
+ * calling thread, before the call returns (a connection never used since it
+ * was lent needs no round trip); one whose reset fails, that is too old, or
+ * above max_size, or returned after myappctx_pool_close() (or _free()) is
+ * closed.  Then the connection goes to the first waiter or back to the idle
+ * list.  @p conn must not be used afterwards.
+ * @return MYAPPCTX_OK, or MYAPPCTX_EINVAL when @p pool or @p conn is NULL or
+ *         @p conn is not currently borrowed from @p pool (then nothing is done).
+ */
+MYAPPCTX_API int myappctx_pool_release(myappctx_pool *pool, myappctx_conn *conn);
+
+/**
+ * Changes min_size and max_size.  Growing lets waiters get new connections
+ * at once and refills to the new minimum in the background; shrinking closes
+ * surplus idle connections now and surplus borrowed ones when returned.
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (NULL pool, min < 0, max < 1 or
+ *         min > max); MYAPPCTX_ECLOSED.
+ */
+MYAPPCTX_API int myappctx_pool_resize(myappctx_pool *pool, int min_size, int max_size,
+                                      myappctx_error *err);
+
+/**
+ * Waits until at least min_size connections are open.
+ * @param timeout_ms  < 0 uses cfg.acquire_timeout_ms
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (NULL pool); MYAPPCTX_ECLOSED;
+ *         MYAPPCTX_ETIMEOUT (message with the pool state and the last
+ *         connection error, e.g. a wrong password or a missing database).
+ */
+MYAPPCTX_API int myappctx_pool_wait_ready(myappctx_pool *pool, long timeout_ms,
+                                          myappctx_error *err);
+
+/**
+ * Fills @p out with a consistent snapshot.  Valid until myappctx_pool_free().
+ * @param[out] out  caller-owned, initialised with MYAPPCTX_POOL_STATS_INIT
+ * @return MYAPPCTX_OK, or MYAPPCTX_EINVAL (NULL argument or wrong version).
+ */
+MYAPPCTX_API int myappctx_pool_stats_get(myappctx_pool *pool, myappctx_pool_stats *out);
+
+/**
+ * Closes the pool: waiting and later acquirers get MYAPPCTX_ECLOSED, the
+ * background thread is stopped (this waits for a connect in progress), idle
+ * connections are closed now, borrowed ones when they are released.
+ * Idempotent; NULL is allowed.  Stats stay readable until myappctx_pool_free().
+ */
+MYAPPCTX_API void myappctx_pool_close(myappctx_pool *pool);
+
+/**
+ * Closes the pool (if not yet closed) and gives up the caller's handle.  The
+ * memory is freed when the last borrowed connection comes back, so
+ * releasing a connection after this call is still safe; nothing else may be
+ * called on @p pool afterwards.  NULL is allowed.
+ */
+MYAPPCTX_API void myappctx_pool_free(myappctx_pool *pool);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* MYAPPCTX_POOL_H */
