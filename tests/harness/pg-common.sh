@@ -128,3 +128,34 @@ pg_stop_all() {
         done <"$dir/.servers"
     fi
 }
+
+# pg_start_standby DIR NAME PORT PRIMARY_PORT: a streaming standby of the
+# server listening in DIR on PRIMARY_PORT, its socket in DIR too.
+pg_start_standby() {
+    dir=$1; name=$2; port=$3; primary_port=$4
+    as_server_user "$MYAPPCTX_PG_BINDIR/pg_basebackup" -h "$dir" -p "$primary_port" -U postgres \
+        -D "$dir/$name" -R -X stream --no-sync >"$dir/basebackup-$name.log" 2>&1 || {
+        echo "harness: pg_basebackup failed:" >&2; cat "$dir/basebackup-$name.log" >&2; return 1; }
+    echo "port = $port" >>"$dir/$name/postgresql.conf"
+    as_server_user "$MYAPPCTX_PG_BINDIR/pg_ctl" -D "$dir/$name" -l "$dir/server-$name.log" \
+        -w -t 60 start >/dev/null || {
+        echo "harness: the standby did not start:" >&2; tail -n 30 "$dir/server-$name.log" >&2; return 1; }
+    echo "$dir/$name" >>"$dir/.servers"
+}
+
+# pg_promote DIR NAME: promotes the standby DIR/NAME and waits for it.
+pg_promote() {
+    as_server_user "$MYAPPCTX_PG_BINDIR/pg_ctl" -D "$1/$2" -w -t 60 promote >/dev/null
+}
+
+# pg_stop DIR NAME [MODE]: stops one server (fast by default).
+pg_stop() {
+    as_server_user "$MYAPPCTX_PG_BINDIR/pg_ctl" -D "$1/$2" -m "${3:-fast}" -w -t 60 stop >/dev/null
+}
+
+# pg_start DIR NAME: starts a stopped server again.
+pg_start() {
+    log=$1/server.log
+    [ "$2" = data ] || log=$1/server-$2.log
+    as_server_user "$MYAPPCTX_PG_BINDIR/pg_ctl" -D "$1/$2" -l "$log" -w -t 60 start >/dev/null
+}
