@@ -1,0 +1,337 @@
+/* The library's side of `make bench` (tests/bench/run-bench.sh drives it).
+ *
+ *   bench_fastpath fastpath   SECONDS CLIENTS CONNINFO TXN_POOLER
+ *   bench_fastpath roundtrips SECONDS CLIENTS CONNINFO TXN_POOLER
+ *       CLIENTS threads over a pool of CLIENTS connections, each looping
+ *       acquire -> unit of work -> release until SECONDS have passed.  The
+ *       unit: set user and tenant transaction-locally, read them back with
+ *       current_setting(), commit -- in one round trip (myappctx_run_in_context)
+ *       or in four (BEGIN, set, SELECT, COMMIT).
+ *       Prints: tps=.. mean_us=.. p99_us=.. n=.. errors=..
+ *   bench_fastpath poolmicro CONNINFO
+ *       acquire+release with no server work: one thread on a one-connection
+ *       pool (pool_pair_ns), then 16 threads on 4 connections (wait p50/p99).
+ *   bench_fastpath memory CONNINFO N
+ *       heap bytes per pooled connection beyond libpq's own (mallinfo2).
+ */
+#include "config.h"
+
+#include <malloc.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "myappctx.h"
+
+static const char *const USER_ID = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
+static const char *const TENANT_ID = "11111111-1111-1111-1111-111111111111";
+static const char READ_BACK[] =
+    "SELECT current_setting('myapp.current_user_id'), current_setting('myapp.current_tenant_id')";
+
+static uint64_t
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+struct samples {
+    uint64_t *v;
+    size_t n, cap;
+};
+
+static void
+push(struct samples *s, uint64_t x)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 4096;
+        s->v = realloc(s->v, s->cap * sizeof *s->v);
+        if (s->v == NULL) {
+            fprintf(stderr, "bench: out of memory\n");
+            exit(1);
+        }
+    }
+    s->v[s->n++] = x;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t
+percentile(struct samples *s, double p)
+{
+    if (s->n == 0)
+        return 0;
+    qsort(s->v, s->n, sizeof *s->v, cmp_u64);
+    size_t i = (size_t)(p * (double)(s->n - 1) + 0.5);
+    return s->v[i];
+}
+
+static void
+merge(struct samples *into, struct samples *from)
+{
+    for (size_t i = 0; i < from->n; i++)
+        push(into, from->v[i]);
+    free(from->v);
+}
+
+static myappctx_pool *
+make_pool(const char *conninfo, int size, int txn_pooler)
+{
+    myappctx_pool_config cfg = MYAPPCTX_POOL_CONFIG_INIT;
+    myappctx_pool *pool;
+    myappctx_error err;
+    cfg.conninfo = conninfo;
+    cfg.min_size = size;
+    cfg.max_size = size;
+    cfg.txn_pooler = txn_pooler;
+    cfg.init_connection = 0;
+    cfg.validation = MYAPPCTX_POOL_VALIDATE_NONE;
+    if (myappctx_pool_new(&pool, &cfg, &err) != MYAPPCTX_OK ||
+        myappctx_pool_wait_ready(pool, 30000, &err) != MYAPPCTX_OK) {
+        fprintf(stderr, "bench: pool: %s\n", err.message);
+        exit(1);
+    }
+    return pool;
+}
+
+struct worker {
+    pthread_t thread;
+    myappctx_pool *pool;
+    int fastpath;
+    uint64_t deadline;
+    struct samples lat;
+    unsigned long errors;
+    char last_error[MYAPPCTX_ERROR_MESSAGE_SIZE];
+};
+
+static int
+unit_fastpath(myappctx_conn *conn, const myappctx_uuid *user, const myappctx_uuid *tenant,
+              myappctx_error *err)
+{
+    myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
+    ctx.user_id = user;
+    ctx.tenant_id = tenant;
+    myappctx_stmt q = { READ_BACK, 0, NULL };
+    PGresult *res;
+    int rc = myappctx_run_in_context(conn, &ctx, &q, 1, &res, err);
+    if (rc == MYAPPCTX_OK) {
+        if (strcmp(PQgetvalue(res, 0, 0), USER_ID) != 0)
+            rc = MYAPPCTX_EPROTO;
+        PQclear(res);
+    }
+    return rc;
+}
+
+static int
+unit_roundtrips(myappctx_conn *conn, const myappctx_uuid *user, const myappctx_uuid *tenant,
+                myappctx_error *err)
+{
+    PGresult *res;
+    int rc = myappctx_context_begin(conn, user, tenant, NULL, err);  /* BEGIN, then set */
+    if (rc != MYAPPCTX_OK)
+        return rc;
+    rc = myappctx_exec(conn, READ_BACK, 0, NULL, &res, err);
+    if (rc == MYAPPCTX_OK) {
+        if (strcmp(PQgetvalue(res, 0, 0), USER_ID) != 0)
+            rc = MYAPPCTX_EPROTO;
+        PQclear(res);
+    }
+    if (rc == MYAPPCTX_OK)
+        return myappctx_commit(conn, err);
+    myappctx_rollback(conn, NULL);
+    return rc;
+}
+
+static void *
+worker_main(void *arg)
+{
+    struct worker *w = arg;
+    myappctx_uuid user, tenant;
+    myappctx_uuid_parse(&user, USER_ID, NULL);
+    myappctx_uuid_parse(&tenant, TENANT_ID, NULL);
+    while (now_ns() < w->deadline) {
+        uint64_t t0 = now_ns();
+        myappctx_conn *conn;
+        myappctx_error err;
+        int rc = myappctx_pool_acquire(w->pool, &conn, 10000, &err);
+        if (rc == MYAPPCTX_OK) {
+            rc = w->fastpath ? unit_fastpath(conn, &user, &tenant, &err)
+                             : unit_roundtrips(conn, &user, &tenant, &err);
+            myappctx_pool_release(w->pool, conn);
+        }
+        if (rc != MYAPPCTX_OK) {
+            w->errors++;
+            snprintf(w->last_error, sizeof w->last_error, "%s", err.message);
+            continue;
+        }
+        push(&w->lat, now_ns() - t0);
+    }
+    return NULL;
+}
+
+static int
+run_load(int fastpath, double seconds, int clients, const char *conninfo, int txn_pooler)
+{
+    myappctx_pool *pool = make_pool(conninfo, clients, txn_pooler);
+    struct worker *w = calloc((size_t)clients, sizeof *w);
+    struct samples all = { 0 };
+    unsigned long errors = 0;
+    uint64_t start = now_ns();
+    uint64_t deadline = start + (uint64_t)(seconds * 1e9);
+    for (int i = 0; i < clients; i++) {
+        w[i].pool = pool;
+        w[i].fastpath = fastpath;
+        w[i].deadline = deadline;
+        pthread_create(&w[i].thread, NULL, worker_main, &w[i]);
+    }
+    for (int i = 0; i < clients; i++) {
+        pthread_join(w[i].thread, NULL);
+        errors += w[i].errors;
+        if (w[i].errors)
+            fprintf(stderr, "bench: %lu errors, last: %s\n", w[i].errors, w[i].last_error);
+        merge(&all, &w[i].lat);
+    }
+    double elapsed = (double)(now_ns() - start) / 1e9;
+    double sum = 0;
+    for (size_t i = 0; i < all.n; i++)
+        sum += (double)all.v[i];
+    printf("tps=%.1f mean_us=%.1f p99_us=%.1f n=%zu errors=%lu\n",
+           (double)all.n / elapsed, all.n ? sum / (double)all.n / 1000.0 : 0.0,
+           (double)percentile(&all, 0.99) / 1000.0, all.n, errors);
+    free(all.v);
+    free(w);
+    myappctx_pool_free(pool);
+    return errors ? 1 : 0;
+}
+
+struct micro {
+    pthread_t thread;
+    myappctx_pool *pool;
+    int iterations;
+    struct samples wait;
+};
+
+static void *
+micro_main(void *arg)
+{
+    struct micro *m = arg;
+    for (int i = 0; i < m->iterations; i++) {
+        myappctx_conn *conn;
+        uint64_t t0 = now_ns();
+        if (myappctx_pool_acquire(m->pool, &conn, 10000, NULL) != MYAPPCTX_OK)
+            continue;
+        push(&m->wait, now_ns() - t0);
+        myappctx_pool_release(m->pool, conn);
+    }
+    return NULL;
+}
+
+static int
+run_poolmicro(const char *conninfo)
+{
+    /* Uncontended: one thread, one connection, no server work. */
+    myappctx_pool *pool = make_pool(conninfo, 1, 0);
+    enum { PAIRS = 2000000 };
+    for (int i = 0; i < 10000; i++) {   /* warm up */
+        myappctx_conn *c;
+        myappctx_pool_acquire(pool, &c, 1000, NULL);
+        myappctx_pool_release(pool, c);
+    }
+    uint64_t t0 = now_ns();
+    for (int i = 0; i < PAIRS; i++) {
+        myappctx_conn *c;
+        if (myappctx_pool_acquire(pool, &c, 1000, NULL) != MYAPPCTX_OK) {
+            fprintf(stderr, "bench: uncontended acquire failed\n");
+            return 1;
+        }
+        myappctx_pool_release(pool, c);
+    }
+    double pair_ns = (double)(now_ns() - t0) / PAIRS;
+    myappctx_pool_free(pool);
+
+    /* Contended: 16 threads on 4 connections. */
+    enum { THREADS = 16, ITER = 20000 };
+    pool = make_pool(conninfo, 4, 0);
+    struct micro m[THREADS];
+    struct samples all = { 0 };
+    memset(m, 0, sizeof m);
+    for (int i = 0; i < THREADS; i++) {
+        m[i].pool = pool;
+        m[i].iterations = ITER;
+        pthread_create(&m[i].thread, NULL, micro_main, &m[i]);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(m[i].thread, NULL);
+        merge(&all, &m[i].wait);
+    }
+    myappctx_pool_free(pool);
+    printf("pool_pair_ns=%.0f\n", pair_ns);
+    printf("contended_wait_p50_ns=%llu\n", (unsigned long long)percentile(&all, 0.50));
+    printf("contended_wait_p99_ns=%llu\n", (unsigned long long)percentile(&all, 0.99));
+    printf("contended_acquires=%zu\n", all.n);
+    free(all.v);
+    return all.n == (size_t)THREADS * ITER ? 0 : 1;
+}
+
+static size_t
+heap_in_use(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
+
+static int
+run_memory(const char *conninfo, int n)
+{
+    /* mallinfo2() sees the main arena only: keep the pool's thread there. */
+    mallopt(M_ARENA_MAX, 1);
+    PGconn **raw = calloc((size_t)n, sizeof *raw);
+    size_t h0 = heap_in_use();
+    for (int i = 0; i < n; i++) {
+        raw[i] = PQconnectdb(conninfo);
+        if (PQstatus(raw[i]) != CONNECTION_OK) {
+            fprintf(stderr, "bench: %s", PQerrorMessage(raw[i]));
+            return 1;
+        }
+    }
+    size_t libpq_bytes = heap_in_use() - h0;
+    for (int i = 0; i < n; i++)
+        PQfinish(raw[i]);
+    free(raw);
+
+    size_t h1 = heap_in_use();
+    myappctx_pool *pool = make_pool(conninfo, n, 0);
+    size_t pool_bytes = heap_in_use() - h1;
+    myappctx_pool_free(pool);
+    long per_conn = ((long)pool_bytes - (long)libpq_bytes) / n;
+    printf("libpq_bytes_per_conn=%zu\n", libpq_bytes / (size_t)n);
+    printf("pool_bytes_per_conn=%zu\n", pool_bytes / (size_t)n);
+    printf("bytes_per_pooled_conn_beyond_libpq=%ld\n", per_conn);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 6 && (strcmp(argv[1], "fastpath") == 0 || strcmp(argv[1], "roundtrips") == 0))
+        return run_load(strcmp(argv[1], "fastpath") == 0, atof(argv[2]), atoi(argv[3]),
+                        argv[4], atoi(argv[5]));
+    if (argc == 3 && strcmp(argv[1], "poolmicro") == 0)
+        return run_poolmicro(argv[2]);
+    if (argc == 4 && strcmp(argv[1], "memory") == 0)
+        return run_memory(argv[2], atoi(argv[3]));
+    fprintf(stderr, "usage: bench_fastpath fastpath|roundtrips SECONDS CLIENTS CONNINFO TXN_POOLER\n"
+                    "       bench_fastpath poolmicro CONNINFO\n"
+                    "       bench_fastpath memory CONNINFO N\n");
+    return 2;
+}

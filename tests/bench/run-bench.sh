@@ -1,0 +1,106 @@
+#!/bin/bash
+# `make bench`: the same unit of work -- set user and tenant
+# transaction-locally, read them back with current_setting(), commit -- in
+# six ways, against the throwaway server of tests/harness/with-server.sh
+# (PG* and MYAPPCTX_PGBOUNCER_* set), with BENCH_CLIENTS clients over as many
+# connections, BENCH_SECONDS per run, and the cases interleaved over
+# BENCH_ROUNDS rounds so that machine drift affects all alike:
+#   a  pgbench, one statement per round trip (BEGIN; set; SELECT; COMMIT)
+#   b  pgbench, the same statements as one pipeline (\startpipeline, -M extended)
+#   c  libmyappctx pool + myappctx_run_in_context (one round trip)
+#   d  libmyappctx pool, separate round trips (begin+set, SELECT, COMMIT)
+#   e  b and c through PgBouncer (pool_mode=transaction)
+# Then the pool micro-benchmark and the memory per pooled connection.
+set -euo pipefail
+bench=${1:?usage: run-bench.sh PATH/TO/bench_fastpath}
+secs=${BENCH_SECONDS:-5}
+rounds=${BENCH_ROUNDS:-2}
+clients=${BENCH_CLIENTS:-8}
+pgbench=${PGBENCH:-$MYAPPCTX_PG_BINDIR/pgbench}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/myappctx-bench.XXXXXX"); trap 'rm -rf "$tmp"' EXIT
+chmod 755 "$tmp"
+
+user_id=bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb
+tenant_id=11111111-1111-1111-1111-111111111111
+direct="host=$PGHOST port=$PGPORT dbname=$PGDATABASE user=app_service"
+bouncer="host=$MYAPPCTX_PGBOUNCER_HOST port=$MYAPPCTX_PGBOUNCER_PORT dbname=$PGDATABASE user=app_service"
+
+cat >"$tmp/naive.sql" <<'SQL'
+BEGIN;
+SELECT api.set_transaction_context(:uid::uuid, :tid::uuid, NULL::text);
+SELECT current_setting('myapp.current_user_id'), current_setting('myapp.current_tenant_id');
+COMMIT;
+SQL
+cat >"$tmp/pipelined.sql" <<'SQL'
+\startpipeline
+SELECT api.set_transaction_context(:uid::uuid, :tid::uuid, NULL::text);
+SELECT current_setting('myapp.current_user_id'), current_setting('myapp.current_tenant_id');
+\endpipeline
+SQL
+
+# run_pgbench CASE SCRIPT HOST PORT ROUND -> "tps mean_us p99_us n"
+run_pgbench() {
+    local case=$1 script=$2 host=$3 port=$4 round=$5 out
+    out=$("$pgbench" -n -M extended -c "$clients" -j "$clients" -T "$secs" \
+        -h "$host" -p "$port" -U app_service -D uid=$user_id -D tid=$tenant_id \
+        -f "$script" -l --log-prefix="$tmp/log_${case}_$round" "$PGDATABASE" 2>&1) || {
+        echo "bench: pgbench case $case failed:" >&2; echo "$out" >&2; return 1; }
+    local tps failed
+    tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | tail -n 1)
+    failed=$(echo "$out" | sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p')
+    [ "${failed:-0}" = 0 ] || { echo "bench: pgbench case $case: $failed failed transactions" >&2; return 1; }
+    cat "$tmp"/log_"${case}_$round".* | awk '{ print $3 }' | sort -n >"$tmp/lat"
+    awk -v tps="$tps" '{ v[NR] = $1; s += $1 }
+        END { i = int(0.99 * (NR - 1) + 0.5) + 1; printf "%s %.1f %.1f %d\n", tps, s / NR, v[i], NR }' "$tmp/lat"
+    rm -f "$tmp"/log_"${case}"_"$round".*
+}
+
+# run_lib CASE MODE CONNINFO TXN_POOLER -> "tps mean_us p99_us n"
+run_lib() {
+    local out
+    out=$("$bench" "$2" "$secs" "$clients" "$3" "$4") || { echo "bench: case $1 failed: $out" >&2; return 1; }
+    echo "$out" | sed -n 's/^tps=\([0-9.]*\) mean_us=\([0-9.]*\) p99_us=\([0-9.]*\) n=\([0-9]*\).*/\1 \2 \3 \4/p'
+}
+
+cases="a b c d e_b e_c"
+for r in $(seq 1 "$rounds"); do
+    echo "round $r/$rounds ($secs s per case)..." >&2
+    for c in $cases; do
+        case $c in
+            a)   run_pgbench a "$tmp/naive.sql" "$PGHOST" "$PGPORT" "$r" ;;
+            b)   run_pgbench b "$tmp/pipelined.sql" "$PGHOST" "$PGPORT" "$r" ;;
+            c)   run_lib c fastpath "$direct" 0 ;;
+            d)   run_lib d roundtrips "$direct" 0 ;;
+            e_b) run_pgbench e_b "$tmp/pipelined.sql" "$MYAPPCTX_PGBOUNCER_HOST" "$MYAPPCTX_PGBOUNCER_PORT" "$r" ;;
+            e_c) run_lib e_c fastpath "$bouncer" 1 ;;
+        esac >>"$tmp/result_$c"
+    done
+done
+
+label() {
+    case $1 in
+        a) echo "a  pgbench naive (4 round trips)" ;;
+        b) echo "b  pgbench pipelined (1 round trip)" ;;
+        c) echo "c  libmyappctx fast path (1 round trip)" ;;
+        d) echo "d  libmyappctx separate round trips (4)" ;;
+        e_b) echo "e  pgbench pipelined via PgBouncer" ;;
+        e_c) echo "e  libmyappctx fast path via PgBouncer" ;;
+    esac
+}
+
+echo
+echo "clients=$clients connections=$clients seconds_per_run=$secs rounds=$rounds (cases interleaved)"
+printf '%-42s %12s %12s %12s %10s\n' case tps mean_us p99_us txns
+for c in $cases; do
+    # tps: mean over rounds; mean latency: weighted by count; p99: worst round.
+    read -r tps mean p99 n < <(awk '{ t += $1; m += $2 * $4; if ($3 > p) p = $3; n += $4 }
+        END { printf "%.1f %.1f %.1f %d\n", t / NR, m / n, p, n }' "$tmp/result_$c")
+    printf '%-42s %12s %12s %12s %10s\n' "$(label "$c")" "$tps" "$mean" "$p99" "$n"
+    eval "tps_$c=$tps"
+done
+echo
+"$bench" memory "$direct" 50
+"$bench" poolmicro "$direct" | tee "$tmp/micro"
+awk -v a="$tps_a" -v b="$tps_b" -v c="$tps_c" 'BEGIN {
+    printf "fastpath_vs_pgbench_pipelined=%.2f\n", c / b
+    printf "fastpath_vs_pgbench_naive=%.2f\n", c / a }'
