@@ -1,10 +1,297 @@
 /**
  * @file myappctx/context.h
- * (being written)
+ * The application context (spec "Application Context Pattern" and "Session
+ * Variables"): who the current user is, in which tenant, with which role,
+ * session id and metadata, kept in myapp.* session variables that SQL
+ * functions, row-level-security policies and audit triggers read.
+ *
+ * Two scopes:
+ *  - session scope, myappctx_context_set(): lasts until the connection
+ *    closes or myappctx_context_clear() runs.  Refused with
+ *    MYAPPCTX_ESESSIONSTATE on a connection declared behind a transaction
+ *    pooler, where it would leak to the next client.
+ *  - transaction scope, myappctx_context_set_local() and
+ *    myappctx_context_begin(): gone at COMMIT or ROLLBACK.  Refused with
+ *    MYAPPCTX_ENOTXN outside a transaction block, because PostgreSQL would
+ *    silently discard it at the end of the statement.
+ *
+ * Readers treat an empty variable as unset and report "unset" separately
+ * from a value.  A stored value that cannot be read as its type (possible
+ * only if someone wrote the variable with raw SQL) is MYAPPCTX_EMALFORMED.
+ *
+ * Threading: like every call taking a myappctx_conn, one connection is used
+ * by one thread at a time; different connections may be used concurrently.
+ *
+ * Every function returns MYAPPCTX_OK or a negative code and, on failure,
+ * fills the optional @p err.  Arguments are checked before anything is sent
+ * (MYAPPCTX_EINVAL, message naming the argument).  Besides the codes listed
+ * per function, any call that reaches the server may return
+ * MYAPPCTX_ECONNECT (connection broken) and MYAPPCTX_ESERVER (unexpected
+ * server error, SQLSTATE in err->sqlstate).
  */
 #ifndef MYAPPCTX_CONTEXT_H
 #define MYAPPCTX_CONTEXT_H
 
 #include <myappctx/conn.h>
+#include <myappctx/uuid.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Longest role accepted, in bytes. */
+#define MYAPPCTX_ROLE_MAX 63
+/** Longest session id accepted, in bytes. */
+#define MYAPPCTX_SESSION_ID_MAX 256
+/** Longest metadata accepted: bytes of its compact JSON text. */
+#define MYAPPCTX_METADATA_MAX 65536
+
+/** A context to set with myappctx_context_set().  Start from
+ *  MYAPPCTX_CONTEXT_INIT so that fields added later get their defaults.
+ *  Nothing in it is retained by the library after the call returns. */
+typedef struct myappctx_context {
+    int version;                     /**< MYAPPCTX_CONTEXT_VERSION */
+    myappctx_uuid user_id;           /**< required; the nil UUID is refused */
+    const myappctx_uuid *tenant_id;  /**< optional (borrowed), NULL = no tenant */
+    /** optional, NULL = "user"; 1..MYAPPCTX_ROLE_MAX bytes of UTF-8 */
+    const char *role;
+    /** optional, NULL = none; 1..MYAPPCTX_SESSION_ID_MAX bytes of UTF-8 */
+    const char *session_id;
+    /** optional JSON object (borrowed, not modified), NULL = {}; at most
+     *  MYAPPCTX_METADATA_MAX bytes once serialized; strings must not contain
+     *  U+0000 (PostgreSQL's jsonb cannot store it) */
+    json_t *metadata;
+} myappctx_context;
+
+#define MYAPPCTX_CONTEXT_VERSION 1
+#define MYAPPCTX_CONTEXT_INIT { MYAPPCTX_CONTEXT_VERSION, {{0}}, NULL, NULL, NULL, NULL }
+
+/**
+ * Sets the session-scoped context (api.set_context()): user, tenant, role,
+ * session id, metadata, the creation time and application_name.  Inside a
+ * transaction block the change is undone if the transaction rolls back.
+ *
+ * @param conn  the connection (not behind a transaction pooler)
+ * @param ctx   the context (borrowed for the duration of the call)
+ * @param err   optional error details
+ * @return MYAPPCTX_OK;
+ *         MYAPPCTX_EINVAL: NULL @p conn or @p ctx, wrong ctx->version, nil
+ *         user_id or tenant_id, role or session_id empty, too long or not
+ *         UTF-8, metadata not an object, too large, holding U+0000 or not
+ *         serializable (invalid UTF-8 from a jansson _nocheck constructor,
+ *         a reference cycle, or no memory to serialize it);
+ *         MYAPPCTX_ESESSIONSTATE: the connection is behind a transaction pooler;
+ *         MYAPPCTX_EBUSY: pipeline mode or a query in progress;
+ *         MYAPPCTX_ETXNFAILED: inside an aborted transaction;
+ *         MYAPPCTX_EIMPERSONATING: an impersonation is active (end it first);
+ *         MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
+ */
+MYAPPCTX_API int myappctx_context_set(myappctx_conn *conn, const myappctx_context *ctx,
+                                      myappctx_error *err);
+
+/**
+ * Sets the user, tenant and role for the current transaction only
+ * (api.set_transaction_context()).  Works behind a transaction pooler.
+ * Nothing is sent unless the connection is inside an open transaction block.
+ *
+ * @param conn       the connection, inside a transaction block
+ * @param user_id    required (borrowed); the nil UUID is refused
+ * @param tenant_id  optional (borrowed); NULL = no tenant for this transaction
+ * @param role       optional; NULL = no role for this transaction (a role
+ *                   from a session-scoped context is hidden, not inherited);
+ *                   otherwise 1..MYAPPCTX_ROLE_MAX bytes of UTF-8
+ * @param err        optional error details
+ * @return MYAPPCTX_OK;
+ *         MYAPPCTX_EINVAL: NULL @p conn or @p user_id, nil UUID, bad role;
+ *         MYAPPCTX_ENOTXN: not inside a transaction block (nothing sent);
+ *         MYAPPCTX_ETXNFAILED: the transaction is aborted (nothing sent);
+ *         MYAPPCTX_EBUSY: pipeline mode or a query in progress;
+ *         MYAPPCTX_EIMPERSONATING: an impersonation is active;
+ *         MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
+ */
+MYAPPCTX_API int myappctx_context_set_local(myappctx_conn *conn, const myappctx_uuid *user_id,
+                                            const myappctx_uuid *tenant_id, const char *role,
+                                            myappctx_error *err);
+
+/**
+ * BEGIN followed by myappctx_context_set_local().  If setting the context
+ * fails, the transaction is rolled back and the connection is idle again.
+ * The caller ends the transaction with myappctx_commit() or myappctx_rollback().
+ *
+ * @param conn, user_id, tenant_id, role  as for myappctx_context_set_local()
+ * @return MYAPPCTX_OK;
+ *         MYAPPCTX_EINVAL: as for myappctx_context_set_local() (nothing sent);
+ *         MYAPPCTX_EBUSY: already inside a transaction block (open or
+ *         aborted), pipeline mode, or a query in progress (nothing sent);
+ *         MYAPPCTX_EIMPERSONATING: an impersonation is active;
+ *         MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
+ */
+MYAPPCTX_API int myappctx_context_begin(myappctx_conn *conn, const myappctx_uuid *user_id,
+                                        const myappctx_uuid *tenant_id, const char *role,
+                                        myappctx_error *err);
+
+/**
+ * Clears the context (api.clear_context()): ends an active impersonation
+ * (logging its end), resets every myapp.* context variable, the loaded app
+ * settings and application_name.  Allowed behind a transaction pooler.
+ *
+ * @return MYAPPCTX_OK;
+ *         MYAPPCTX_EINVAL: NULL @p conn;
+ *         MYAPPCTX_EBUSY: pipeline mode or a query in progress;
+ *         MYAPPCTX_ETXNFAILED: inside an aborted transaction;
+ *         MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
+ */
+MYAPPCTX_API int myappctx_context_clear(myappctx_conn *conn, myappctx_error *err);
+
+/* ------------------------------------------------------------- readers */
+
+/**
+ * Reads the current user id (private.get_current_user_id(): what row-level
+ * security sees, whichever scope set it).
+ *
+ * @param conn        the connection
+ * @param[out] out    receives the user id; the nil UUID when unset
+ * @param[out] is_set receives 1 when a user id is set, 0 when unset or ''
+ * @return MYAPPCTX_OK;
+ *         MYAPPCTX_EINVAL: NULL @p conn, @p out or @p is_set;
+ *         MYAPPCTX_EBUSY: pipeline mode or a query in progress;
+ *         MYAPPCTX_ETXNFAILED: inside an aborted transaction;
+ *         MYAPPCTX_EMALFORMED: the variable holds something that is not a UUID;
+ *         MYAPPCTX_EPROTO, MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
+ *         On failure *out and *is_set are untouched.
+ */
+MYAPPCTX_API int myappctx_context_user_id_get(myappctx_conn *conn, myappctx_uuid *out,
+                                              int *is_set, myappctx_error *err);
+
+/** Reads the current tenant id (private.get_current_tenant_id()).
+ *  Parameters and return codes as myappctx_context_user_id_get(). */
+MYAPPCTX_API int myappctx_context_tenant_id_get(myappctx_conn *conn, myappctx_uuid *out,
+                                                int *is_set, myappctx_error *err);
+
+/**
+ * Reads the current context role (private.get_current_role()).
+ *
+ * @param[out] out  receives a copy (caller frees it with myappctx_free()),
+ *                  or NULL when the role is unset or ''
+ * @return MYAPPCTX_OK;
+ *         MYAPPCTX_EINVAL: NULL @p conn or @p out;
+ *         MYAPPCTX_ENOMEM; MYAPPCTX_EBUSY; MYAPPCTX_ETXNFAILED;
+ *         MYAPPCTX_EPROTO, MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
+ *         On failure *out is NULL.
+ */
+MYAPPCTX_API int myappctx_context_role_get(myappctx_conn *conn, char **out,
+                                           myappctx_error *err);
+
+/** Reads the current session id (myapp.session_id).  Parameters, ownership
+ *  and return codes as myappctx_context_role_get(). */
+MYAPPCTX_API int myappctx_context_session_id_get(myappctx_conn *conn, char **out,
+                                                 myappctx_error *err);
+
+/** The whole context as read by myappctx_context_get().  Every pointer
+ *  member belongs to the structure; free it all with
+ *  myappctx_context_info_free(). */
+typedef struct myappctx_context_info {
+    int has_user_id;                 /**< 1 when user_id is set */
+    myappctx_uuid user_id;           /**< nil when unset */
+    int has_tenant_id;               /**< 1 when tenant_id is set */
+    myappctx_uuid tenant_id;         /**< nil when unset */
+    char *role;                      /**< NULL when unset */
+    char *session_id;                /**< NULL when unset */
+    json_t *metadata;                /**< NULL when unset; normally an object */
+    char *created_at;                /**< ISO 8601 time of myappctx_context_set(), NULL when unset */
+    int is_impersonating;            /**< 1 while an impersonation is active */
+    int has_original_user_id;        /**< 1 while impersonating */
+    myappctx_uuid original_user_id;  /**< the admin behind the impersonation; nil when unset */
+    json_t *audit;                   /**< audit context of this transaction, NULL when unset */
+} myappctx_context_info;
+
+/**
+ * Reads the whole context in one round trip (api.get_context()).
+ *
+ * @param conn      the connection
+ * @param[out] out  receives a new structure (caller frees it with
+ *                  myappctx_context_info_free()); NULL on failure
+ * @return MYAPPCTX_OK;
+ *         MYAPPCTX_EINVAL: NULL @p conn or @p out;
+ *         MYAPPCTX_ENOMEM; MYAPPCTX_EBUSY; MYAPPCTX_ETXNFAILED;
+ *         MYAPPCTX_EMALFORMED: a variable holds a value of the wrong type;
+ *         MYAPPCTX_EPROTO: the server's answer has not the expected shape;
+ *         MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
+ */
+MYAPPCTX_API int myappctx_context_get(myappctx_conn *conn, myappctx_context_info **out,
+                                      myappctx_error *err);
+
+/** Frees a structure from myappctx_context_get() and everything it holds
+ *  (json_decref on the JSON members).  NULL is allowed. */
+MYAPPCTX_API void myappctx_context_info_free(myappctx_context_info *info);
+
+/* ---------------------------------------------------- session variables */
+
+/** Longest variable name accepted, in bytes. */
+#define MYAPPCTX_VAR_NAME_MAX 63
+/** Longest variable value accepted, in bytes. */
+#define MYAPPCTX_VAR_VALUE_MAX 8192
+
+/*
+ * Custom session variables (spec "Session Variables") such as
+ * myapp.debug_mode.  A name is lower-case and dotted: two or more parts
+ * matching [a-z_][a-z0-9_]* joined by '.', at most MYAPPCTX_VAR_NAME_MAX
+ * bytes.  Since PostgreSQL 9.2 such placeholder names need no registration
+ * (custom_variable_classes no longer exists).  Built-in settings (no dot) are
+ * out of scope here.  The names that carry the context (myapp.current_user_id,
+ * myapp.current_tenant_id, myapp.current_role, myapp.session_id,
+ * myapp.context_metadata, myapp.context_created_at, myapp.audit_context,
+ * myapp.original_user_id, myapp.original_role, myapp.is_impersonating,
+ * myapp.loaded_settings) can be read but not written here: use the typed
+ * calls, which enforce the impersonation and audit rules.  Setting a
+ * variable to "" makes it read as unset.
+ */
+
+/**
+ * Sets a custom variable for the rest of the session (set_config(name,
+ * value, false)).  Inside a transaction block the change is undone if the
+ * transaction rolls back.
+ *
+ * @param conn   the connection (not behind a transaction pooler)
+ * @param name   the variable name (see above)
+ * @param value  the value, 0..MYAPPCTX_VAR_VALUE_MAX bytes of UTF-8
+ * @return MYAPPCTX_OK;
+ *         MYAPPCTX_EINVAL: NULL argument, name not matching the rule or
+ *         reserved for the context, value too long or not UTF-8;
+ *         MYAPPCTX_ESESSIONSTATE: the connection is behind a transaction pooler;
+ *         MYAPPCTX_EBUSY; MYAPPCTX_ETXNFAILED; MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
+ */
+MYAPPCTX_API int myappctx_var_set(myappctx_conn *conn, const char *name, const char *value,
+                                  myappctx_error *err);
+
+/**
+ * Sets a custom variable for the current transaction only
+ * (set_config(name, value, true)).  Nothing is sent outside a transaction
+ * block.
+ * @return as myappctx_var_set(), except that MYAPPCTX_ESESSIONSTATE is
+ *         never returned and MYAPPCTX_ENOTXN is returned outside a
+ *         transaction block.
+ */
+MYAPPCTX_API int myappctx_var_set_local(myappctx_conn *conn, const char *name,
+                                        const char *value, myappctx_error *err);
+
+/**
+ * Reads a custom variable (current_setting(name, true)); any dotted name
+ * following the rule above, context names included.
+ *
+ * @param[out] out  receives a copy (caller frees it with myappctx_free()),
+ *                  or NULL when the variable does not exist or is ''
+ * @return MYAPPCTX_OK;
+ *         MYAPPCTX_EINVAL: NULL @p conn, @p name or @p out, bad name;
+ *         MYAPPCTX_ENOMEM; MYAPPCTX_EBUSY; MYAPPCTX_ETXNFAILED;
+ *         MYAPPCTX_EPROTO, MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
+ *         On failure *out is NULL.
+ */
+MYAPPCTX_API int myappctx_var_get(myappctx_conn *conn, const char *name, char **out,
+                                  myappctx_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* MYAPPCTX_CONTEXT_H */
