@@ -1,0 +1,1076 @@
+/* Application context: session scope, transaction scope, clearing, the
+ * readers, and custom session variables, against a real server as the
+ * application role. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "context_util.h"
+
+static char *
+uuid_text(const myappctx_uuid *id, char buf[MYAPPCTX_UUID_BUFSIZE])
+{
+    return myappctx_uuid_format(id, buf);
+}
+
+static void
+assert_user(myappctx_conn *c, const myappctx_uuid *expected)
+{
+    myappctx_error err = { 0 };
+    myappctx_uuid got;
+    int is_set = -1;
+    tu_assert_ok(myappctx_context_user_id_get(c, &got, &is_set, &err), err);
+    ck_assert_int_eq(is_set, 1);
+    ck_assert(myappctx_uuid_equal(&got, expected));
+}
+
+static void
+assert_tenant(myappctx_conn *c, const myappctx_uuid *expected)
+{
+    myappctx_error err = { 0 };
+    myappctx_uuid got;
+    int is_set = -1;
+    tu_assert_ok(myappctx_context_tenant_id_get(c, &got, &is_set, &err), err);
+    ck_assert_int_eq(is_set, expected != NULL);
+    if (expected != NULL)
+        ck_assert(myappctx_uuid_equal(&got, expected));
+    else
+        ck_assert(myappctx_uuid_is_nil(&got));
+}
+
+/* Asserts the role (NULL = unset), also through the raw variable. */
+static void
+assert_role(myappctx_conn *c, const char *expected)
+{
+    myappctx_error err = { 0 };
+    char *role = NULL;
+    tu_assert_ok(myappctx_context_role_get(c, &role, &err), err);
+    if (expected == NULL)
+        ck_assert_ptr_null(role);
+    else
+        ck_assert_str_eq(role, expected);
+    myappctx_free(role);
+}
+
+static void
+assert_session_id(myappctx_conn *c, const char *expected)
+{
+    myappctx_error err = { 0 };
+    char *sid = NULL;
+    tu_assert_ok(myappctx_context_session_id_get(c, &sid, &err), err);
+    if (expected == NULL)
+        ck_assert_ptr_null(sid);
+    else
+        ck_assert_str_eq(sid, expected);
+    myappctx_free(sid);
+}
+
+static void
+assert_var(myappctx_conn *c, const char *name, const char *expected)
+{
+    myappctx_error err = { 0 };
+    char *value = NULL;
+    tu_assert_ok(myappctx_var_get(c, name, &value, &err), err);
+    if (expected == NULL)
+        ck_assert_ptr_null(value);
+    else
+        ck_assert_str_eq(value, expected);
+    myappctx_free(value);
+}
+
+static void
+assert_not_user(myappctx_conn *c, const myappctx_uuid *user)
+{
+    myappctx_error err = { 0 };
+    myappctx_uuid got;
+    int is_set = -1;
+    tu_assert_ok(myappctx_context_user_id_get(c, &got, &is_set, &err), err);
+    ck_assert(!is_set || !myappctx_uuid_equal(&got, user));
+}
+
+static void
+assert_not_var(myappctx_conn *c, const char *name, const char *value)
+{
+    myappctx_error err = { 0 };
+    char *got = NULL;
+    tu_assert_ok(myappctx_var_get(c, name, &got, &err), err);
+    ck_assert(got == NULL || strcmp(got, value) != 0);
+    myappctx_free(got);
+}
+
+/* Sets a minimal session context for @user (used by tests of other calls). */
+static void
+set_user(myappctx_conn *c, const myappctx_uuid *user, const char *role)
+{
+    myappctx_error err = { 0 };
+    myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
+    ctx.user_id = *user;
+    ctx.role = role;
+    tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
+}
+
+/* ------------------------------------------------------ session scope */
+
+START_TEST(set_and_read_back_everything)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid user, tenant;
+    cu_random_uuid(&user);
+    cu_random_uuid(&tenant);
+    json_t *meta = json_pack("{s:s, s:i, s:{s:[i,i]}, s:b}", "ip", "10.0.0.1", "n", 5,
+                             "nested", "a", 1, 2, "flag", 1);
+    myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
+    ctx.user_id = user;
+    ctx.tenant_id = &tenant;
+    ctx.role = "manager";
+    ctx.session_id = "sess-42";
+    ctx.metadata = meta;
+    tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
+    ck_assert_int_eq(myappctx_conn_in_transaction(c), 0);
+
+    assert_user(c, &user);
+    assert_tenant(c, &tenant);
+    assert_role(c, "manager");
+    assert_session_id(c, "sess-42");
+
+    myappctx_context_info *info = NULL;
+    tu_assert_ok(myappctx_context_get(c, &info, &err), err);
+    ck_assert_int_eq(info->has_user_id, 1);
+    ck_assert(myappctx_uuid_equal(&info->user_id, &user));
+    ck_assert_int_eq(info->has_tenant_id, 1);
+    ck_assert(myappctx_uuid_equal(&info->tenant_id, &tenant));
+    ck_assert_str_eq(info->role, "manager");
+    ck_assert_str_eq(info->session_id, "sess-42");
+    ck_assert_msg(json_equal(info->metadata, meta), "metadata round-trips");
+    ck_assert_ptr_nonnull(info->created_at);
+    ck_assert_int_eq(info->is_impersonating, 0);
+    ck_assert_int_eq(info->has_original_user_id, 0);
+    ck_assert(myappctx_uuid_is_nil(&info->original_user_id));
+    ck_assert_ptr_null(info->audit);
+    myappctx_context_info_free(info);
+
+    /* The server side sees the same values (what SQL and RLS read). */
+    char ubuf[MYAPPCTX_UUID_BUFSIZE], expected[96];
+    snprintf(expected, sizeof expected, "myapp[user=%s,tenant=", uuid_text(&user, ubuf));
+    char *appname = cu_query(c, "SELECT current_setting('application_name')", 0, NULL);
+    ck_assert_msg(strncmp(appname, expected, strlen(expected)) == 0, "%s", appname);
+    free(appname);
+    char *meta_text = cu_query(c, "SELECT current_setting('myapp.context_metadata')", 0, NULL);
+    json_t *stored = json_loads(meta_text, 0, NULL);
+    ck_assert_msg(json_equal(stored, meta), "stored metadata: %s", meta_text);
+    json_decref(stored);
+    free(meta_text);
+
+    json_decref(meta);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(set_defaults)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid user;
+    cu_random_uuid(&user);
+    set_user(c, &user, NULL);
+    assert_user(c, &user);
+    assert_tenant(c, NULL);
+    assert_role(c, "user");
+    assert_session_id(c, NULL);
+    myappctx_context_info *info = NULL;
+    tu_assert_ok(myappctx_context_get(c, &info, &err), err);
+    ck_assert_int_eq(info->has_tenant_id, 0);
+    ck_assert_ptr_null(info->session_id);
+    ck_assert_msg(json_is_object(info->metadata) && json_object_size(info->metadata) == 0,
+                  "metadata defaults to {}");
+    myappctx_context_info_free(info);
+
+    /* A second set replaces the first entirely. */
+    myappctx_uuid user2, tenant;
+    cu_random_uuid(&user2);
+    cu_random_uuid(&tenant);
+    myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
+    ctx.user_id = user2;
+    ctx.tenant_id = &tenant;
+    ctx.session_id = "s2";
+    tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
+    ctx.tenant_id = NULL;
+    ctx.session_id = NULL;
+    tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
+    assert_user(c, &user2);
+    assert_tenant(c, NULL);
+    assert_session_id(c, NULL);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(set_hostile_strings_round_trip)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid user;
+    cu_random_uuid(&user);
+    for (size_t i = 0; i < cu_hostile_count; i++) {
+        const char *h = cu_hostile[i];
+        json_t *meta = json_pack("{s:s}", h, h);
+        ck_assert_ptr_nonnull(meta);
+        myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
+        ctx.user_id = user;
+        ctx.role = h;
+        ctx.session_id = h;
+        ctx.metadata = meta;
+        tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
+        assert_role(c, h);
+        assert_session_id(c, h);
+        myappctx_context_info *info = NULL;
+        tu_assert_ok(myappctx_context_get(c, &info, &err), err);
+        ck_assert_str_eq(info->role, h);
+        ck_assert_str_eq(info->session_id, h);
+        ck_assert_msg(json_equal(info->metadata, meta), "metadata %zu round-trips", i);
+        myappctx_context_info_free(info);
+        json_decref(meta);
+    }
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(set_limits_are_inclusive)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid user;
+    cu_random_uuid(&user);
+    char *role = cu_repeat('r', MYAPPCTX_ROLE_MAX);
+    char *sid = cu_repeat('s', MYAPPCTX_SESSION_ID_MAX);
+    /* {"k":"...."} is exactly MYAPPCTX_METADATA_MAX bytes. */
+    char *big = cu_repeat('m', MYAPPCTX_METADATA_MAX - 8);
+    json_t *meta = json_pack("{s:s}", "k", big);
+    myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
+    ctx.user_id = user;
+    ctx.role = role;
+    ctx.session_id = sid;
+    ctx.metadata = meta;
+    tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
+    assert_role(c, role);
+    assert_session_id(c, sid);
+    myappctx_context_info *info = NULL;
+    tu_assert_ok(myappctx_context_get(c, &info, &err), err);
+    ck_assert_msg(json_equal(info->metadata, meta), "64 KiB metadata round-trips");
+    myappctx_context_info_free(info);
+    json_decref(meta);
+    free(big);
+    free(sid);
+    free(role);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+/* Runs myappctx_context_set with @ctx, expects EINVAL with @argname in the
+ * message, and checks that nothing reached the server. */
+static void
+expect_set_einval(myappctx_conn *c, const myappctx_context *ctx, const char *argname)
+{
+    myappctx_error err = { 0 };
+    FILE *trace = cu_trace_start(c);
+    int rc = myappctx_context_set(c, ctx, &err);
+    long sent = cu_trace_stop(c, trace);
+    tu_assert_rc(rc, MYAPPCTX_EINVAL, err);
+    ck_assert_int_eq(err.code, MYAPPCTX_EINVAL);
+    ck_assert_str_eq(err.sqlstate, "");
+    ck_assert_msg(strstr(err.message, argname) != NULL, "'%s' not in: %s", argname,
+                  err.message);
+    ck_assert_int_eq(sent, 0);
+}
+
+START_TEST(set_rejects_bad_arguments_before_sending)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid user, nil = { { 0 } };
+    cu_random_uuid(&user);
+    myappctx_context ok = MYAPPCTX_CONTEXT_INIT;
+    ok.user_id = user;
+
+    tu_assert_rc(myappctx_context_set(NULL, &ok, &err), MYAPPCTX_EINVAL, err);
+    ck_assert_msg(strstr(err.message, "conn") != NULL, "%s", err.message);
+    tu_assert_rc(myappctx_context_set(c, NULL, &err), MYAPPCTX_EINVAL, err);
+    ck_assert_msg(strstr(err.message, "ctx") != NULL, "%s", err.message);
+    ck_assert_int_eq(myappctx_context_set(c, NULL, NULL), MYAPPCTX_EINVAL);
+
+    myappctx_context bad = ok;
+    bad.version = 2;
+    expect_set_einval(c, &bad, "version");
+    expect_set_einval(c, &(myappctx_context)MYAPPCTX_CONTEXT_INIT, "ctx->user_id");
+    bad = ok;
+    bad.tenant_id = &nil;
+    expect_set_einval(c, &bad, "ctx->tenant_id");
+
+    char *long_role = cu_repeat('r', MYAPPCTX_ROLE_MAX + 1);
+    char *long_sid = cu_repeat('s', MYAPPCTX_SESSION_ID_MAX + 1);
+    bad = ok;
+    bad.role = "";
+    expect_set_einval(c, &bad, "ctx->role");
+    bad.role = long_role;
+    expect_set_einval(c, &bad, "ctx->role");
+    bad = ok;
+    bad.session_id = "";
+    expect_set_einval(c, &bad, "ctx->session_id");
+    bad.session_id = long_sid;
+    expect_set_einval(c, &bad, "ctx->session_id");
+    for (size_t i = 0; i < cu_bad_utf8_count; i++) {
+        bad = ok;
+        bad.role = cu_bad_utf8[i];
+        expect_set_einval(c, &bad, "ctx->role");
+        bad = ok;
+        bad.session_id = cu_bad_utf8[i];
+        expect_set_einval(c, &bad, "ctx->session_id");
+    }
+    free(long_role);
+    free(long_sid);
+
+    /* Metadata: objects only, bounded, no U+0000, valid UTF-8. */
+    json_t *not_objects[] = {
+        json_array(), json_string("x"), json_integer(1), json_null(), json_true(),
+    };
+    for (size_t i = 0; i < sizeof not_objects / sizeof not_objects[0]; i++) {
+        bad = ok;
+        bad.metadata = not_objects[i];
+        expect_set_einval(c, &bad, "ctx->metadata");
+        json_decref(not_objects[i]);
+    }
+    char *huge = cu_repeat('m', MYAPPCTX_METADATA_MAX - 7);  /* one byte over */
+    json_t *meta = json_pack("{s:s}", "k", huge);
+    bad = ok;
+    bad.metadata = meta;
+    expect_set_einval(c, &bad, "ctx->metadata");
+    json_decref(meta);
+    free(huge);
+    meta = json_object();
+    json_object_set_new(meta, "k", json_stringn("a\0b", 3));
+    bad.metadata = meta;
+    expect_set_einval(c, &bad, "ctx->metadata");
+    json_decref(meta);
+    /* Unchecked jansson strings can carry invalid UTF-8. */
+    meta = json_object();
+    json_object_set_new(meta, "k", json_string_nocheck("\xff"));
+    bad.metadata = meta;
+    expect_set_einval(c, &bad, "ctx->metadata");
+    json_decref(meta);
+    /* A literal backslash before "u0000" is not the U+0000 escape. */
+    meta = json_pack("{s:s}", "k", "\\u0000");
+    ok.metadata = meta;
+    tu_assert_ok(myappctx_context_set(c, &ok, &err), err);
+    json_decref(meta);
+
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(set_behind_txn_pooler_is_esessionstate)
+{
+    myappctx_conn *c = cu_pooler_declared_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid user;
+    cu_random_uuid(&user);
+    myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
+    ctx.user_id = user;
+    FILE *trace = cu_trace_start(c);
+    tu_assert_rc(myappctx_context_set(c, &ctx, &err), MYAPPCTX_ESESSIONSTATE, err);
+    ck_assert_int_eq(cu_trace_stop(c, trace), 0);
+    ck_assert_msg(strstr(err.message, "transaction pooler") != NULL, "%s", err.message);
+    /* Also inside a transaction: session-scoped is session-scoped. */
+    tu_assert_ok(myappctx_begin(c, &err), err);
+    tu_assert_rc(myappctx_context_set(c, &ctx, &err), MYAPPCTX_ESESSIONSTATE, err);
+    tu_assert_ok(myappctx_rollback(c, &err), err);
+    cu_assert_no_context(c);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(set_inside_rolled_back_transaction_is_undone)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid user;
+    cu_random_uuid(&user);
+    tu_assert_ok(myappctx_begin(c, &err), err);
+    set_user(c, &user, "r");
+    assert_user(c, &user);
+    tu_assert_ok(myappctx_rollback(c, &err), err);
+    cu_assert_no_context(c);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(set_in_failed_transaction_is_etxnfailed)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid user;
+    cu_random_uuid(&user);
+    myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
+    ctx.user_id = user;
+    tu_assert_ok(myappctx_begin(c, &err), err);
+    ck_assert_int_ne(myappctx_exec(c, "SELECT 1/0", 0, NULL, NULL, NULL), MYAPPCTX_OK);
+    tu_assert_rc(myappctx_context_set(c, &ctx, &err), MYAPPCTX_ETXNFAILED, err);
+    ck_assert_str_eq(err.sqlstate, "25P02");
+    tu_assert_rc(myappctx_context_clear(c, &err), MYAPPCTX_ETXNFAILED, err);
+    tu_assert_ok(myappctx_rollback(c, &err), err);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+/* -------------------------------------------------- transaction scope */
+
+START_TEST(set_local_outside_transaction_is_enotxn_and_sends_nothing)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid user, tenant;
+    cu_random_uuid(&user);
+    cu_random_uuid(&tenant);
+    FILE *trace = cu_trace_start(c);
+    int rc = myappctx_context_set_local(c, &user, &tenant, "r", &err);
+    long sent = cu_trace_stop(c, trace);
+    tu_assert_rc(rc, MYAPPCTX_ENOTXN, err);
+    ck_assert_int_eq(err.code, MYAPPCTX_ENOTXN);
+    ck_assert_int_eq(sent, 0);
+    ck_assert_int_eq(myappctx_context_set_local(c, &user, NULL, NULL, NULL), MYAPPCTX_ENOTXN);
+    cu_assert_no_context(c);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(set_local_gone_after_commit_and_rollback)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid user, tenant;
+    cu_random_uuid(&user);
+    cu_random_uuid(&tenant);
+    static const char *const ends[] = { "COMMIT", "ROLLBACK" };
+    for (int i = 0; i < 2; i++) {
+        tu_assert_ok(myappctx_begin(c, &err), err);
+        tu_assert_ok(myappctx_context_set_local(c, &user, &tenant, "auditor", &err), err);
+        assert_user(c, &user);
+        assert_tenant(c, &tenant);
+        assert_role(c, "auditor");
+        /* Visible to SQL in the same transaction, e.g. to RLS policies. */
+        char buf[MYAPPCTX_UUID_BUFSIZE];
+        char *seen = cu_query(c, "SELECT private.get_current_tenant_id()::text", 0, NULL);
+        ck_assert_str_eq(seen, uuid_text(&tenant, buf));
+        free(seen);
+        tu_assert_ok(myappctx_exec(c, ends[i], 0, NULL, NULL, &err), err);
+        cu_assert_no_context(c);
+    }
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(set_local_masks_session_context_for_one_transaction)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid session_user, session_tenant, txn_user;
+    cu_random_uuid(&session_user);
+    cu_random_uuid(&session_tenant);
+    cu_random_uuid(&txn_user);
+    myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
+    ctx.user_id = session_user;
+    ctx.tenant_id = &session_tenant;
+    ctx.role = "admin";
+    tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
+
+    tu_assert_ok(myappctx_begin(c, &err), err);
+    tu_assert_ok(myappctx_context_set_local(c, &txn_user, NULL, NULL, &err), err);
+    assert_user(c, &txn_user);
+    assert_tenant(c, NULL);     /* the session's tenant is not inherited */
+    assert_role(c, NULL);       /* nor its role */
+    tu_assert_ok(myappctx_commit(c, &err), err);
+
+    assert_user(c, &session_user);
+    assert_tenant(c, &session_tenant);
+    assert_role(c, "admin");
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(set_local_in_failed_transaction_is_etxnfailed)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid user;
+    cu_random_uuid(&user);
+    tu_assert_ok(myappctx_begin(c, &err), err);
+    ck_assert_int_ne(myappctx_exec(c, "SELECT 1/0", 0, NULL, NULL, NULL), MYAPPCTX_OK);
+    FILE *trace = cu_trace_start(c);
+    int rc = myappctx_context_set_local(c, &user, NULL, NULL, &err);
+    ck_assert_int_eq(cu_trace_stop(c, trace), 0);
+    tu_assert_rc(rc, MYAPPCTX_ETXNFAILED, err);
+    ck_assert_str_eq(err.sqlstate, "25P02");
+    tu_assert_ok(myappctx_rollback(c, &err), err);
+    cu_assert_no_context(c);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(set_local_hostile_roles_round_trip)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid user;
+    cu_random_uuid(&user);
+    tu_assert_ok(myappctx_begin(c, &err), err);
+    for (size_t i = 0; i < cu_hostile_count; i++) {
+        tu_assert_ok(myappctx_context_set_local(c, &user, NULL, cu_hostile[i], &err), err);
+        assert_role(c, cu_hostile[i]);
+    }
+    tu_assert_ok(myappctx_commit(c, &err), err);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+/* Checks the argument errors shared by set_local and begin; nothing is sent
+ * and no transaction is opened. */
+static void
+check_local_einval(int (*fn)(myappctx_conn *, const myappctx_uuid *, const myappctx_uuid *,
+                             const char *, myappctx_error *))
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid user, nil = { { 0 } };
+    cu_random_uuid(&user);
+    char *long_role = cu_repeat('r', MYAPPCTX_ROLE_MAX + 1);
+    struct {
+        myappctx_conn *conn;
+        const myappctx_uuid *user, *tenant;
+        const char *role, *argname;
+    } cases[] = {
+        { NULL, &user, NULL, NULL, "conn" },
+        { c, NULL, NULL, NULL, "user_id" },
+        { c, &nil, NULL, NULL, "user_id" },
+        { c, &user, &nil, NULL, "tenant_id" },
+        { c, &user, NULL, "", "role" },
+        { c, &user, NULL, long_role, "role" },
+        { c, &user, NULL, "\xc3", "role" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *trace = cu_trace_start(c);
+        int rc = fn(cases[i].conn, cases[i].user, cases[i].tenant, cases[i].role, &err);
+        ck_assert_int_eq(cu_trace_stop(c, trace), 0);
+        tu_assert_rc(rc, MYAPPCTX_EINVAL, err);
+        ck_assert_msg(strstr(err.message, cases[i].argname) != NULL, "case %zu: %s", i,
+                      err.message);
+        ck_assert_int_eq(myappctx_conn_in_transaction(c), 0);
+    }
+    free(long_role);
+    myappctx_conn_close(c);
+}
+
+START_TEST(set_local_rejects_bad_arguments)
+{
+    check_local_einval(myappctx_context_set_local);
+}
+END_TEST
+
+START_TEST(begin_rejects_bad_arguments)
+{
+    check_local_einval(myappctx_context_begin);
+}
+END_TEST
+
+START_TEST(begin_sets_context_until_commit)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid user, tenant;
+    cu_random_uuid(&user);
+    cu_random_uuid(&tenant);
+    tu_assert_ok(myappctx_context_begin(c, &user, &tenant, "clerk", &err), err);
+    ck_assert_int_eq(myappctx_conn_in_transaction(c), 1);
+    assert_user(c, &user);
+    assert_tenant(c, &tenant);
+    assert_role(c, "clerk");
+    tu_assert_ok(myappctx_commit(c, &err), err);
+    cu_assert_no_context(c);
+
+    tu_assert_ok(myappctx_context_begin(c, &user, NULL, NULL, &err), err);
+    assert_user(c, &user);
+    assert_tenant(c, NULL);
+    tu_assert_ok(myappctx_rollback(c, &err), err);
+    cu_assert_no_context(c);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(begin_inside_transaction_is_ebusy)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid user;
+    cu_random_uuid(&user);
+    tu_assert_ok(myappctx_begin(c, &err), err);
+    FILE *trace = cu_trace_start(c);
+    int rc = myappctx_context_begin(c, &user, NULL, NULL, &err);
+    ck_assert_int_eq(cu_trace_stop(c, trace), 0);
+    tu_assert_rc(rc, MYAPPCTX_EBUSY, err);
+    ck_assert_int_eq(myappctx_conn_in_transaction(c), 1);   /* the caller's, untouched */
+    ck_assert_int_ne(myappctx_exec(c, "SELECT 1/0", 0, NULL, NULL, NULL), MYAPPCTX_OK);
+    tu_assert_rc(myappctx_context_begin(c, &user, NULL, NULL, &err), MYAPPCTX_EBUSY, err);
+    tu_assert_ok(myappctx_rollback(c, &err), err);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(begin_failure_rolls_back)
+{
+    /* The server refuses a transaction context while impersonating (P0055):
+     * the BEGIN that myappctx_context_begin() sent must be rolled back. */
+    myappctx_uuid admin, target, other;
+    cu_random_uuid(&admin);
+    cu_random_uuid(&target);
+    cu_random_uuid(&other);
+    cu_seed_user(&admin, "admin");
+    cu_seed_user(&target, "user");
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    set_user(c, &admin, "admin");
+    tu_assert_ok(myappctx_impersonate(c, &target, &err), err);
+    tu_assert_rc(myappctx_context_begin(c, &other, NULL, NULL, &err),
+                 MYAPPCTX_EIMPERSONATING, err);
+    ck_assert_str_eq(err.sqlstate, "P0055");
+    ck_assert_int_eq(myappctx_conn_in_transaction(c), 0);
+    assert_user(c, &target);
+    /* set_local reports the same refusal and leaves the caller's transaction. */
+    tu_assert_ok(myappctx_begin(c, &err), err);
+    tu_assert_rc(myappctx_context_set_local(c, &other, NULL, NULL, &err),
+                 MYAPPCTX_EIMPERSONATING, err);
+    tu_assert_ok(myappctx_rollback(c, &err), err);
+    tu_assert_ok(myappctx_impersonation_end(c, &err), err);
+    assert_user(c, &admin);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(transaction_scope_through_pgbouncer)
+{
+    const char *conninfo = tu_pgbouncer_conninfo("postgres");
+    ck_assert_msg(conninfo != NULL, "the harness runs a PgBouncer (--pgbouncer)");
+    myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
+    opts.txn_pooler = 1;
+    myappctx_conn *c = tu_connect_opts(conninfo, &opts);
+    myappctx_error err = { 0 };
+    myappctx_uuid user, tenant;
+    cu_random_uuid(&user);
+    cu_random_uuid(&tenant);
+
+    myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
+    ctx.user_id = user;
+    tu_assert_rc(myappctx_context_set(c, &ctx, &err), MYAPPCTX_ESESSIONSTATE, err);
+    tu_assert_rc(myappctx_context_set_local(c, &user, &tenant, NULL, &err),
+                 MYAPPCTX_ENOTXN, err);
+
+    /* Other suites share the PgBouncer, so after each transaction the check
+     * is that OUR values are gone, whatever server connection answers. */
+    char request_id[MYAPPCTX_UUID_BUFSIZE];
+    uuid_text(&tenant, request_id);
+    for (int round = 0; round < 3; round++) {
+        tu_assert_ok(myappctx_context_begin(c, &user, &tenant, "pooled", &err), err);
+        assert_user(c, &user);
+        assert_tenant(c, &tenant);
+        assert_role(c, "pooled");
+        tu_assert_ok(myappctx_var_set_local(c, "myapp.request_id", request_id, &err), err);
+        assert_var(c, "myapp.request_id", request_id);
+        tu_assert_ok(myappctx_commit(c, &err), err);
+        assert_not_user(c, &user);
+        assert_not_var(c, "myapp.request_id", request_id);
+    }
+    tu_assert_ok(myappctx_begin(c, &err), err);
+    tu_assert_ok(myappctx_context_set_local(c, &user, NULL, NULL, &err), err);
+    assert_user(c, &user);
+    tu_assert_ok(myappctx_rollback(c, &err), err);
+    assert_not_user(c, &user);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+/* ------------------------------------------------------------- clear */
+
+START_TEST(clear_resets_everything)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid user, tenant;
+    cu_random_uuid(&user);
+    cu_random_uuid(&tenant);
+    json_t *meta = json_pack("{s:s}", "k", "v");
+    myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
+    ctx.user_id = user;
+    ctx.tenant_id = &tenant;
+    ctx.session_id = "s";
+    ctx.metadata = meta;
+    tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
+    json_decref(meta);
+    char *before = cu_query(c, "SELECT current_setting('application_name')", 0, NULL);
+    ck_assert_msg(strncmp(before, "myapp[", 6) == 0, "%s", before);
+    free(before);
+
+    tu_assert_ok(myappctx_context_clear(c, &err), err);
+    cu_assert_no_context(c);
+    assert_session_id(c, NULL);
+    myappctx_context_info *info = NULL;
+    tu_assert_ok(myappctx_context_get(c, &info, &err), err);
+    ck_assert_int_eq(info->has_user_id, 0);
+    ck_assert_int_eq(info->has_tenant_id, 0);
+    ck_assert_ptr_null(info->role);
+    ck_assert_ptr_null(info->session_id);
+    ck_assert_ptr_null(info->metadata);
+    ck_assert_ptr_null(info->created_at);
+    ck_assert_int_eq(info->is_impersonating, 0);
+    ck_assert_ptr_null(info->audit);
+    myappctx_context_info_free(info);
+    char *after = cu_query(c, "SELECT current_setting('application_name')", 0, NULL);
+    ck_assert_msg(strncmp(after, "myapp[", 6) != 0, "application_name reset: %s", after);
+    free(after);
+
+    /* Idempotent, and allowed behind a transaction pooler. */
+    tu_assert_ok(myappctx_context_clear(c, &err), err);
+    myappctx_conn *pooled = cu_pooler_declared_connect();
+    tu_assert_ok(myappctx_context_clear(pooled, &err), err);
+    myappctx_conn_close(pooled);
+    tu_assert_rc(myappctx_context_clear(NULL, &err), MYAPPCTX_EINVAL, err);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+/* ------------------------------------------------------------ readers */
+
+START_TEST(readers_treat_empty_as_unset)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    static const char *const names[] = {
+        "myapp.current_user_id", "myapp.current_tenant_id", "myapp.current_role",
+        "myapp.session_id", "myapp.context_metadata", "myapp.context_created_at",
+        "myapp.original_user_id", "myapp.audit_context",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        cu_raw_set(c, names[i], "", 0);
+    cu_assert_no_context(c);
+    assert_session_id(c, NULL);
+    assert_var(c, "myapp.current_user_id", NULL);
+    myappctx_context_info *info = NULL;
+    tu_assert_ok(myappctx_context_get(c, &info, &err), err);
+    ck_assert_int_eq(info->has_user_id, 0);
+    ck_assert_ptr_null(info->role);
+    ck_assert_ptr_null(info->metadata);
+    ck_assert_ptr_null(info->created_at);
+    ck_assert_int_eq(info->has_original_user_id, 0);
+    ck_assert_ptr_null(info->audit);
+    myappctx_context_info_free(info);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(readers_report_malformed_values)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid id = { { 0 } };
+    int is_set = 7;
+    myappctx_context_info *info = (myappctx_context_info *)0x1;
+
+    cu_raw_set(c, "myapp.current_user_id", "not-a-uuid", 0);
+    tu_assert_rc(myappctx_context_user_id_get(c, &id, &is_set, &err), MYAPPCTX_EMALFORMED, err);
+    ck_assert_str_eq(err.sqlstate, "22P02");
+    ck_assert_int_eq(is_set, 7);    /* untouched on failure */
+    tu_assert_rc(myappctx_context_user_id_get(c, &id, &is_set, NULL), MYAPPCTX_EMALFORMED, err);
+    tu_assert_rc(myappctx_context_get(c, &info, &err), MYAPPCTX_EMALFORMED, err);
+    ck_assert_ptr_null(info);
+    cu_raw_set(c, "myapp.current_user_id", "", 0);
+
+    cu_raw_set(c, "myapp.current_tenant_id", "'; DROP TABLE x; --", 0);
+    tu_assert_rc(myappctx_context_tenant_id_get(c, &id, &is_set, &err), MYAPPCTX_EMALFORMED,
+                 err);
+    cu_raw_set(c, "myapp.current_tenant_id", "", 0);
+
+    cu_raw_set(c, "myapp.context_metadata", "{not json", 0);
+    tu_assert_rc(myappctx_context_get(c, &info, &err), MYAPPCTX_EMALFORMED, err);
+    cu_raw_set(c, "myapp.context_metadata", "", 0);
+
+    /* PostgreSQL accepts other UUID spellings; the readers normalise them. */
+    cu_raw_set(c, "myapp.current_user_id", "{A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11}", 0);
+    myappctx_uuid expected;
+    ck_assert_int_eq(myappctx_uuid_parse(&expected, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+                                         NULL), MYAPPCTX_OK);
+    assert_user(c, &expected);
+    tu_assert_ok(myappctx_context_get(c, &info, &err), err);
+    ck_assert(myappctx_uuid_equal(&info->user_id, &expected));
+    myappctx_context_info_free(info);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(readers_reject_null_arguments)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid id;
+    int is_set;
+    char *s = (char *)"sentinel";
+    myappctx_context_info *info = (myappctx_context_info *)0x1;
+
+    tu_assert_rc(myappctx_context_user_id_get(NULL, &id, &is_set, &err), MYAPPCTX_EINVAL, err);
+    tu_assert_rc(myappctx_context_user_id_get(c, NULL, &is_set, &err), MYAPPCTX_EINVAL, err);
+    ck_assert_msg(strstr(err.message, "'out'") != NULL, "%s", err.message);
+    tu_assert_rc(myappctx_context_user_id_get(c, &id, NULL, &err), MYAPPCTX_EINVAL, err);
+    ck_assert_msg(strstr(err.message, "is_set") != NULL, "%s", err.message);
+    tu_assert_rc(myappctx_context_tenant_id_get(NULL, &id, &is_set, &err), MYAPPCTX_EINVAL, err);
+    tu_assert_rc(myappctx_context_tenant_id_get(c, &id, NULL, &err), MYAPPCTX_EINVAL, err);
+    tu_assert_rc(myappctx_context_role_get(NULL, &s, &err), MYAPPCTX_EINVAL, err);
+    ck_assert_ptr_null(s);
+    tu_assert_rc(myappctx_context_role_get(c, NULL, &err), MYAPPCTX_EINVAL, err);
+    s = (char *)"sentinel";
+    tu_assert_rc(myappctx_context_session_id_get(NULL, &s, &err), MYAPPCTX_EINVAL, err);
+    ck_assert_ptr_null(s);
+    tu_assert_rc(myappctx_context_session_id_get(c, NULL, &err), MYAPPCTX_EINVAL, err);
+    tu_assert_rc(myappctx_context_get(NULL, &info, &err), MYAPPCTX_EINVAL, err);
+    ck_assert_ptr_null(info);
+    tu_assert_rc(myappctx_context_get(c, NULL, &err), MYAPPCTX_EINVAL, err);
+    myappctx_context_info_free(NULL);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(readers_in_failed_transaction_are_etxnfailed)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid id;
+    int is_set;
+    char *s;
+    myappctx_context_info *info;
+    tu_assert_ok(myappctx_begin(c, &err), err);
+    ck_assert_int_ne(myappctx_exec(c, "SELECT 1/0", 0, NULL, NULL, NULL), MYAPPCTX_OK);
+    tu_assert_rc(myappctx_context_user_id_get(c, &id, &is_set, &err), MYAPPCTX_ETXNFAILED, err);
+    tu_assert_rc(myappctx_context_tenant_id_get(c, &id, &is_set, &err), MYAPPCTX_ETXNFAILED,
+                 err);
+    tu_assert_rc(myappctx_context_role_get(c, &s, &err), MYAPPCTX_ETXNFAILED, err);
+    tu_assert_rc(myappctx_context_session_id_get(c, &s, &err), MYAPPCTX_ETXNFAILED, err);
+    tu_assert_rc(myappctx_context_get(c, &info, &err), MYAPPCTX_ETXNFAILED, err);
+    tu_assert_rc(myappctx_var_get(c, "myapp.x", &s, &err), MYAPPCTX_ETXNFAILED, err);
+    tu_assert_ok(myappctx_rollback(c, &err), err);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(calls_on_broken_connection_are_econnect)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *killer = tu_connect();
+    char pid[16];
+    snprintf(pid, sizeof pid, "%d", PQbackendPID(myappctx_conn_pg(c)));
+    const char *params[] = { pid };
+    free(cu_query(killer, "SELECT pg_terminate_backend($1::int)", 1, params));
+    myappctx_error err = { 0 };
+    myappctx_uuid user;
+    cu_random_uuid(&user);
+    myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
+    ctx.user_id = user;
+    tu_assert_rc(myappctx_context_set(c, &ctx, &err), MYAPPCTX_ECONNECT, err);
+    tu_assert_rc(myappctx_context_clear(c, &err), MYAPPCTX_ECONNECT, err);
+    tu_assert_rc(myappctx_context_begin(c, &user, NULL, NULL, &err), MYAPPCTX_ECONNECT, err);
+    int is_set;
+    tu_assert_rc(myappctx_context_user_id_get(c, &user, &is_set, &err), MYAPPCTX_ECONNECT, err);
+    myappctx_conn_close(c);
+    myappctx_conn_close(killer);
+}
+END_TEST
+
+/* --------------------------------------------------- session variables */
+
+START_TEST(var_session_and_transaction_scope)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    assert_var(c, "myapp.never_set_anywhere", NULL);
+    tu_assert_ok(myappctx_var_set(c, "myapp.debug_mode", "true", &err), err);
+    assert_var(c, "myapp.debug_mode", "true");
+    /* Session scope survives a transaction; transaction scope does not. */
+    tu_assert_ok(myappctx_begin(c, &err), err);
+    tu_assert_ok(myappctx_var_set_local(c, "myapp.debug_mode", "false", &err), err);
+    tu_assert_ok(myappctx_var_set_local(c, "myapp.log_level", "debug", &err), err);
+    assert_var(c, "myapp.debug_mode", "false");
+    assert_var(c, "myapp.log_level", "debug");
+    tu_assert_ok(myappctx_commit(c, &err), err);
+    assert_var(c, "myapp.debug_mode", "true");
+    assert_var(c, "myapp.log_level", NULL);   /* '' after the transaction: unset */
+    char *raw = cu_query(c, "SELECT current_setting('myapp.log_level', true)", 0, NULL);
+    ck_assert_str_eq(raw, "");                /* what the reader hides */
+    free(raw);
+    tu_assert_ok(myappctx_begin(c, &err), err);
+    tu_assert_ok(myappctx_var_set_local(c, "myapp.log_level", "warn", &err), err);
+    tu_assert_ok(myappctx_rollback(c, &err), err);
+    assert_var(c, "myapp.log_level", NULL);
+    /* Setting '' unsets; multi-part names work; readers see context names. */
+    tu_assert_ok(myappctx_var_set(c, "myapp.debug_mode", "", &err), err);
+    assert_var(c, "myapp.debug_mode", NULL);
+    tu_assert_ok(myappctx_var_set(c, "my_app2.sub_part.x_1", "v", &err), err);
+    assert_var(c, "my_app2.sub_part.x_1", "v");
+    myappctx_uuid user;
+    cu_random_uuid(&user);
+    set_user(c, &user, NULL);
+    char buf[MYAPPCTX_UUID_BUFSIZE];
+    assert_var(c, "myapp.current_user_id", uuid_text(&user, buf));
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(var_values_round_trip_verbatim)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    for (size_t i = 0; i < cu_hostile_count; i++) {
+        tu_assert_ok(myappctx_var_set(c, "myapp.hostile", cu_hostile[i], &err), err);
+        assert_var(c, "myapp.hostile", cu_hostile[i]);
+    }
+    char *max = cu_repeat('v', MYAPPCTX_VAR_VALUE_MAX);
+    tu_assert_ok(myappctx_var_set(c, "myapp.big", max, &err), err);
+    assert_var(c, "myapp.big", max);
+    free(max);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(var_rejects_bad_names_and_values)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    char *s = NULL;
+    char *long_name = cu_repeat('a', MYAPPCTX_VAR_NAME_MAX + 1);
+    long_name[5] = '.';
+    static const char *const bad_names[] = {
+        "nodot", "MyApp.x", "myapp.", ".x", "myapp..x", "myapp.x-y", "myapp.x;drop",
+        "1a.b", "myapp.1x", "myapp.x y", "myapp.x'", "myapp.\"x\"", "", "myapp.caf\xc3\xa9",
+        "myapp.\xff",
+    };
+    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+        FILE *trace = cu_trace_start(c);
+        int rc_set = myappctx_var_set(c, bad_names[i], "v", &err);
+        ck_assert_msg(strstr(err.message, "'name'") != NULL, "%s", err.message);
+        int rc_get = myappctx_var_get(c, bad_names[i], &s, &err);
+        ck_assert_int_eq(cu_trace_stop(c, trace), 0);
+        ck_assert_msg(rc_set == MYAPPCTX_EINVAL && rc_get == MYAPPCTX_EINVAL,
+                      "name %zu: set %d get %d", i, rc_set, rc_get);
+        ck_assert_ptr_null(s);
+    }
+    tu_assert_rc(myappctx_var_set(c, long_name, "v", &err), MYAPPCTX_EINVAL, err);
+    long_name[MYAPPCTX_VAR_NAME_MAX] = '\0';
+    tu_assert_ok(myappctx_var_set(c, long_name, "v", &err), err);
+    assert_var(c, long_name, "v");
+    free(long_name);
+
+    /* Context names: readable, never writable here. */
+    static const char *const reserved[] = {
+        "myapp.current_user_id", "myapp.current_tenant_id", "myapp.current_role",
+        "myapp.session_id", "myapp.context_metadata", "myapp.context_created_at",
+        "myapp.audit_context", "myapp.original_user_id", "myapp.original_role",
+        "myapp.is_impersonating", "myapp.loaded_settings",
+    };
+    tu_assert_ok(myappctx_begin(c, &err), err);
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
+        tu_assert_rc(myappctx_var_set(c, reserved[i], "x", &err), MYAPPCTX_EINVAL, err);
+        ck_assert_msg(strstr(err.message, "carries the context") != NULL, "%s", err.message);
+        tu_assert_rc(myappctx_var_set_local(c, reserved[i], "x", &err), MYAPPCTX_EINVAL, err);
+        tu_assert_ok(myappctx_var_get(c, reserved[i], &s, &err), err);
+        myappctx_free(s);
+    }
+    tu_assert_ok(myappctx_rollback(c, &err), err);
+
+    char *long_value = cu_repeat('v', MYAPPCTX_VAR_VALUE_MAX + 1);
+    tu_assert_rc(myappctx_var_set(c, "myapp.v", long_value, &err), MYAPPCTX_EINVAL, err);
+    ck_assert_msg(strstr(err.message, "'value'") != NULL, "%s", err.message);
+    free(long_value);
+    for (size_t i = 0; i < cu_bad_utf8_count; i++)
+        tu_assert_rc(myappctx_var_set(c, "myapp.v", cu_bad_utf8[i], &err), MYAPPCTX_EINVAL, err);
+    tu_assert_rc(myappctx_var_set(c, "myapp.v", NULL, &err), MYAPPCTX_EINVAL, err);
+    tu_assert_rc(myappctx_var_set(c, NULL, "v", &err), MYAPPCTX_EINVAL, err);
+    tu_assert_rc(myappctx_var_set(NULL, "myapp.v", "v", &err), MYAPPCTX_EINVAL, err);
+    tu_assert_rc(myappctx_var_set_local(NULL, "myapp.v", "v", &err), MYAPPCTX_EINVAL, err);
+    tu_assert_rc(myappctx_var_get(NULL, "myapp.v", &s, &err), MYAPPCTX_EINVAL, err);
+    tu_assert_rc(myappctx_var_get(c, "myapp.v", NULL, &err), MYAPPCTX_EINVAL, err);
+    tu_assert_rc(myappctx_var_get(c, NULL, &s, &err), MYAPPCTX_EINVAL, err);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(var_scope_refusals)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    FILE *trace = cu_trace_start(c);
+    int rc = myappctx_var_set_local(c, "myapp.debug_mode", "true", &err);
+    ck_assert_int_eq(cu_trace_stop(c, trace), 0);
+    tu_assert_rc(rc, MYAPPCTX_ENOTXN, err);
+    assert_var(c, "myapp.debug_mode", NULL);
+    tu_assert_ok(myappctx_begin(c, &err), err);
+    ck_assert_int_ne(myappctx_exec(c, "SELECT 1/0", 0, NULL, NULL, NULL), MYAPPCTX_OK);
+    tu_assert_rc(myappctx_var_set_local(c, "myapp.debug_mode", "true", &err),
+                 MYAPPCTX_ETXNFAILED, err);
+    tu_assert_rc(myappctx_var_set(c, "myapp.debug_mode", "true", &err), MYAPPCTX_ETXNFAILED,
+                 err);
+    tu_assert_ok(myappctx_rollback(c, &err), err);
+    myappctx_conn_close(c);
+
+    c = cu_pooler_declared_connect();
+    tu_assert_rc(myappctx_var_set(c, "myapp.debug_mode", "true", &err), MYAPPCTX_ESESSIONSTATE,
+                 err);
+    tu_assert_ok(myappctx_begin(c, &err), err);
+    tu_assert_ok(myappctx_var_set_local(c, "myapp.debug_mode", "true", &err), err);
+    assert_var(c, "myapp.debug_mode", "true");
+    tu_assert_ok(myappctx_commit(c, &err), err);
+    assert_var(c, "myapp.debug_mode", NULL);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("context");
+    TCase *tc = tcase_create("context");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, set_and_read_back_everything);
+    tcase_add_test(tc, set_defaults);
+    tcase_add_test(tc, set_hostile_strings_round_trip);
+    tcase_add_test(tc, set_limits_are_inclusive);
+    tcase_add_test(tc, set_rejects_bad_arguments_before_sending);
+    tcase_add_test(tc, set_behind_txn_pooler_is_esessionstate);
+    tcase_add_test(tc, set_inside_rolled_back_transaction_is_undone);
+    tcase_add_test(tc, set_in_failed_transaction_is_etxnfailed);
+    tcase_add_test(tc, set_local_outside_transaction_is_enotxn_and_sends_nothing);
+    tcase_add_test(tc, set_local_gone_after_commit_and_rollback);
+    tcase_add_test(tc, set_local_masks_session_context_for_one_transaction);
+    tcase_add_test(tc, set_local_in_failed_transaction_is_etxnfailed);
+    tcase_add_test(tc, set_local_hostile_roles_round_trip);
+    tcase_add_test(tc, set_local_rejects_bad_arguments);
+    tcase_add_test(tc, begin_rejects_bad_arguments);
+    tcase_add_test(tc, begin_sets_context_until_commit);
+    tcase_add_test(tc, begin_inside_transaction_is_ebusy);
+    tcase_add_test(tc, begin_failure_rolls_back);
+    tcase_add_test(tc, transaction_scope_through_pgbouncer);
+    tcase_add_test(tc, clear_resets_everything);
+    tcase_add_test(tc, readers_treat_empty_as_unset);
+    tcase_add_test(tc, readers_report_malformed_values);
+    tcase_add_test(tc, readers_reject_null_arguments);
+    tcase_add_test(tc, readers_in_failed_transaction_are_etxnfailed);
+    tcase_add_test(tc, calls_on_broken_connection_are_econnect);
+    tcase_add_test(tc, var_session_and_transaction_scope);
+    tcase_add_test(tc, var_values_round_trip_verbatim);
+    tcase_add_test(tc, var_rejects_bad_names_and_values);
+    tcase_add_test(tc, var_scope_refusals);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}
