@@ -33,6 +33,7 @@ extern "C" {
  *                bytes of UTF-8; stored verbatim
  * @param ticket  optional, same rules as @p reason
  * @param err     optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK;
  *         MYAPPCTX_EINVAL: NULL @p conn, @p reason or @p ticket too long or
  *         not UTF-8;
@@ -55,6 +56,7 @@ MYAPPCTX_API int myappctx_audit_set(myappctx_conn *conn, const char *reason,
  *                  NULL when no audit context is set (or it is '').
  *                  NULL on failure.
  * @param err       optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK;
  *         MYAPPCTX_EINVAL: NULL @p conn or @p out;
  *         MYAPPCTX_ENOMEM;

@@ -74,6 +74,7 @@ typedef struct myappctx_context {
  * @param conn  the connection (not behind a transaction pooler)
  * @param ctx   the context (borrowed for the duration of the call)
  * @param err   optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK;
  *         MYAPPCTX_EINVAL: NULL @p conn or @p ctx, wrong ctx->version, nil
  *         user_id or tenant_id, role or session_id empty, too long or not
@@ -101,6 +102,7 @@ MYAPPCTX_API int myappctx_context_set(myappctx_conn *conn, const myappctx_contex
  *                   from a session-scoped context is hidden, not inherited);
  *                   otherwise 1..MYAPPCTX_ROLE_MAX bytes of UTF-8
  * @param err        optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK;
  *         MYAPPCTX_EINVAL: NULL @p conn or @p user_id, nil UUID, bad role;
  *         MYAPPCTX_ENOTXN: not inside a transaction block (nothing sent);
@@ -119,6 +121,7 @@ MYAPPCTX_API int myappctx_context_set_local(myappctx_conn *conn, const myappctx_
  * The caller ends the transaction with myappctx_commit() or myappctx_rollback().
  *
  * @param conn, user_id, tenant_id, role  as for myappctx_context_set_local()
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK;
  *         MYAPPCTX_EINVAL: as for myappctx_context_set_local() (nothing sent);
  *         MYAPPCTX_EBUSY: already inside a transaction block (open or
@@ -135,6 +138,7 @@ MYAPPCTX_API int myappctx_context_begin(myappctx_conn *conn, const myappctx_uuid
  * (logging its end), resets every myapp.* context variable, the loaded app
  * settings and application_name.  Allowed behind a transaction pooler.
  *
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK;
  *         MYAPPCTX_EINVAL: NULL @p conn;
  *         MYAPPCTX_EBUSY: pipeline mode or a query in progress;
@@ -152,6 +156,7 @@ MYAPPCTX_API int myappctx_context_clear(myappctx_conn *conn, myappctx_error *err
  * @param conn        the connection
  * @param[out] out    receives the user id; the nil UUID when unset
  * @param[out] is_set receives 1 when a user id is set, 0 when unset or ''
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK;
  *         MYAPPCTX_EINVAL: NULL @p conn, @p out or @p is_set;
  *         MYAPPCTX_EBUSY: pipeline mode or a query in progress;
@@ -164,7 +169,7 @@ MYAPPCTX_API int myappctx_context_user_id_get(myappctx_conn *conn, myappctx_uuid
                                               int *is_set, myappctx_error *err);
 
 /** Reads the current tenant id (private.get_current_tenant_id()).
- *  Parameters and return codes as myappctx_context_user_id_get(). */
+ *  Parameters, threading and return codes as myappctx_context_user_id_get(). */
 MYAPPCTX_API int myappctx_context_tenant_id_get(myappctx_conn *conn, myappctx_uuid *out,
                                                 int *is_set, myappctx_error *err);
 
@@ -173,6 +178,7 @@ MYAPPCTX_API int myappctx_context_tenant_id_get(myappctx_conn *conn, myappctx_uu
  *
  * @param[out] out  receives a copy (caller frees it with myappctx_free()),
  *                  or NULL when the role is unset or ''
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK;
  *         MYAPPCTX_EINVAL: NULL @p conn or @p out;
  *         MYAPPCTX_ENOMEM; MYAPPCTX_EBUSY; MYAPPCTX_ETXNFAILED;
@@ -182,8 +188,8 @@ MYAPPCTX_API int myappctx_context_tenant_id_get(myappctx_conn *conn, myappctx_uu
 MYAPPCTX_API int myappctx_context_role_get(myappctx_conn *conn, char **out,
                                            myappctx_error *err);
 
-/** Reads the current session id (myapp.session_id).  Parameters, ownership
- *  and return codes as myappctx_context_role_get(). */
+/** Reads the current session id (myapp.session_id).  Parameters, ownership,
+ *  threading and return codes as myappctx_context_role_get(). */
 MYAPPCTX_API int myappctx_context_session_id_get(myappctx_conn *conn, char **out,
                                                  myappctx_error *err);
 
@@ -211,6 +217,7 @@ typedef struct myappctx_context_info {
  * @param conn      the connection
  * @param[out] out  receives a new structure (caller frees it with
  *                  myappctx_context_info_free()); NULL on failure
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK;
  *         MYAPPCTX_EINVAL: NULL @p conn or @p out;
  *         MYAPPCTX_ENOMEM; MYAPPCTX_EBUSY; MYAPPCTX_ETXNFAILED;
@@ -222,7 +229,8 @@ MYAPPCTX_API int myappctx_context_get(myappctx_conn *conn, myappctx_context_info
                                       myappctx_error *err);
 
 /** Frees a structure from myappctx_context_get() and everything it holds
- *  (json_decref on the JSON members).  NULL is allowed. */
+ *  (json_decref on the JSON members).  NULL is allowed.  Touches only
+ *  @p info, so any thread that owns it may call this. */
 MYAPPCTX_API void myappctx_context_info_free(myappctx_context_info *info);
 
 /* ---------------------------------------------------- session variables */
@@ -255,6 +263,7 @@ MYAPPCTX_API void myappctx_context_info_free(myappctx_context_info *info);
  * @param conn   the connection (not behind a transaction pooler)
  * @param name   the variable name (see above)
  * @param value  the value, 0..MYAPPCTX_VAR_VALUE_MAX bytes of UTF-8
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK;
  *         MYAPPCTX_EINVAL: NULL argument, name not matching the rule or
  *         reserved for the context, value too long or not UTF-8;
@@ -268,6 +277,7 @@ MYAPPCTX_API int myappctx_var_set(myappctx_conn *conn, const char *name, const c
  * Sets a custom variable for the current transaction only
  * (set_config(name, value, true)).  Nothing is sent outside a transaction
  * block.
+ * Threading: one connection, one thread at a time.
  * @return as myappctx_var_set(), except that MYAPPCTX_ESESSIONSTATE is
  *         never returned and MYAPPCTX_ENOTXN is returned outside a
  *         transaction block.
@@ -281,6 +291,7 @@ MYAPPCTX_API int myappctx_var_set_local(myappctx_conn *conn, const char *name,
  *
  * @param[out] out  receives a copy (caller frees it with myappctx_free()),
  *                  or NULL when the variable does not exist or is ''
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK;
  *         MYAPPCTX_EINVAL: NULL @p conn, @p name or @p out, bad name;
  *         MYAPPCTX_ENOMEM; MYAPPCTX_EBUSY; MYAPPCTX_ETXNFAILED;

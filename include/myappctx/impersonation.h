@@ -30,6 +30,7 @@ extern "C" {
  * @param conn            the connection (not behind a transaction pooler)
  * @param target_user_id  the user to act as (borrowed); the nil UUID is refused
  * @param err             optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK;
  *         MYAPPCTX_EINVAL: NULL @p conn or @p target_user_id, nil UUID;
  *         MYAPPCTX_ESESSIONSTATE: the connection is behind a transaction pooler;
@@ -50,6 +51,7 @@ MYAPPCTX_API int myappctx_impersonate(myappctx_conn *conn, const myappctx_uuid *
  * Ends the impersonation (api.end_impersonation()): restores the original
  * user and role and logs the end.
  *
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK;
  *         MYAPPCTX_EINVAL: NULL @p conn;
  *         MYAPPCTX_ENOTIMPERSONATING (P0056): no impersonation is active;
@@ -71,6 +73,7 @@ typedef struct myappctx_impersonation_status {
  * @param conn      the connection
  * @param[out] out  caller-provided structure, filled on success (untouched
  *                  on failure); nothing to free
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK;
  *         MYAPPCTX_EINVAL: NULL @p conn or @p out;
  *         MYAPPCTX_EBUSY; MYAPPCTX_ETXNFAILED;
