@@ -31,8 +31,10 @@ myappctx_context_set(myappctx_conn *conn, const myappctx_context *ctx, myappctx_
                                  what, &metadata, err);
     if (rc == MYAPPCTX_OK)
         rc = mxi_require_session_state(conn, what, err);
-    if (rc != MYAPPCTX_OK)
+    if (rc != MYAPPCTX_OK) {
+        free(metadata);
         return rc;
+    }
 
     char user[MYAPPCTX_UUID_BUFSIZE], tenant[MYAPPCTX_UUID_BUFSIZE];
     /* The C defaults are spelt out rather than sent as NULL: the server

@@ -374,8 +374,12 @@ START_TEST(set_behind_txn_pooler_is_esessionstate)
     myappctx_error err = { 0 };
     myappctx_uuid user;
     cu_random_uuid(&user);
+    /* With metadata: the refusal comes after it is serialized, so this
+     * also covers freeing it on that path (valgrind / LeakSanitizer). */
+    json_t *meta = json_pack("{s:s}", "k", "v");
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = user;
+    ctx.metadata = meta;
     FILE *trace = cu_trace_start(c);
     tu_assert_rc(myappctx_context_set(c, &ctx, &err), MYAPPCTX_ESESSIONSTATE, err);
     ck_assert_int_eq(cu_trace_stop(c, trace), 0);
@@ -385,6 +389,7 @@ START_TEST(set_behind_txn_pooler_is_esessionstate)
     tu_assert_rc(myappctx_context_set(c, &ctx, &err), MYAPPCTX_ESESSIONSTATE, err);
     tu_assert_ok(myappctx_rollback(c, &err), err);
     cu_assert_no_context(c);
+    json_decref(meta);
     myappctx_conn_close(c);
 }
 END_TEST
