@@ -171,7 +171,7 @@ typedef struct myappctx_pool_stats {
     uint64_t discarded; /**< closed because a hook refused them, validation or reset
                              failed, or the borrower left results pending or pipeline mode on */
     uint64_t evicted;   /**< closed as too old, idle too long, or above max_size after a resize */
-    uint64_t resets;    /**< successful reset round trips at release */
+    uint64_t resets;    /**< successful resets at release (of connections the borrower used) */
 } myappctx_pool_stats;
 
 #define MYAPPCTX_POOL_STATS_VERSION 1
