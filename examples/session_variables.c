@@ -1,6 +1,8 @@
 /* Spec section "Session Variables": custom myapp.* variables in session and
- * transaction scope, reading them back, '' reading as unset, and why a
- * transaction-scoped write outside a transaction is refused.
+ * transaction scope (myappctx_config_set / myappctx_config_show), reading
+ * them back, '' reading as unset, why a transaction-scoped write outside a
+ * transaction is refused, and the context variables, which only the typed
+ * context calls write.
  *
  * Usage: session_variables [conninfo]    (default "": the PG* environment) */
 #include <string.h>
@@ -13,7 +15,7 @@ show(myappctx_conn *conn, const char *name, const char *expected)
 {
     myappctx_error err;
     char *value = NULL;
-    ex_ok(myappctx_var_get(conn, name, &value, &err), &err, "myappctx_var_get");
+    ex_ok(myappctx_config_show(conn, name, &value, &err), &err, "myappctx_config_show");
     printf("   %-18s = %s\n", name, value ? value : "(unset)");
     ex_check(expected == NULL ? value == NULL : value != NULL && strcmp(value, expected) == 0,
              "the variable does not hold the expected value");
@@ -31,15 +33,16 @@ main(int argc, char **argv)
            "name (prefix.name) is accepted as a placeholder variable.\n\n");
 
     printf("1. Session scope: set_config('myapp.debug_mode', 'true', false)\n");
-    ex_ok(myappctx_var_set(conn, "myapp.debug_mode", "true", &err), &err, "myappctx_var_set");
+    ex_ok(myappctx_config_set(conn, "myapp.debug_mode", "true", 0, &err), &err,
+          "myappctx_config_set(..., is_local=0)");
     show(conn, "myapp.debug_mode", "true");
 
     printf("\n2. Transaction scope: set_config(..., true) inside BEGIN ... COMMIT\n");
     ex_ok(myappctx_begin(conn, &err), &err, "BEGIN");
-    ex_ok(myappctx_var_set_local(conn, "myapp.log_level", "debug", &err), &err,
-          "myappctx_var_set_local");
-    ex_ok(myappctx_var_set_local(conn, "myapp.debug_mode", "false", &err), &err,
-          "myappctx_var_set_local");
+    ex_ok(myappctx_config_set(conn, "myapp.log_level", "debug", 1, &err), &err,
+          "myappctx_config_set(..., is_local=1)");
+    ex_ok(myappctx_config_set(conn, "myapp.debug_mode", "false", 1, &err), &err,
+          "myappctx_config_set(..., is_local=1)");
     printf("   inside the transaction:\n");
     show(conn, "myapp.log_level", "debug");
     show(conn, "myapp.debug_mode", "false");
@@ -62,8 +65,8 @@ main(int argc, char **argv)
     printf("\n4. A transaction-scoped write outside a transaction block would be\n"
            "   silently discarded by PostgreSQL at the end of the statement, so the\n"
            "   library refuses it before sending anything:\n");
-    ex_refused(myappctx_var_set_local(conn, "myapp.log_level", "debug", &err),
-               MYAPPCTX_ENOTXN, &err, "myappctx_var_set_local outside a transaction");
+    ex_refused(myappctx_config_set(conn, "myapp.log_level", "debug", 1, &err),
+               MYAPPCTX_ENOTXN, &err, "myappctx_config_set(is_local=1) outside a transaction");
     myappctx_uuid bob;
     ex_ok(myappctx_uuid_parse(&bob, "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb", &err), &err,
           "uuid");
@@ -72,8 +75,8 @@ main(int argc, char **argv)
 
     printf("\n5. The context variables themselves (myapp.current_user_id, ...) are\n"
            "   written only through the typed calls, which apply the server's rules:\n");
-    ex_refused(myappctx_var_set(conn, "myapp.current_user_id", "x", &err), MYAPPCTX_EINVAL,
-               &err, "myappctx_var_set on a context variable");
+    ex_refused(myappctx_config_set(conn, "myapp.current_user_id", "x", 0, &err),
+               MYAPPCTX_EINVAL, &err, "myappctx_config_set on a context variable");
     ex_ok(myappctx_begin(conn, &err), &err, "BEGIN");
     ex_ok(myappctx_context_set_local(conn, &bob, NULL, NULL, &err), &err,
           "myappctx_context_set_local");

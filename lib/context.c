@@ -59,9 +59,9 @@ check_local_args(myappctx_conn *conn, const myappctx_uuid *user_id,
                  const myappctx_uuid *tenant_id, const char *role, const char *what,
                  myappctx_error *err)
 {
-    if (conn == NULL)
-        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "%s: argument 'conn' is NULL", what);
-    int rc = mxi_ctx_check_uuid(user_id, false, "user_id", what, err);
+    int rc = mxi_require_conn(conn, what, err);
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_ctx_check_uuid(user_id, false, "user_id", what, err);
     if (rc == MYAPPCTX_OK)
         rc = mxi_ctx_check_uuid(tenant_id, true, "tenant_id", what, err);
     if (rc == MYAPPCTX_OK)

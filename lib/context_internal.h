@@ -5,6 +5,7 @@
 #define MYAPPCTX_CONTEXT_INTERNAL_H
 
 #include "internal.h"
+#include "call.h"
 
 /* Refuses a NULL pointer (unless allow_null) and the nil UUID: a nil id is
  * almost always a field the caller forgot to fill (MYAPPCTX_CONTEXT_INIT). */
@@ -33,10 +34,6 @@ int mxi_ctx_read(myappctx_conn *conn, const char *what, const char *sql, int npa
                  const char *const *params, PGresult **out_res, const char **out_value,
                  myappctx_error *err);
 
-/* Reads one text value: *out is a malloc'd copy, or NULL for SQL NULL. */
-int mxi_ctx_read_text(myappctx_conn *conn, const char *what, const char *sql, int nparams,
-                      const char *const *params, char **out, myappctx_error *err);
-
 /* Reads one uuid value (as text) into *out / *is_set. */
 int mxi_ctx_read_uuid(myappctx_conn *conn, const char *what, const char *sql,
                       myappctx_uuid *out, int *is_set, myappctx_error *err);
@@ -49,8 +46,5 @@ int mxi_ctx_parse_uuid(const char *text, const char *what, const char *field,
  * *out); MYAPPCTX_EMALFORMED otherwise, MYAPPCTX_ENOMEM when jansson fails. */
 int mxi_ctx_parse_object(const char *text, const char *what, json_t **out,
                          myappctx_error *err);
-
-/* malloc'd copy of @s, or ENOMEM. */
-int mxi_ctx_strdup(const char *s, const char *what, char **out, myappctx_error *err);
 
 #endif /* MYAPPCTX_CONTEXT_INTERNAL_H */

@@ -47,8 +47,8 @@ myappctx_context_role_get(myappctx_conn *conn, char **out, myappctx_error *err)
     MXI_REQUIRE_ARG(err, out);
     *out = NULL;
     MXI_REQUIRE_ARG(err, conn);
-    return mxi_ctx_read_text(conn, __func__, "SELECT private.get_current_role()", 0, NULL,
-                             out, err);
+    return mxi_call_text(conn, __func__, "SELECT private.get_current_role()", 0, NULL,
+                         out, err);
 }
 
 MYAPPCTX_API int
@@ -57,10 +57,10 @@ myappctx_context_session_id_get(myappctx_conn *conn, char **out, myappctx_error 
     MXI_REQUIRE_ARG(err, out);
     *out = NULL;
     MXI_REQUIRE_ARG(err, conn);
-    /* No private.* reader exists for it; same '' rule as the others. */
-    return mxi_ctx_read_text(conn, __func__,
-                             "SELECT NULLIF(current_setting('myapp.session_id', true), '')",
-                             0, NULL, out, err);
+    /* No private.* reader exists for it; mxi_call_text() applies the same
+     * '' rule as the others. */
+    return mxi_call_text(conn, __func__, "SELECT current_setting('myapp.session_id', true)",
+                         0, NULL, out, err);
 }
 
 /* Fetches a member of api.get_context()'s object; EPROTO when absent, so a
@@ -108,7 +108,7 @@ member_string(json_t *root, const char *key, char **out, const char *what,
         return rc;
     if (!json_is_string(v))
         return wrong_type(key, "a string", what, err);
-    return mxi_ctx_strdup(json_string_value(v), what, out, err);
+    return mxi_strdup(json_string_value(v), what, out, err);
 }
 
 static int

@@ -107,31 +107,6 @@ mxi_ctx_read(myappctx_conn *conn, const char *what, const char *sql, int nparams
 }
 
 int
-mxi_ctx_strdup(const char *s, const char *what, char **out, myappctx_error *err)
-{
-    *out = strdup(s);
-    if (*out == NULL)
-        return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "%s: out of memory", what);
-    return MYAPPCTX_OK;
-}
-
-int
-mxi_ctx_read_text(myappctx_conn *conn, const char *what, const char *sql, int nparams,
-                  const char *const *params, char **out, myappctx_error *err)
-{
-    PGresult *res;
-    const char *value;
-    *out = NULL;
-    int rc = mxi_ctx_read(conn, what, sql, nparams, params, &res, &value, err);
-    if (rc != MYAPPCTX_OK)
-        return rc;
-    if (value != NULL)
-        rc = mxi_ctx_strdup(value, what, out, err);
-    PQclear(res);
-    return rc;
-}
-
-int
 mxi_ctx_parse_uuid(const char *text, const char *what, const char *field,
                    myappctx_uuid *out, myappctx_error *err)
 {

@@ -26,8 +26,9 @@
  * fills the optional @p err.  Arguments are checked before anything is sent
  * (MYAPPCTX_EINVAL, message naming the argument).  Besides the codes listed
  * per function, any call that reaches the server may return
- * MYAPPCTX_ECONNECT (connection broken) and MYAPPCTX_ESERVER (unexpected
- * server error, SQLSTATE in err->sqlstate).
+ * MYAPPCTX_ECONNECT (connection broken), MYAPPCTX_ECANCELED (statement
+ * cancelled or timed out, e.g. by statement_timeout) and MYAPPCTX_ESERVER
+ * (unexpected server error, SQLSTATE in err->sqlstate).
  */
 #ifndef MYAPPCTX_CONTEXT_H
 #define MYAPPCTX_CONTEXT_H
@@ -204,7 +205,8 @@ typedef struct myappctx_context_info {
     char *role;                      /**< NULL when unset */
     char *session_id;                /**< NULL when unset */
     json_t *metadata;                /**< NULL when unset; normally an object */
-    char *created_at;                /**< ISO 8601 time of myappctx_context_set(), NULL when unset */
+    char *created_at;                /**< ISO 8601 time of the last myappctx_context_set(),
+                                          NULL when unset */
     int is_impersonating;            /**< 1 while an impersonation is active */
     int has_original_user_id;        /**< 1 while impersonating */
     myappctx_uuid original_user_id;  /**< the admin behind the impersonation; nil when unset */
@@ -233,73 +235,10 @@ MYAPPCTX_API int myappctx_context_get(myappctx_conn *conn, myappctx_context_info
  *  @p info, so any thread that owns it may call this. */
 MYAPPCTX_API void myappctx_context_info_free(myappctx_context_info *info);
 
-/* ---------------------------------------------------- session variables */
-
-/** Longest variable name accepted, in bytes. */
-#define MYAPPCTX_VAR_NAME_MAX 63
-/** Longest variable value accepted, in bytes. */
-#define MYAPPCTX_VAR_VALUE_MAX 8192
-
-/*
- * Custom session variables (spec "Session Variables") such as
- * myapp.debug_mode.  A name is lower-case and dotted: two or more parts
- * matching [a-z_][a-z0-9_]* joined by '.', at most MYAPPCTX_VAR_NAME_MAX
- * bytes.  Since PostgreSQL 9.2 such placeholder names need no registration
- * (custom_variable_classes no longer exists).  Built-in settings (no dot) are
- * out of scope here.  The names that carry the context (myapp.current_user_id,
- * myapp.current_tenant_id, myapp.current_role, myapp.session_id,
- * myapp.context_metadata, myapp.context_created_at, myapp.audit_context,
- * myapp.original_user_id, myapp.original_role, myapp.is_impersonating,
- * myapp.loaded_settings) can be read but not written here: use the typed
- * calls, which enforce the impersonation and audit rules.  Setting a
- * variable to "" makes it read as unset.
- */
-
-/**
- * Sets a custom variable for the rest of the session (set_config(name,
- * value, false)).  Inside a transaction block the change is undone if the
- * transaction rolls back.
- *
- * @param conn   the connection (not behind a transaction pooler)
- * @param name   the variable name (see above)
- * @param value  the value, 0..MYAPPCTX_VAR_VALUE_MAX bytes of UTF-8
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK;
- *         MYAPPCTX_EINVAL: NULL argument, name not matching the rule or
- *         reserved for the context, value too long or not UTF-8;
- *         MYAPPCTX_ESESSIONSTATE: the connection is behind a transaction pooler;
- *         MYAPPCTX_EBUSY; MYAPPCTX_ETXNFAILED; MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
- */
-MYAPPCTX_API int myappctx_var_set(myappctx_conn *conn, const char *name, const char *value,
-                                  myappctx_error *err);
-
-/**
- * Sets a custom variable for the current transaction only
- * (set_config(name, value, true)).  Nothing is sent outside a transaction
- * block.
- * Threading: one connection, one thread at a time.
- * @return as myappctx_var_set(), except that MYAPPCTX_ESESSIONSTATE is
- *         never returned and MYAPPCTX_ENOTXN is returned outside a
- *         transaction block.
- */
-MYAPPCTX_API int myappctx_var_set_local(myappctx_conn *conn, const char *name,
-                                        const char *value, myappctx_error *err);
-
-/**
- * Reads a custom variable (current_setting(name, true)); any dotted name
- * following the rule above, context names included.
- *
- * @param[out] out  receives a copy (caller frees it with myappctx_free()),
- *                  or NULL when the variable does not exist or is ''
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK;
- *         MYAPPCTX_EINVAL: NULL @p conn, @p name or @p out, bad name;
- *         MYAPPCTX_ENOMEM; MYAPPCTX_EBUSY; MYAPPCTX_ETXNFAILED;
- *         MYAPPCTX_EPROTO, MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
- *         On failure *out is NULL.
- */
-MYAPPCTX_API int myappctx_var_get(myappctx_conn *conn, const char *name, char **out,
-                                  myappctx_error *err);
+/* Custom session variables other than the context (spec "Session
+ * Variables", e.g. myapp.debug_mode) are set and read with
+ * myappctx_config_set() and myappctx_config_show() (myappctx/session_config.h),
+ * which refuse to write the context variables above. */
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,5 @@
-/* Application context: session scope, transaction scope, clearing, the
- * readers, and custom session variables, against a real server as the
- * application role. */
+/* Application context: session scope, transaction scope, clearing and the
+ * readers, against a real server as the application role. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -71,7 +70,7 @@ assert_var(myappctx_conn *c, const char *name, const char *expected)
 {
     myappctx_error err = { 0 };
     char *value = NULL;
-    tu_assert_ok(myappctx_var_get(c, name, &value, &err), err);
+    tu_assert_ok(myappctx_config_show(c, name, &value, &err), err);
     if (expected == NULL)
         ck_assert_ptr_null(value);
     else
@@ -94,7 +93,7 @@ assert_not_var(myappctx_conn *c, const char *name, const char *value)
 {
     myappctx_error err = { 0 };
     char *got = NULL;
-    tu_assert_ok(myappctx_var_get(c, name, &got, &err), err);
+    tu_assert_ok(myappctx_config_show(c, name, &got, &err), err);
     ck_assert(got == NULL || strcmp(got, value) != 0);
     myappctx_free(got);
 }
@@ -686,7 +685,7 @@ START_TEST(transaction_scope_through_pgbouncer)
         assert_user(c, &user);
         assert_tenant(c, &tenant);
         assert_role(c, "pooled");
-        tu_assert_ok(myappctx_var_set_local(c, "myapp.request_id", request_id, &err), err);
+        tu_assert_ok(myappctx_config_set(c, "myapp.request_id", request_id, 1, &err), err);
         assert_var(c, "myapp.request_id", request_id);
         tu_assert_ok(myappctx_commit(c, &err), err);
         assert_not_user(c, &user);
@@ -765,7 +764,6 @@ START_TEST(readers_treat_empty_as_unset)
         cu_raw_set(c, names[i], "", 0);
     cu_assert_no_context(c);
     assert_session_id(c, NULL);
-    assert_var(c, "myapp.current_user_id", NULL);
     myappctx_context_info *info = NULL;
     tu_assert_ok(myappctx_context_get(c, &info, &err), err);
     ck_assert_int_eq(info->has_user_id, 0);
@@ -865,7 +863,6 @@ START_TEST(readers_in_failed_transaction_are_etxnfailed)
     tu_assert_rc(myappctx_context_role_get(c, &s, &err), MYAPPCTX_ETXNFAILED, err);
     tu_assert_rc(myappctx_context_session_id_get(c, &s, &err), MYAPPCTX_ETXNFAILED, err);
     tu_assert_rc(myappctx_context_get(c, &info, &err), MYAPPCTX_ETXNFAILED, err);
-    tu_assert_rc(myappctx_var_get(c, "myapp.x", &s, &err), MYAPPCTX_ETXNFAILED, err);
     tu_assert_ok(myappctx_rollback(c, &err), err);
     myappctx_conn_close(c);
 }
@@ -891,153 +888,6 @@ START_TEST(calls_on_broken_connection_are_econnect)
     tu_assert_rc(myappctx_context_user_id_get(c, &user, &is_set, &err), MYAPPCTX_ECONNECT, err);
     myappctx_conn_close(c);
     myappctx_conn_close(killer);
-}
-END_TEST
-
-/* --------------------------------------------------- session variables */
-
-START_TEST(var_session_and_transaction_scope)
-{
-    myappctx_conn *c = cu_app_connect();
-    myappctx_error err = { 0 };
-    assert_var(c, "myapp.never_set_anywhere", NULL);
-    tu_assert_ok(myappctx_var_set(c, "myapp.debug_mode", "true", &err), err);
-    assert_var(c, "myapp.debug_mode", "true");
-    /* Session scope survives a transaction; transaction scope does not. */
-    tu_assert_ok(myappctx_begin(c, &err), err);
-    tu_assert_ok(myappctx_var_set_local(c, "myapp.debug_mode", "false", &err), err);
-    tu_assert_ok(myappctx_var_set_local(c, "myapp.log_level", "debug", &err), err);
-    assert_var(c, "myapp.debug_mode", "false");
-    assert_var(c, "myapp.log_level", "debug");
-    tu_assert_ok(myappctx_commit(c, &err), err);
-    assert_var(c, "myapp.debug_mode", "true");
-    assert_var(c, "myapp.log_level", NULL);   /* '' after the transaction: unset */
-    char *raw = cu_query(c, "SELECT current_setting('myapp.log_level', true)", 0, NULL);
-    ck_assert_str_eq(raw, "");                /* what the reader hides */
-    free(raw);
-    tu_assert_ok(myappctx_begin(c, &err), err);
-    tu_assert_ok(myappctx_var_set_local(c, "myapp.log_level", "warn", &err), err);
-    tu_assert_ok(myappctx_rollback(c, &err), err);
-    assert_var(c, "myapp.log_level", NULL);
-    /* Setting '' unsets; multi-part names work; readers see context names. */
-    tu_assert_ok(myappctx_var_set(c, "myapp.debug_mode", "", &err), err);
-    assert_var(c, "myapp.debug_mode", NULL);
-    tu_assert_ok(myappctx_var_set(c, "my_app2.sub_part.x_1", "v", &err), err);
-    assert_var(c, "my_app2.sub_part.x_1", "v");
-    myappctx_uuid user;
-    cu_random_uuid(&user);
-    set_user(c, &user, NULL);
-    char buf[MYAPPCTX_UUID_BUFSIZE];
-    assert_var(c, "myapp.current_user_id", uuid_text(&user, buf));
-    myappctx_conn_close(c);
-}
-END_TEST
-
-START_TEST(var_values_round_trip_verbatim)
-{
-    myappctx_conn *c = cu_app_connect();
-    myappctx_error err = { 0 };
-    for (size_t i = 0; i < cu_hostile_count; i++) {
-        tu_assert_ok(myappctx_var_set(c, "myapp.hostile", cu_hostile[i], &err), err);
-        assert_var(c, "myapp.hostile", cu_hostile[i]);
-    }
-    char *max = cu_repeat('v', MYAPPCTX_VAR_VALUE_MAX);
-    tu_assert_ok(myappctx_var_set(c, "myapp.big", max, &err), err);
-    assert_var(c, "myapp.big", max);
-    free(max);
-    myappctx_conn_close(c);
-}
-END_TEST
-
-START_TEST(var_rejects_bad_names_and_values)
-{
-    myappctx_conn *c = cu_app_connect();
-    myappctx_error err = { 0 };
-    char *s = NULL;
-    char *long_name = cu_repeat('a', MYAPPCTX_VAR_NAME_MAX + 1);
-    long_name[5] = '.';
-    static const char *const bad_names[] = {
-        "nodot", "MyApp.x", "myapp.", ".x", "myapp..x", "myapp.x-y", "myapp.x;drop",
-        "1a.b", "myapp.1x", "myapp.x y", "myapp.x'", "myapp.\"x\"", "", "myapp.caf\xc3\xa9",
-        "myapp.\xff",
-    };
-    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
-        FILE *trace = cu_trace_start(c);
-        int rc_set = myappctx_var_set(c, bad_names[i], "v", &err);
-        ck_assert_msg(strstr(err.message, "'name'") != NULL, "%s", err.message);
-        int rc_get = myappctx_var_get(c, bad_names[i], &s, &err);
-        ck_assert_int_eq(cu_trace_stop(c, trace), 0);
-        ck_assert_msg(rc_set == MYAPPCTX_EINVAL && rc_get == MYAPPCTX_EINVAL,
-                      "name %zu: set %d get %d", i, rc_set, rc_get);
-        ck_assert_ptr_null(s);
-    }
-    tu_assert_rc(myappctx_var_set(c, long_name, "v", &err), MYAPPCTX_EINVAL, err);
-    long_name[MYAPPCTX_VAR_NAME_MAX] = '\0';
-    tu_assert_ok(myappctx_var_set(c, long_name, "v", &err), err);
-    assert_var(c, long_name, "v");
-    free(long_name);
-
-    /* Context names: readable, never writable here. */
-    static const char *const reserved[] = {
-        "myapp.current_user_id", "myapp.current_tenant_id", "myapp.current_role",
-        "myapp.session_id", "myapp.context_metadata", "myapp.context_created_at",
-        "myapp.audit_context", "myapp.original_user_id", "myapp.original_role",
-        "myapp.is_impersonating", "myapp.loaded_settings",
-    };
-    tu_assert_ok(myappctx_begin(c, &err), err);
-    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
-        tu_assert_rc(myappctx_var_set(c, reserved[i], "x", &err), MYAPPCTX_EINVAL, err);
-        ck_assert_msg(strstr(err.message, "carries the context") != NULL, "%s", err.message);
-        tu_assert_rc(myappctx_var_set_local(c, reserved[i], "x", &err), MYAPPCTX_EINVAL, err);
-        tu_assert_ok(myappctx_var_get(c, reserved[i], &s, &err), err);
-        myappctx_free(s);
-    }
-    tu_assert_ok(myappctx_rollback(c, &err), err);
-
-    char *long_value = cu_repeat('v', MYAPPCTX_VAR_VALUE_MAX + 1);
-    tu_assert_rc(myappctx_var_set(c, "myapp.v", long_value, &err), MYAPPCTX_EINVAL, err);
-    ck_assert_msg(strstr(err.message, "'value'") != NULL, "%s", err.message);
-    free(long_value);
-    for (size_t i = 0; i < cu_bad_utf8_count; i++)
-        tu_assert_rc(myappctx_var_set(c, "myapp.v", cu_bad_utf8[i], &err), MYAPPCTX_EINVAL, err);
-    tu_assert_rc(myappctx_var_set(c, "myapp.v", NULL, &err), MYAPPCTX_EINVAL, err);
-    tu_assert_rc(myappctx_var_set(c, NULL, "v", &err), MYAPPCTX_EINVAL, err);
-    tu_assert_rc(myappctx_var_set(NULL, "myapp.v", "v", &err), MYAPPCTX_EINVAL, err);
-    tu_assert_rc(myappctx_var_set_local(NULL, "myapp.v", "v", &err), MYAPPCTX_EINVAL, err);
-    tu_assert_rc(myappctx_var_get(NULL, "myapp.v", &s, &err), MYAPPCTX_EINVAL, err);
-    tu_assert_rc(myappctx_var_get(c, "myapp.v", NULL, &err), MYAPPCTX_EINVAL, err);
-    tu_assert_rc(myappctx_var_get(c, NULL, &s, &err), MYAPPCTX_EINVAL, err);
-    myappctx_conn_close(c);
-}
-END_TEST
-
-START_TEST(var_scope_refusals)
-{
-    myappctx_conn *c = cu_app_connect();
-    myappctx_error err = { 0 };
-    FILE *trace = cu_trace_start(c);
-    int rc = myappctx_var_set_local(c, "myapp.debug_mode", "true", &err);
-    ck_assert_int_eq(cu_trace_stop(c, trace), 0);
-    tu_assert_rc(rc, MYAPPCTX_ENOTXN, err);
-    assert_var(c, "myapp.debug_mode", NULL);
-    tu_assert_ok(myappctx_begin(c, &err), err);
-    ck_assert_int_ne(myappctx_exec(c, "SELECT 1/0", 0, NULL, NULL, NULL), MYAPPCTX_OK);
-    tu_assert_rc(myappctx_var_set_local(c, "myapp.debug_mode", "true", &err),
-                 MYAPPCTX_ETXNFAILED, err);
-    tu_assert_rc(myappctx_var_set(c, "myapp.debug_mode", "true", &err), MYAPPCTX_ETXNFAILED,
-                 err);
-    tu_assert_ok(myappctx_rollback(c, &err), err);
-    myappctx_conn_close(c);
-
-    c = cu_pooler_declared_connect();
-    tu_assert_rc(myappctx_var_set(c, "myapp.debug_mode", "true", &err), MYAPPCTX_ESESSIONSTATE,
-                 err);
-    tu_assert_ok(myappctx_begin(c, &err), err);
-    tu_assert_ok(myappctx_var_set_local(c, "myapp.debug_mode", "true", &err), err);
-    assert_var(c, "myapp.debug_mode", "true");
-    tu_assert_ok(myappctx_commit(c, &err), err);
-    assert_var(c, "myapp.debug_mode", NULL);
-    myappctx_conn_close(c);
 }
 END_TEST
 
@@ -1072,10 +922,6 @@ main(void)
     tcase_add_test(tc, readers_reject_null_arguments);
     tcase_add_test(tc, readers_in_failed_transaction_are_etxnfailed);
     tcase_add_test(tc, calls_on_broken_connection_are_econnect);
-    tcase_add_test(tc, var_session_and_transaction_scope);
-    tcase_add_test(tc, var_values_round_trip_verbatim);
-    tcase_add_test(tc, var_rejects_bad_names_and_values);
-    tcase_add_test(tc, var_scope_refusals);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
