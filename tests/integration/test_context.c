@@ -886,8 +886,54 @@ START_TEST(calls_on_broken_connection_are_econnect)
     tu_assert_rc(myappctx_context_begin(c, &user, NULL, NULL, &err), MYAPPCTX_ECONNECT, err);
     int is_set;
     tu_assert_rc(myappctx_context_user_id_get(c, &user, &is_set, &err), MYAPPCTX_ECONNECT, err);
+    json_t *audit;
+    tu_assert_rc(myappctx_audit_get(c, &audit, &err), MYAPPCTX_ECONNECT, err);
+    tu_assert_rc(myappctx_impersonate(c, &user, &err), MYAPPCTX_ECONNECT, err);
+    myappctx_impersonation_status st;
+    tu_assert_rc(myappctx_impersonation_status_get(c, &st, &err), MYAPPCTX_ECONNECT, err);
     myappctx_conn_close(c);
     myappctx_conn_close(killer);
+}
+END_TEST
+
+/* Every call of the area refuses (EBUSY) while the connection is in libpq
+ * pipeline mode, where a synchronous statement cannot run. */
+START_TEST(calls_in_pipeline_mode_are_ebusy)
+{
+    myappctx_conn *c = cu_app_connect();
+    myappctx_error err = { 0 };
+    myappctx_uuid user, id;
+    cu_random_uuid(&user);
+    myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
+    ctx.user_id = user;
+    int is_set;
+    char *s;
+    json_t *audit;
+    myappctx_context_info *info;
+    myappctx_impersonation_status st;
+    PGconn *pg = myappctx_conn_pg(c);
+    ck_assert_int_eq(PQenterPipelineMode(pg), 1);
+    int rcs[] = {
+        myappctx_context_set(c, &ctx, &err),
+        myappctx_context_set_local(c, &user, NULL, NULL, &err),
+        myappctx_context_begin(c, &user, NULL, NULL, &err),
+        myappctx_context_clear(c, &err),
+        myappctx_context_user_id_get(c, &id, &is_set, &err),
+        myappctx_context_tenant_id_get(c, &id, &is_set, &err),
+        myappctx_context_role_get(c, &s, &err),
+        myappctx_context_session_id_get(c, &s, &err),
+        myappctx_context_get(c, &info, &err),
+        myappctx_audit_set(c, "r", "t", &err),
+        myappctx_audit_get(c, &audit, &err),
+        myappctx_impersonate(c, &user, &err),
+        myappctx_impersonation_end(c, &err),
+        myappctx_impersonation_status_get(c, &st, &err),
+    };
+    for (size_t i = 0; i < sizeof rcs / sizeof rcs[0]; i++)
+        ck_assert_msg(rcs[i] == MYAPPCTX_EBUSY, "call %zu: %d", i, rcs[i]);
+    ck_assert_int_eq(PQexitPipelineMode(pg), 1);
+    cu_assert_no_context(c);
+    myappctx_conn_close(c);
 }
 END_TEST
 
@@ -922,6 +968,7 @@ main(void)
     tcase_add_test(tc, readers_reject_null_arguments);
     tcase_add_test(tc, readers_in_failed_transaction_are_etxnfailed);
     tcase_add_test(tc, calls_on_broken_connection_are_econnect);
+    tcase_add_test(tc, calls_in_pipeline_mode_are_ebusy);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
