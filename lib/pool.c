@@ -147,7 +147,7 @@ myappctx_pool_close(myappctx_pool *pool)
         pthread_mutex_unlock(&pool->mu);
         return;
     }
-    pool->closed = 1;
+    __atomic_store_n(&pool->closed, 1, __ATOMIC_RELAXED);
     while (pool->wait_head != NULL) {
         struct mxi_pool_waiter *w = pool->wait_head;
         mxi_pool_waiter_remove(pool, w);

@@ -34,7 +34,7 @@ mxi_pool_give_locked(myappctx_pool *pool, struct mxi_pool_slot *slot, uint64_t i
         return;
     }
     mxi_pool_waiter_remove(pool, w);
-    slot->state = MXI_SLOT_BORROWED;
+    mxi_pool_slot_set_state(slot, MXI_SLOT_BORROWED);
     pool->in_use++;
     w->slot = slot;
     pthread_cond_signal(&w->cond);
@@ -178,7 +178,7 @@ acquire_locked(myappctx_pool *pool, long timeout_ms, struct mxi_pool_slot **out,
         struct mxi_pool_slot *slot = pool->idle_head;
         if (slot != NULL && pool->nwaiting == 0) {
             mxi_pool_idle_remove(pool, slot);
-            slot->state = MXI_SLOT_BORROWED;
+            mxi_pool_slot_set_state(slot, MXI_SLOT_BORROWED);
             pool->in_use++;
         } else {
             int rc = wait_for_slot(pool, timeout_ms, &deadline, retry, &slot, err);
@@ -227,14 +227,13 @@ myappctx_pool_release(myappctx_pool *pool, myappctx_conn *conn)
     if (slot == NULL || slot->pool != pool || slot->conn != conn)
         return MYAPPCTX_EINVAL;
 
-    pthread_mutex_lock(&pool->mu);
-    int borrowed = slot->state == MXI_SLOT_BORROWED;
-    /* A connection that will be closed anyway needs no reset. */
-    int doomed = pool->closed || pool->size > pool->max_size;
-    enum mxi_drop_reason why = pool->closed ? MXI_DROP_CLOSED : MXI_DROP_EVICTED;
-    pthread_mutex_unlock(&pool->mu);
-    if (!borrowed)
+    /* Only the borrower may release, and it holds the slot: a relaxed peek
+     * suffices to refuse a double release without taking the lock. */
+    if (__atomic_load_n(&slot->state, __ATOMIC_RELAXED) != MXI_SLOT_BORROWED)
         return MYAPPCTX_EINVAL;
+    /* A connection that will be closed anyway needs no reset. */
+    int doomed = __atomic_load_n(&pool->closed, __ATOMIC_RELAXED);
+    enum mxi_drop_reason why = doomed ? MXI_DROP_CLOSED : MXI_DROP_EVICTED;
 
     uint64_t now = mxi_pool_now_ns();
     int did_reset = 0;

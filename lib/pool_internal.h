@@ -25,7 +25,7 @@ struct mxi_pool_slot {
     myappctx_conn *conn;
     myappctx_pool *pool;             /* immutable */
     struct mxi_pool_slot *prev, *next;  /* idle list links */
-    enum mxi_slot_state state;
+    enum mxi_slot_state state;       /* written under the lock with mxi_pool_slot_set_state() */
     uint64_t expires_ns;             /* immutable; UINT64_MAX: never */
     uint64_t idle_since_ns;          /* when it last entered the idle list */
     uint64_t last_ok_ns;             /* when it last talked to the server successfully */
@@ -59,7 +59,7 @@ struct myappctx_pool {
     int connecting;
     int users;                       /* threads inside acquire / wait_ready */
 
-    int closed;
+    int closed;                      /* written under the lock, atomically (release peeks) */
     int freed;                       /* the owner called myappctx_pool_free() */
 
     myappctx_pool_stats counters;    /* only the uint64_t counters are used */
@@ -71,6 +71,14 @@ struct myappctx_pool {
     uint64_t next_connect_ns;        /* no connect attempt before this */
     char last_error[MYAPPCTX_ERROR_MESSAGE_SIZE];  /* last failed connect, "" if none */
 };
+
+/* Release checks a slot's state without the lock (to keep the fast path at
+ * one lock round); every write is atomic so that peek is well defined. */
+static inline void
+mxi_pool_slot_set_state(struct mxi_pool_slot *slot, enum mxi_slot_state state)
+{
+    __atomic_store_n(&slot->state, state, __ATOMIC_RELAXED);
+}
 
 /* ---- time (pool_time.c) ------------------------------------------------ */
 uint64_t mxi_pool_now_ns(void);

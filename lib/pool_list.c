@@ -8,7 +8,7 @@
 void
 mxi_pool_idle_push(myappctx_pool *pool, struct mxi_pool_slot *slot)
 {
-    slot->state = MXI_SLOT_IDLE;
+    mxi_pool_slot_set_state(slot, MXI_SLOT_IDLE);
     slot->prev = NULL;
     slot->next = pool->idle_head;
     if (pool->idle_head != NULL)

@@ -85,7 +85,7 @@ check_one(myappctx_pool *pool, uint64_t now)
     if (s == NULL)
         return 0;
     mxi_pool_idle_remove(pool, s);
-    s->state = MXI_SLOT_CHECKING;
+    mxi_pool_slot_set_state(s, MXI_SLOT_CHECKING);
     pthread_mutex_unlock(&pool->mu);
     int rc = mxi_pool_ping(s->conn);
     pthread_mutex_lock(&pool->mu);
