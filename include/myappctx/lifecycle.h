@@ -7,6 +7,10 @@
  * Arrays returned here are ONE allocation each (the rows and every string
  * they point to), released by one call to the matching _free function.
  *
+ * Ownership: pointer arguments are borrowed for the duration of the call
+ * only; nothing is retained.  What an `out` parameter receives belongs to
+ * the caller and is freed with the function its documentation names.
+ *
  * Threading: one connection, one thread at a time; different connections
  * may be used concurrently.  Results are plain memory owned by the caller
  * and may be passed between threads.
@@ -55,6 +59,7 @@ typedef struct myappctx_validation {
  * @param[out] out  receives the report; the caller frees it with
  *                  myappctx_validation_free().  NULL on failure.
  * @param err       optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn or @p out NULL);
  *         MYAPPCTX_EMALFORMED (myapp.current_user_id or
  *         myapp.current_tenant_id holds something other than a UUID, e.g.
@@ -68,7 +73,7 @@ MYAPPCTX_API int myappctx_connection_validate(myappctx_conn *conn,
                                               myappctx_error *err);
 
 /** Frees a report of myappctx_connection_validate() (and its JSON).  NULL is
- *  allowed. */
+ *  allowed.  Threading: any thread, once. */
 MYAPPCTX_API void myappctx_validation_free(myappctx_validation *validation);
 
 /**
@@ -80,6 +85,7 @@ MYAPPCTX_API void myappctx_validation_free(myappctx_validation *validation);
  * @param conn  the connection (its role needs INSERT on data.connection_log,
  *              as the application role has)
  * @param err   optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn NULL); MYAPPCTX_ESESSIONSTATE
  *         (behind a transaction pooler); MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
  *         MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER.
@@ -96,6 +102,7 @@ MYAPPCTX_API int myappctx_connection_init(myappctx_conn *conn, myappctx_error *e
  * @param idle_timeout_seconds  1 .. 2147483647
  * @param[out] out_terminated   if not NULL, receives how many were terminated
  * @param err                   optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn NULL, timeout out of range);
  *         MYAPPCTX_EBADARG (the server refused the interval, P0058);
  *         MYAPPCTX_EPROTO (no count returned); MYAPPCTX_ECONNECT,
@@ -126,6 +133,7 @@ typedef struct myappctx_connection_summary {
  *                        freed with myappctx_connection_summary_free()
  * @param[out] out_count  receives the number of rows
  * @param err             optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p out or @p out_count
  *         NULL); MYAPPCTX_EPROTO (a column is not what the function
  *         returns); MYAPPCTX_ENOMEM; MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
@@ -135,7 +143,8 @@ MYAPPCTX_API int myappctx_connection_summary_get(myappctx_conn *conn,
                                                  myappctx_connection_summary **out,
                                                  size_t *out_count, myappctx_error *err);
 
-/** Frees what myappctx_connection_summary_get() returned.  NULL is allowed. */
+/** Frees what myappctx_connection_summary_get() returned (rows and strings).
+ *  NULL is allowed.  Threading: any thread, once. */
 MYAPPCTX_API void myappctx_connection_summary_free(myappctx_connection_summary *rows);
 
 /** One row of api.v_connection_stats (pg_stat_activity for the current
@@ -164,6 +173,7 @@ typedef struct myappctx_connection_stat {
  *                        freed with myappctx_connection_stats_free()
  * @param[out] out_count  receives the number of rows
  * @param err             optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p out or @p out_count
  *         NULL); MYAPPCTX_EPROTO (a time is not a number); MYAPPCTX_ENOMEM;
  *         MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY, MYAPPCTX_ETXNFAILED,
@@ -173,7 +183,8 @@ MYAPPCTX_API int myappctx_connection_stats_get(myappctx_conn *conn,
                                                myappctx_connection_stat **out,
                                                size_t *out_count, myappctx_error *err);
 
-/** Frees what myappctx_connection_stats_get() returned.  NULL is allowed. */
+/** Frees what myappctx_connection_stats_get() returned (rows and strings).
+ *  NULL is allowed.  Threading: any thread, once. */
 MYAPPCTX_API void myappctx_connection_stats_free(myappctx_connection_stat *rows);
 
 #ifdef __cplusplus

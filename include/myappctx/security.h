@@ -12,6 +12,10 @@
  * A failed check inside a transaction block aborts that transaction (the
  * server raised an error): roll it back before going on.
  *
+ * Ownership: pointer arguments are borrowed for the duration of the call
+ * only; nothing is retained.  What an `out` parameter receives belongs to
+ * the caller and is freed with the function its documentation names.
+ *
  * Threading: one connection, one thread at a time; different connections
  * may be used concurrently.
  *
@@ -39,6 +43,7 @@ extern "C" {
  *
  * @param conn  the connection
  * @param err   optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn NULL); MYAPPCTX_ENOCONTEXT
  *         (no user context, P0050); MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
  *         MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER (e.g.
@@ -53,6 +58,7 @@ MYAPPCTX_API int myappctx_require_context(myappctx_conn *conn, myappctx_error *e
  *
  * @param conn  the connection
  * @param err   optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn NULL); MYAPPCTX_ENOTENANT
  *         (no tenant context, P0051); MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
  *         MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER.
@@ -67,6 +73,7 @@ MYAPPCTX_API int myappctx_require_tenant(myappctx_conn *conn, myappctx_error *er
  *
  * @param conn  the connection
  * @param err   optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn NULL); MYAPPCTX_ENOCONTEXT
  *         (no user context, P0050); MYAPPCTX_ENOTENANT (no tenant context,
  *         P0051); MYAPPCTX_EACCESS (not a member, or the membership is
@@ -94,6 +101,7 @@ MYAPPCTX_API int myappctx_verify_tenant_access(myappctx_conn *conn, myappctx_err
  * @param max_requests    requests allowed per window, >= 0 (0 refuses all)
  * @param window_seconds  window length, > 0
  * @param err             optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn or @p action NULL, action
  *         empty, too long or not UTF-8, max_requests < 0, window_seconds
  *         <= 0); MYAPPCTX_ENOCONTEXT (no user context, P0050);
@@ -116,6 +124,7 @@ MYAPPCTX_API int myappctx_rate_limit_check(myappctx_conn *conn, const char *acti
  * @param older_than_seconds  1 .. 2147483647
  * @param[out] out_deleted    if not NULL, receives the number of counters deleted
  * @param err                 optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn NULL, age out of range);
  *         MYAPPCTX_EBADARG (the server refused the interval, P0058);
  *         MYAPPCTX_EPROTO (no count returned); MYAPPCTX_ECONNECT,

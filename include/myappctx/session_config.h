@@ -18,6 +18,10 @@
  * shown but not set or reset here: writing them directly would bypass the
  * checks and the impersonation log of the context API (myappctx/context.h).
  *
+ * Ownership: pointer arguments are borrowed for the duration of the call
+ * only; nothing is retained.  What an `out` parameter receives belongs to
+ * the caller and is freed with the function its documentation names.
+ *
  * Threading: one connection, one thread at a time; different connections
  * may be used concurrently.
  *
@@ -61,6 +65,7 @@ extern "C" {
  *                  verbatim.  Borrowed for the call only.
  * @param is_local  non-zero for transaction scope
  * @param err       optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p name or @p value NULL,
  *         bad name, context variable name, value too long or not UTF-8);
  *         MYAPPCTX_ENOTXN (is_local outside a transaction block);
@@ -88,6 +93,7 @@ MYAPPCTX_API int myappctx_config_set(myappctx_conn *conn, const char *name,
  *                  unset; the caller frees it with myappctx_free().  NULL on
  *                  failure.
  * @param err       optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p name or @p out NULL, bad
  *         name); MYAPPCTX_ENOTFOUND (unknown built-in parameter);
  *         MYAPPCTX_ENOMEM; MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
@@ -107,6 +113,7 @@ MYAPPCTX_API int myappctx_config_show(myappctx_conn *conn, const char *name, cha
  * @param conn  the connection
  * @param name  the parameter name (not a context variable)
  * @param err   optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn or @p name NULL, bad name,
  *         context variable name); MYAPPCTX_ESESSIONSTATE (behind a
  *         transaction pooler); MYAPPCTX_ENOTFOUND (unknown parameter, or a
@@ -129,6 +136,7 @@ MYAPPCTX_API int myappctx_config_reset(myappctx_conn *conn, const char *name,
  *
  * @param conn  the connection
  * @param err   optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn NULL);
  *         MYAPPCTX_ESESSIONSTATE (behind a transaction pooler);
  *         MYAPPCTX_EIMPERSONATING (an impersonation is active);
@@ -159,6 +167,7 @@ typedef struct myappctx_config_entry {
  *                        myappctx_config_entries_free()
  * @param[out] out_count  receives the number of entries
  * @param err             optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p out or @p out_count
  *         NULL, @p role empty, too long or not UTF-8); MYAPPCTX_ENOTFOUND
  *         (no such role); MYAPPCTX_ENOMEM; MYAPPCTX_ECONNECT,
@@ -170,7 +179,7 @@ MYAPPCTX_API int myappctx_config_role_defaults(myappctx_conn *conn, const char *
                                                size_t *out_count, myappctx_error *err);
 
 /** Frees what myappctx_config_role_defaults() returned (all entries and
- *  their strings).  NULL is allowed. */
+ *  their strings).  NULL is allowed.  Threading: any thread, once. */
 MYAPPCTX_API void myappctx_config_entries_free(myappctx_config_entry *entries);
 
 #ifdef __cplusplus

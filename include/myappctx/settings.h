@@ -19,6 +19,10 @@
  * Unset: a key that was never loaded, and a value of '' (PostgreSQL reads a
  * custom variable back as '' once it has existed), both read as unset.
  *
+ * Ownership: pointer arguments are borrowed for the duration of the call
+ * only; nothing is retained.  What an `out` parameter receives belongs to
+ * the caller and is freed with the function its documentation names.
+ *
  * Threading: one connection, one thread at a time; different connections
  * may be used concurrently.
  *
@@ -57,6 +61,7 @@ extern "C" {
  * @param conn            the connection
  * @param[out] out_count  if not NULL, receives the number of settings loaded
  * @param err             optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn NULL); MYAPPCTX_ESESSIONSTATE
  *         (connection behind a transaction pooler); MYAPPCTX_EPROTO (the
  *         server did not return a count); MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
@@ -79,6 +84,7 @@ MYAPPCTX_API int myappctx_settings_load(myappctx_conn *conn, int *out_count,
  *                       caller frees it with myappctx_free().  Set to NULL on
  *                       failure.
  * @param err            optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p key or @p out NULL, bad
  *         or reserved key, @p default_value too long or not UTF-8);
  *         MYAPPCTX_ENOMEM; MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
@@ -102,6 +108,7 @@ MYAPPCTX_API int myappctx_setting_get(myappctx_conn *conn, const char *key,
  * @param default_value  used when the setting is unset (any non-zero is 1)
  * @param[out] out       receives 1 or 0; untouched on failure
  * @param err            optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p key or @p out NULL, bad
  *         or reserved key); MYAPPCTX_EMALFORMED (the value is not a boolean;
  *         the message names the key and the value); MYAPPCTX_ECONNECT,
@@ -122,6 +129,7 @@ MYAPPCTX_API int myappctx_setting_get_bool(myappctx_conn *conn, const char *key,
  * @param default_value  used when the setting is unset
  * @param[out] out       receives the value; untouched on failure
  * @param err            optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p key or @p out NULL, bad
  *         or reserved key); MYAPPCTX_EMALFORMED (not an integer, or out of
  *         range; the message names the key and the value);
@@ -146,6 +154,7 @@ MYAPPCTX_API int myappctx_setting_get_int(myappctx_conn *conn, const char *key,
  * @param description  a description (at most MYAPPCTX_SETTING_DESCRIPTION_MAX
  *                     bytes of UTF-8), or NULL to keep the stored one
  * @param err          optional error details
+ * Threading: one connection, one thread at a time.
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p key or @p value NULL,
  *         bad or reserved key, text too long or not UTF-8);
  *         MYAPPCTX_EBADARG (the server refused the key or value, P0058);
