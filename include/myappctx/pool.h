@@ -15,8 +15,8 @@
  * and closes it when it is broken, refused by a hook, too old, idle for too
  * long, above the size limit, or when the pool is closed.
  *
- * A background thread, started by myappctx_pool_new() and stopped by
- * myappctx_pool_close(), opens every connection (to reach min_size, and on
+ * A background thread (all signals blocked), started by myappctx_pool_new()
+ * and stopped by myappctx_pool_close(), opens every connection (to reach min_size, and on
  * demand of waiting acquirers up to max_size), retries failed connects with
  * exponential backoff, health-checks idle connections and evicts idle ones
  * that are too old or idle for too long.  Acquire and release never open a
@@ -40,7 +40,9 @@ typedef struct myappctx_pool myappctx_pool;
  * A pool hook.  Called without any pool lock held, in the thread that
  * triggered it (on_connect: the pool's background thread), with a connection
  * that nobody else uses at that moment.  The hook may run statements on it
- * (myappctx_exec() ...) but must not close it or give it to a pool.
+ * (myappctx_exec() ...) but must not close it, give it to a pool, or call
+ * any myappctx_pool_* function on the same pool (on_connect runs in the
+ * pool's own thread, which an acquire there would wait for).
  * @return 0 to accept the connection; any other value refuses it: the pool
  *         closes it and counts it (see myappctx_pool_stats).
  */
@@ -190,8 +192,8 @@ typedef struct myappctx_pool_stats {
  *                  stored as given and must outlive the pool)
  * @param err       optional error details
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (NULL @p out or @p cfg, wrong version,
- *         or an invalid field, named in the message); MYAPPCTX_ENOMEM; or
- *         MYAPPCTX_ESERVER when the background thread cannot be started.
+ *         or an invalid field, named in the message); MYAPPCTX_ENOMEM (also
+ *         when the locks or the background thread cannot be created).
  */
 MYAPPCTX_API int myappctx_pool_new(myappctx_pool **out, const myappctx_pool_config *cfg,
                                    myappctx_error *err);
@@ -262,8 +264,10 @@ MYAPPCTX_API int myappctx_pool_stats_get(myappctx_pool *pool, myappctx_pool_stat
 
 /**
  * Closes the pool: waiting and later acquirers get MYAPPCTX_ECLOSED, the
- * background thread is stopped (this waits for a connect in progress), idle
- * connections are closed now, borrowed ones when they are released.
+ * background thread is stopped (this waits for a connect or health check in
+ * progress: put connect_timeout, and keepalives for TCP, in the conninfo so
+ * that an unreachable server cannot hold it up), idle connections are
+ * closed now, borrowed ones when they are released.
  * Idempotent; NULL is allowed.  Stats stay readable until myappctx_pool_free().
  */
 MYAPPCTX_API void myappctx_pool_close(myappctx_pool *pool);
