@@ -13,10 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
-
-#define ROLE_MAX 63
-#define AUDIT_TEXT_MAX 1024
+#include "context_internal.h"
 
 struct pl_query {
     const char *sql;
@@ -48,20 +45,26 @@ build_context(const myappctx_txn_context *ctx, struct pl_context *pc,
         return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
                              "%s: ctx->version %d is not %d (use MYAPPCTX_TXN_CONTEXT_INIT)",
                              what, ctx->version, MYAPPCTX_TXN_CONTEXT_VERSION);
-    if (ctx->user_id == NULL)
-        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "%s: argument 'ctx->user_id' is NULL", what);
-    int rc = mxi_check_text(ctx->role, ROLE_MAX, true, "ctx->role", what, err);
+    int rc = mxi_ctx_check_uuid(ctx->user_id, false, "ctx->user_id", what, err);
     if (rc == MYAPPCTX_OK)
-        rc = mxi_check_text(ctx->audit_reason, AUDIT_TEXT_MAX, true, "ctx->audit_reason", what, err);
+        rc = mxi_ctx_check_uuid(ctx->tenant_id, true, "ctx->tenant_id", what, err);
     if (rc == MYAPPCTX_OK)
-        rc = mxi_check_text(ctx->audit_ticket, AUDIT_TEXT_MAX, true, "ctx->audit_ticket", what, err);
+        rc = mxi_ctx_check_label(ctx->role, MYAPPCTX_ROLE_MAX, "ctx->role", what, err);
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_check_text(ctx->audit_reason, MYAPPCTX_AUDIT_TEXT_MAX, true,
+                            "ctx->audit_reason", what, err);
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_check_text(ctx->audit_ticket, MYAPPCTX_AUDIT_TEXT_MAX, true,
+                            "ctx->audit_ticket", what, err);
     if (rc != MYAPPCTX_OK)
         return rc;
 
     bool audit = ctx->audit_reason != NULL || ctx->audit_ticket != NULL;
     pc->params[0] = myappctx_uuid_format(ctx->user_id, pc->user);
-    pc->params[1] = ctx->tenant_id ? myappctx_uuid_format(ctx->tenant_id, pc->tenant) : NULL;
-    pc->params[2] = ctx->role;
+    pc->params[1] = mxi_ctx_uuid_param(ctx->tenant_id, pc->tenant);
+    /* As myappctx_context_set_local(): a NULL role is '' (no role in this
+     * transaction), never the session's role showing through. */
+    pc->params[2] = ctx->role != NULL ? ctx->role : "";
     pc->params[3] = ctx->audit_reason;
     pc->params[4] = ctx->audit_ticket;
     pc->query.sql = audit ? set_context_audit_sql : set_context_sql;

@@ -32,11 +32,15 @@ typedef struct myappctx_stmt {
 /** The context of one unit of work; start from MYAPPCTX_TXN_CONTEXT_INIT. */
 typedef struct myappctx_txn_context {
     int version;                   /**< MYAPPCTX_TXN_CONTEXT_VERSION */
-    const myappctx_uuid *user_id;  /**< required */
-    const myappctx_uuid *tenant_id;/**< optional (NULL: no tenant) */
-    const char *role;              /**< optional application role, e.g. "admin" (≤ 63 bytes) */
-    const char *audit_reason;      /**< optional; with audit_ticket sets the audit context */
-    const char *audit_ticket;      /**< optional */
+    const myappctx_uuid *user_id;  /**< required, not the nil UUID */
+    const myappctx_uuid *tenant_id;/**< optional (NULL: no tenant; not the nil UUID) */
+    /** optional application role, 1..MYAPPCTX_ROLE_MAX bytes; NULL: no role
+     *  in this transaction (as myappctx_context_set_local()) */
+    const char *role;
+    /** optional, ≤ MYAPPCTX_AUDIT_TEXT_MAX bytes; with audit_ticket, sets the
+     *  transaction's audit context (as myappctx_audit_set()) */
+    const char *audit_reason;
+    const char *audit_ticket;      /**< optional, ≤ MYAPPCTX_AUDIT_TEXT_MAX bytes */
 } myappctx_txn_context;
 
 #define MYAPPCTX_TXN_CONTEXT_VERSION 1

@@ -229,7 +229,17 @@ START_TEST(invalid_arguments)
     tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_EINVAL, err);
     ctx.role = "a role that is far too long to be accepted because it exceeds sixty-three bytes";
     tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_EINVAL, err);
+    ctx.role = "";
+    tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_EINVAL, err);
     ctx.role = NULL;
+    myappctx_uuid nil;
+    memset(&nil, 0, sizeof nil);
+    ctx.user_id = &nil;
+    tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_EINVAL, err);
+    ctx.user_id = &user;
+    ctx.tenant_id = &nil;
+    tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_EINVAL, err);
+    ctx.tenant_id = NULL;
     ctx.version = 2;
     tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_EINVAL, err);
     ctx.version = MYAPPCTX_TXN_CONTEXT_VERSION;
@@ -238,6 +248,33 @@ START_TEST(invalid_arguments)
     tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_EBUSY, err);
     tu_assert_rc(myappctx_begin_in_context(c, &ctx, &s, NULL, &err), MYAPPCTX_EBUSY, err);
     tu_assert_ok(myappctx_rollback(c, &err), err);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+START_TEST(null_role_hides_the_session_role)
+{
+    myappctx_conn *c = tu_connect();
+    myappctx_context sctx = MYAPPCTX_CONTEXT_INIT;
+    sctx.user_id = user;
+    sctx.role = "admin";
+    myappctx_error err;
+    tu_assert_ok(myappctx_context_set(c, &sctx, &err), err);
+    myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
+    ctx.user_id = &tenant;                   /* another identity for the unit */
+    myappctx_stmt s = { "SELECT private.get_current_role() IS NULL, "
+                        "private.get_current_user_id()::text", 0, NULL };
+    PGresult *res;
+    tu_assert_ok(myappctx_run_in_context(c, &ctx, &s, 1, &res, &err), err);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
+    ck_assert_str_eq(PQgetvalue(res, 0, 1), tenant_s);
+    PQclear(res);
+    /* After the unit, the session context is back. */
+    tu_assert_ok(myappctx_exec(c, "SELECT private.get_current_role(), "
+                                  "private.get_current_user_id()::text", 0, NULL, &res, &err), err);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "admin");
+    ck_assert_str_eq(PQgetvalue(res, 0, 1), user_s);
+    PQclear(res);
     myappctx_conn_close(c);
 }
 END_TEST
@@ -343,6 +380,7 @@ main(void)
     tcase_add_test(tc, commit_time_error_is_not_success);
     tcase_add_test(tc, audit_context_travels_along);
     tcase_add_test(tc, invalid_arguments);
+    tcase_add_test(tc, null_role_hides_the_session_role);
     tcase_add_test(tc, large_pipeline_does_not_deadlock);
     tcase_add_test(tc, begin_in_context_leaves_transaction_open);
     tcase_add_test(tc, broken_connection_reports_econnect);

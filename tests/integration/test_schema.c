@@ -204,8 +204,13 @@ run_tool(const char *args, char *out, size_t outlen)
     snprintf(cmd, sizeof cmd, "'%s/tools/myappctx' %s 2>&1", top ? top : ".", args);
     FILE *p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
+    /* Read to the end (keeping the first outlen-1 bytes): stopping early
+     * would kill a long-talking tool with SIGPIPE. */
     size_t n = fread(out, 1, outlen - 1, p);
     out[n] = '\0';
+    char sink[4096];
+    while (fread(sink, 1, sizeof sink, p) > 0)
+        ;
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
