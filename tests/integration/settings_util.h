@@ -5,8 +5,30 @@
 #define MYAPPCTX_TEST_SETTINGS_UTIL_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "../util.h"
+
+/* Asserts the exact status code and, when @needle is not NULL, that the
+ * message contains it (e.g. the argument's name).  Macros, so that a
+ * failure reports the caller's line. */
+#define su_expect(rc, code, err, needle)                                        \
+    do {                                                                        \
+        int su_rc_ = (rc);                                                      \
+        const char *su_needle_ = (needle);                                      \
+        tu_assert_rc(su_rc_, (code), *(err));                                    \
+        if (su_needle_ != NULL)                                                 \
+            ck_assert_msg(strstr((err)->message, su_needle_) != NULL,            \
+                          "'%s' not in: %s", su_needle_, (err)->message);        \
+    } while (0)
+
+/* Asserts the exact status code and SQLSTATE ("" for refusals made in C). */
+#define su_expect_state(rc, code, err, state)                                   \
+    do {                                                                        \
+        int su_rc_ = (rc);                                                      \
+        tu_assert_rc(su_rc_, (code), *(err));                                    \
+        ck_assert_str_eq((err)->sqlstate, (state));                              \
+    } while (0)
 
 /* Conninfo of the least-privileged application role. */
 #define SU_APP_CONNINFO "user=app_service"

@@ -9,15 +9,6 @@
 
 #include "settings_util.h"
 
-static void
-expect(int rc, int code, const myappctx_error *err, const char *needle)
-{
-    tu_assert_rc(rc, code, *err);
-    if (needle != NULL)
-        ck_assert_msg(strstr(err->message, needle) != NULL, "'%s' not in: %s", needle,
-                      err->message);
-}
-
 /* The value of a parameter as the server shows it ('' when empty). */
 static char *
 show(myappctx_conn *c, const char *name)
@@ -117,19 +108,19 @@ START_TEST(validate_refuses_a_forged_non_uuid)
     myappctx_validation *v = (myappctx_validation *)1;
     su_exec(c, "SELECT set_config('myapp.current_user_id', 'x''; DROP TABLE t; --', false)",
             0, NULL);
-    expect(myappctx_connection_validate(c, &v, &err), MYAPPCTX_EMALFORMED, &err, "user_id");
+    su_expect(myappctx_connection_validate(c, &v, &err), MYAPPCTX_EMALFORMED, &err, "user_id");
     ck_assert_ptr_null(v);
     su_exec(c, "SELECT set_config('myapp.current_user_id', '', false)", 0, NULL);
     su_exec(c, "SELECT set_config('myapp.current_tenant_id', '{1234}', false)", 0, NULL);
-    expect(myappctx_connection_validate(c, &v, &err), MYAPPCTX_EMALFORMED, &err, "tenant_id");
+    su_expect(myappctx_connection_validate(c, &v, &err), MYAPPCTX_EMALFORMED, &err, "tenant_id");
     su_exec(c, "SELECT set_config('myapp.current_tenant_id', '', false)", 0, NULL);
     tu_assert_ok(myappctx_connection_validate(c, &v, &err), err);
     ck_assert_int_eq(v->has_user, 0);
     ck_assert_int_eq(v->has_tenant, 0);
     myappctx_validation_free(v);
 
-    expect(myappctx_connection_validate(NULL, &v, &err), MYAPPCTX_EINVAL, &err, "'conn'");
-    expect(myappctx_connection_validate(c, NULL, &err), MYAPPCTX_EINVAL, &err, "'out'");
+    su_expect(myappctx_connection_validate(NULL, &v, &err), MYAPPCTX_EINVAL, &err, "'conn'");
+    su_expect(myappctx_connection_validate(c, NULL, &err), MYAPPCTX_EINVAL, &err, "'out'");
     myappctx_conn_close(c);
 }
 END_TEST
@@ -192,16 +183,16 @@ START_TEST(init_refusals)
     opts.txn_pooler = 1;
     myappctx_conn *c = tu_connect_opts(SU_APP_CONNINFO, &opts);
     myappctx_error err;
-    expect(myappctx_connection_init(c, &err), MYAPPCTX_ESESSIONSTATE, &err, NULL);
+    su_expect(myappctx_connection_init(c, &err), MYAPPCTX_ESESSIONSTATE, &err, NULL);
     myappctx_conn_close(c);
-    expect(myappctx_connection_init(NULL, &err), MYAPPCTX_EINVAL, &err, "'conn'");
+    su_expect(myappctx_connection_init(NULL, &err), MYAPPCTX_EINVAL, &err, "'conn'");
 
     c = su_app_connect();
     tu_assert_ok(myappctx_begin(c, &err), err);
     ck_assert_int_ne(myappctx_exec(c, "SELECT 1/0", 0, NULL, NULL, &err), MYAPPCTX_OK);
-    expect(myappctx_connection_init(c, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
+    su_expect(myappctx_connection_init(c, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
     myappctx_validation *v;
-    expect(myappctx_connection_validate(c, &v, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
+    su_expect(myappctx_connection_validate(c, &v, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
     myappctx_conn_close(c);
 }
 END_TEST
@@ -246,7 +237,8 @@ START_TEST(cleanup_terminates_idle_connections_of_own_role)
     int terminated = -1;
     tu_assert_ok(myappctx_connection_cleanup_idle(caller, 1, &terminated, &err), err);
     ck_assert_int_eq(terminated, 1);
-    expect(myappctx_exec(victim, "SELECT 1", 0, NULL, NULL, &err), MYAPPCTX_ECONNECT, &err, NULL);
+    su_expect(myappctx_exec(victim, "SELECT 1", 0, NULL, NULL, &err), MYAPPCTX_ECONNECT, &err,
+              NULL);
     su_exec(caller, "SELECT 1", 0, NULL);
     su_exec(bystander, "SELECT 1", 0, NULL);
     /* Nothing idle is left; the count may be omitted. */
@@ -269,12 +261,12 @@ START_TEST(cleanup_as_app_role_and_bad_timeouts)
     static const long bad[] = { 0, -1, -600, 2147483648L, 9223372036854775807L };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         terminated = -1;
-        expect(myappctx_connection_cleanup_idle(c, bad[i], &terminated, &err), MYAPPCTX_EINVAL,
-               &err, "'idle_timeout_seconds'");
+        su_expect(myappctx_connection_cleanup_idle(c, bad[i], &terminated, &err), MYAPPCTX_EINVAL,
+                  &err, "'idle_timeout_seconds'");
         ck_assert_int_eq(terminated, -1);
     }
-    expect(myappctx_connection_cleanup_idle(NULL, 600, &terminated, &err), MYAPPCTX_EINVAL,
-           &err, "'conn'");
+    su_expect(myappctx_connection_cleanup_idle(NULL, 600, &terminated, &err), MYAPPCTX_EINVAL,
+              &err, "'conn'");
     myappctx_conn_close(c);
 }
 END_TEST
@@ -317,10 +309,11 @@ START_TEST(summary_matches_pg_stat_activity)
     myappctx_connection_summary_free(rows);
     myappctx_connection_summary_free(NULL);
 
-    expect(myappctx_connection_summary_get(NULL, &rows, &n, &err), MYAPPCTX_EINVAL, &err, "'conn'");
-    expect(myappctx_connection_summary_get(c, NULL, &n, &err), MYAPPCTX_EINVAL, &err, "'out'");
-    expect(myappctx_connection_summary_get(c, &rows, NULL, &err), MYAPPCTX_EINVAL, &err,
-           "'out_count'");
+    su_expect(myappctx_connection_summary_get(NULL, &rows, &n, &err), MYAPPCTX_EINVAL, &err,
+              "'conn'");
+    su_expect(myappctx_connection_summary_get(c, NULL, &n, &err), MYAPPCTX_EINVAL, &err, "'out'");
+    su_expect(myappctx_connection_summary_get(c, &rows, NULL, &err), MYAPPCTX_EINVAL, &err,
+              "'out_count'");
     myappctx_conn_close(idle);
     myappctx_conn_close(c);
 }
@@ -392,10 +385,11 @@ START_TEST(stats_rows_as_app_role)
     myappctx_connection_stats_free(rows);
     myappctx_connection_stats_free(NULL);
 
-    expect(myappctx_connection_stats_get(NULL, &rows, &n, &err), MYAPPCTX_EINVAL, &err, "'conn'");
-    expect(myappctx_connection_stats_get(c, NULL, &n, &err), MYAPPCTX_EINVAL, &err, "'out'");
-    expect(myappctx_connection_stats_get(c, &rows, NULL, &err), MYAPPCTX_EINVAL, &err,
-           "'out_count'");
+    su_expect(myappctx_connection_stats_get(NULL, &rows, &n, &err), MYAPPCTX_EINVAL, &err,
+              "'conn'");
+    su_expect(myappctx_connection_stats_get(c, NULL, &n, &err), MYAPPCTX_EINVAL, &err, "'out'");
+    su_expect(myappctx_connection_stats_get(c, &rows, NULL, &err), MYAPPCTX_EINVAL, &err,
+              "'out_count'");
     myappctx_conn_close(c);
     myappctx_conn_close(idle_theirs);
     myappctx_conn_close(idle_mine);

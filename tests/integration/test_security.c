@@ -9,14 +9,6 @@
 
 #include "settings_util.h"
 
-static void
-expect(int rc, int code, const myappctx_error *err, const char *sqlstate)
-{
-    tu_assert_rc(rc, code, *err);
-    if (sqlstate != NULL)
-        ck_assert_str_eq(err->sqlstate, sqlstate);
-}
-
 /* Fresh ids for one test: a user who is an active member of tenant
  * "member", an inactive member of "inactive", and unrelated to "other". */
 typedef struct fixture {
@@ -53,15 +45,15 @@ START_TEST(require_context)
     myappctx_error err;
     fixture f;
     seed(&f);
-    expect(myappctx_require_context(c, &err), MYAPPCTX_ENOCONTEXT, &err, "P0050");
+    su_expect_state(myappctx_require_context(c, &err), MYAPPCTX_ENOCONTEXT, &err, "P0050");
     su_set_context(c, f.user, NULL);
     tu_assert_ok(myappctx_require_context(c, &err), err);
     clear_context(c);                          /* '' reads as unset */
-    expect(myappctx_require_context(c, &err), MYAPPCTX_ENOCONTEXT, &err, "P0050");
+    su_expect_state(myappctx_require_context(c, &err), MYAPPCTX_ENOCONTEXT, &err, "P0050");
     /* A value written around the API is not a UUID: the server says so. */
     su_exec(c, "SELECT set_config('myapp.current_user_id', 'admin''--', false)", 0, NULL);
-    expect(myappctx_require_context(c, &err), MYAPPCTX_ESERVER, &err, "22P02");
-    expect(myappctx_require_context(NULL, &err), MYAPPCTX_EINVAL, &err, NULL);
+    su_expect_state(myappctx_require_context(c, &err), MYAPPCTX_ESERVER, &err, "22P02");
+    su_expect_state(myappctx_require_context(NULL, &err), MYAPPCTX_EINVAL, &err, "");
     myappctx_conn_close(c);
 }
 END_TEST
@@ -72,12 +64,12 @@ START_TEST(require_tenant)
     myappctx_error err;
     fixture f;
     seed(&f);
-    expect(myappctx_require_tenant(c, &err), MYAPPCTX_ENOTENANT, &err, "P0051");
+    su_expect_state(myappctx_require_tenant(c, &err), MYAPPCTX_ENOTENANT, &err, "P0051");
     su_set_context(c, f.user, NULL);
-    expect(myappctx_require_tenant(c, &err), MYAPPCTX_ENOTENANT, &err, "P0051");
+    su_expect_state(myappctx_require_tenant(c, &err), MYAPPCTX_ENOTENANT, &err, "P0051");
     su_set_context(c, f.user, f.other);
     tu_assert_ok(myappctx_require_tenant(c, &err), err);   /* membership is not checked */
-    expect(myappctx_require_tenant(NULL, &err), MYAPPCTX_EINVAL, &err, NULL);
+    su_expect_state(myappctx_require_tenant(NULL, &err), MYAPPCTX_EINVAL, &err, "");
     myappctx_conn_close(c);
 }
 END_TEST
@@ -88,25 +80,25 @@ START_TEST(verify_tenant_access)
     myappctx_error err;
     fixture f;
     seed(&f);
-    expect(myappctx_verify_tenant_access(c, &err), MYAPPCTX_ENOCONTEXT, &err, "P0050");
+    su_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_ENOCONTEXT, &err, "P0050");
     su_set_context(c, f.user, NULL);
-    expect(myappctx_verify_tenant_access(c, &err), MYAPPCTX_ENOTENANT, &err, "P0051");
+    su_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_ENOTENANT, &err, "P0051");
     su_set_context(c, f.user, f.member);
     tu_assert_ok(myappctx_verify_tenant_access(c, &err), err);
     su_set_context(c, f.user, f.inactive);
-    expect(myappctx_verify_tenant_access(c, &err), MYAPPCTX_EACCESS, &err, "P0052");
+    su_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_EACCESS, &err, "P0052");
     su_set_context(c, f.user, f.other);
-    expect(myappctx_verify_tenant_access(c, &err), MYAPPCTX_EACCESS, &err, "P0052");
+    su_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_EACCESS, &err, "P0052");
     /* An unknown user is no member of anything. */
     myappctx_uuid u;
     char stranger[MYAPPCTX_UUID_BUFSIZE];
     su_random_uuid(&u, stranger);
     su_set_context(c, stranger, f.member);
-    expect(myappctx_verify_tenant_access(c, &err), MYAPPCTX_EACCESS, &err, "P0052");
+    su_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_EACCESS, &err, "P0052");
     /* The app role has no rights on the membership table itself. */
-    expect(myappctx_exec(c, "SELECT count(*) FROM data.user_tenants", 0, NULL, NULL, &err),
-           MYAPPCTX_ESERVER, &err, "42501");
-    expect(myappctx_verify_tenant_access(NULL, &err), MYAPPCTX_EINVAL, &err, NULL);
+    su_expect_state(myappctx_exec(c, "SELECT count(*) FROM data.user_tenants", 0, NULL, NULL, &err),
+                    MYAPPCTX_ESERVER, &err, "42501");
+    su_expect_state(myappctx_verify_tenant_access(NULL, &err), MYAPPCTX_EINVAL, &err, "");
     myappctx_conn_close(c);
 }
 END_TEST
@@ -129,13 +121,13 @@ START_TEST(checks_with_transaction_context_behind_pooler)
     tu_assert_ok(myappctx_verify_tenant_access(c, &err), err);
     tu_assert_ok(myappctx_commit(c, &err), err);
     /* The context ended with the transaction. */
-    expect(myappctx_require_context(c, &err), MYAPPCTX_ENOCONTEXT, &err, "P0050");
+    su_expect_state(myappctx_require_context(c, &err), MYAPPCTX_ENOCONTEXT, &err, "P0050");
 
     /* A failed check aborts the caller's transaction. */
     tu_assert_ok(myappctx_begin(c, &err), err);
     su_exec(c, "SELECT api.set_transaction_context($1::uuid, $2::uuid)", 2, inactive);
-    expect(myappctx_verify_tenant_access(c, &err), MYAPPCTX_EACCESS, &err, "P0052");
-    expect(myappctx_require_context(c, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
+    su_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_EACCESS, &err, "P0052");
+    su_expect_state(myappctx_require_context(c, &err), MYAPPCTX_ETXNFAILED, &err, "25P02");
     tu_assert_ok(myappctx_rollback(c, &err), err);
     myappctx_conn_close(c);
 }
@@ -148,8 +140,8 @@ END_TEST
 static void
 stay_inside_one_window(myappctx_conn *c)
 {
-    char *left = su_value(c, "SELECT 3600 - floor(extract(epoch FROM clock_timestamp()))::bigint % 3600",
-                          0, NULL);
+    char *left = su_value(c, "SELECT 3600 - floor(extract(epoch FROM clock_timestamp()))"
+                             "::bigint % 3600", 0, NULL);
     if (atoi(left) < 10)
         sleep((unsigned)atoi(left) + 1);
     free(left);
@@ -187,9 +179,11 @@ START_TEST(rate_limit_refuses_the_request_after_max)
     stay_inside_one_window(c);
     for (int i = 0; i < 3; i++)
         tu_assert_ok(myappctx_rate_limit_check(c, action, 3, WINDOW, &err), err);
-    expect(myappctx_rate_limit_check(c, action, 3, WINDOW, &err), MYAPPCTX_ERATELIMIT, &err, "P0054");
+    su_expect_state(myappctx_rate_limit_check(c, action, 3, WINDOW, &err), MYAPPCTX_ERATELIMIT,
+                    &err, "P0054");
     ck_assert_ptr_nonnull(strstr(err.message, action));
-    expect(myappctx_rate_limit_check(c, action, 3, WINDOW, &err), MYAPPCTX_ERATELIMIT, &err, "P0054");
+    su_expect_state(myappctx_rate_limit_check(c, action, 3, WINDOW, &err), MYAPPCTX_ERATELIMIT,
+                    &err, "P0054");
     /* Refused requests are not counted (their statement rolled back). */
     assert_counter(f.user, action, "3");
 
@@ -200,7 +194,8 @@ START_TEST(rate_limit_refuses_the_request_after_max)
     /* max_requests 0 refuses everything. */
     char none[64];
     su_unique("none", none, sizeof none);
-    expect(myappctx_rate_limit_check(c, none, 0, WINDOW, &err), MYAPPCTX_ERATELIMIT, &err, "P0054");
+    su_expect_state(myappctx_rate_limit_check(c, none, 0, WINDOW, &err), MYAPPCTX_ERATELIMIT, &err,
+                    "P0054");
     myappctx_conn_close(c);
 }
 END_TEST
@@ -222,8 +217,10 @@ START_TEST(rate_limit_counts_follow_the_transaction)
     assert_counter(f.user, action, "0");
     tu_assert_ok(myappctx_begin(c, &err), err);
     tu_assert_ok(myappctx_rate_limit_check(c, action, 1, WINDOW, &err), err);
-    expect(myappctx_rate_limit_check(c, action, 1, WINDOW, &err), MYAPPCTX_ERATELIMIT, &err, "P0054");
-    expect(myappctx_rate_limit_check(c, action, 1, WINDOW, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
+    su_expect_state(myappctx_rate_limit_check(c, action, 1, WINDOW, &err), MYAPPCTX_ERATELIMIT,
+                    &err, "P0054");
+    su_expect_state(myappctx_rate_limit_check(c, action, 1, WINDOW, &err), MYAPPCTX_ETXNFAILED,
+                    &err, "25P02");
     tu_assert_ok(myappctx_rollback(c, &err), err);
     assert_counter(f.user, action, "0");
     myappctx_conn_close(c);
@@ -250,8 +247,9 @@ START_TEST(rate_limit_actions_are_stored_verbatim)
     assert_counter(f.user, action, "1");
     /* The app role cannot touch the counters directly. */
     const char *p[] = { f.user };
-    expect(myappctx_exec(c, "DELETE FROM data.rate_limits WHERE user_id = $1::uuid", 1, p, NULL,
-                         &err), MYAPPCTX_ESERVER, &err, "42501");
+    su_expect_state(myappctx_exec(c, "DELETE FROM data.rate_limits WHERE user_id = $1::uuid",
+                                  1, p, NULL, &err),
+                    MYAPPCTX_ESERVER, &err, "42501");
     myappctx_conn_close(c);
 }
 END_TEST
@@ -260,15 +258,16 @@ START_TEST(rate_limit_arguments)
 {
     myappctx_conn *c = su_app_connect();
     myappctx_error err;
-    expect(myappctx_rate_limit_check(c, "needs_context", 1, WINDOW, &err), MYAPPCTX_ENOCONTEXT,
-           &err, "P0050");
+    su_expect_state(myappctx_rate_limit_check(c, "needs_context", 1, WINDOW, &err),
+                    MYAPPCTX_ENOCONTEXT,
+                    &err, "P0050");
     char long_action[MYAPPCTX_RATE_LIMIT_ACTION_MAX + 2];
     memset(long_action, 'a', sizeof long_action - 1);
     long_action[sizeof long_action - 1] = '\0';
     /* Inside an aborted transaction: EINVAL proves no round trip happened. */
     tu_assert_ok(myappctx_begin(c, &err), err);
     ck_assert_int_ne(myappctx_exec(c, "SELECT 1/0", 0, NULL, NULL, &err), MYAPPCTX_OK);
-    expect(myappctx_rate_limit_check(NULL, "a", 1, 1, &err), MYAPPCTX_EINVAL, &err, "");
+    su_expect_state(myappctx_rate_limit_check(NULL, "a", 1, 1, &err), MYAPPCTX_EINVAL, &err, "");
     ck_assert_ptr_nonnull(strstr(err.message, "'conn'"));
     static const struct { const char *action; int max, window; const char *arg; } bad[] = {
         { NULL, 1, 1, "'action'" }, { "", 1, 1, "'action'" }, { "a\xff", 1, 1, "'action'" },
@@ -276,13 +275,16 @@ START_TEST(rate_limit_arguments)
         { "a", 1, -60, "'window_seconds'" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        expect(myappctx_rate_limit_check(c, bad[i].action, bad[i].max, bad[i].window, &err),
-               MYAPPCTX_EINVAL, &err, "");
+        su_expect_state(myappctx_rate_limit_check(c, bad[i].action, bad[i].max, bad[i].window,
+                                                  &err),
+                        MYAPPCTX_EINVAL, &err, "");
         ck_assert_msg(strstr(err.message, bad[i].arg) != NULL, "%s", err.message);
     }
-    expect(myappctx_rate_limit_check(c, long_action, 1, 1, &err), MYAPPCTX_EINVAL, &err, "");
+    su_expect_state(myappctx_rate_limit_check(c, long_action, 1, 1, &err), MYAPPCTX_EINVAL, &err,
+                    "");
     ck_assert_ptr_nonnull(strstr(err.message, "'action'"));
-    expect(myappctx_rate_limit_check(c, "a", 1, 1, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
+    su_expect_state(myappctx_rate_limit_check(c, "a", 1, 1, &err), MYAPPCTX_ETXNFAILED, &err,
+                    "25P02");
     tu_assert_ok(myappctx_rollback(c, &err), err);
     myappctx_conn_close(c);
 }
@@ -315,11 +317,13 @@ START_TEST(rate_limit_cleanup_deletes_old_counters_only)
     static const long bad[] = { 0, -1, 2147483648L };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         deleted = -1;
-        expect(myappctx_rate_limit_cleanup(c, bad[i], &deleted, &err), MYAPPCTX_EINVAL, &err, NULL);
+        su_expect_state(myappctx_rate_limit_cleanup(c, bad[i], &deleted, &err), MYAPPCTX_EINVAL,
+                        &err, "");
         ck_assert_ptr_nonnull(strstr(err.message, "'older_than_seconds'"));
         ck_assert_int_eq(deleted, -1);
     }
-    expect(myappctx_rate_limit_cleanup(NULL, 60, &deleted, &err), MYAPPCTX_EINVAL, &err, NULL);
+    su_expect_state(myappctx_rate_limit_cleanup(NULL, 60, &deleted, &err), MYAPPCTX_EINVAL, &err,
+                    "");
     myappctx_conn_close(c);
 }
 END_TEST

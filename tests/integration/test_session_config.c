@@ -8,15 +8,6 @@
 
 #include "settings_util.h"
 
-static void
-expect(int rc, int code, const myappctx_error *err, const char *needle)
-{
-    tu_assert_rc(rc, code, *err);
-    if (needle != NULL)
-        ck_assert_msg(strstr(err->message, needle) != NULL, "'%s' not in: %s", needle,
-                      err->message);
-}
-
 /* Asserts that @name shows as @expected (NULL: unset). */
 static void
 assert_shows(myappctx_conn *c, const char *name, const char *expected)
@@ -104,7 +95,7 @@ START_TEST(local_needs_a_transaction_and_ends_with_it)
 {
     myappctx_conn *c = su_app_connect();
     myappctx_error err;
-    expect(myappctx_config_set(c, "work_mem", "8MB", 1, &err), MYAPPCTX_ENOTXN, &err, NULL);
+    su_expect(myappctx_config_set(c, "work_mem", "8MB", 1, &err), MYAPPCTX_ENOTXN, &err, NULL);
     char *before;
     tu_assert_ok(myappctx_config_show(c, "work_mem", &before, &err), err);
     ck_assert_str_ne(before, "8MB");
@@ -124,12 +115,12 @@ START_TEST(local_needs_a_transaction_and_ends_with_it)
     /* In an aborted transaction: refused before the round trip. */
     tu_assert_ok(myappctx_begin(c, &err), err);
     ck_assert_int_ne(myappctx_exec(c, "SELECT 1/0", 0, NULL, NULL, &err), MYAPPCTX_OK);
-    expect(myappctx_config_set(c, "work_mem", "8MB", 1, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
-    expect(myappctx_config_set(c, "work_mem", "8MB", 0, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
+    su_expect(myappctx_config_set(c, "work_mem", "8MB", 1, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
+    su_expect(myappctx_config_set(c, "work_mem", "8MB", 0, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
     char *s;
-    expect(myappctx_config_show(c, "work_mem", &s, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
-    expect(myappctx_config_reset(c, "work_mem", &err), MYAPPCTX_ETXNFAILED, &err, NULL);
-    expect(myappctx_config_reset_all(c, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
+    su_expect(myappctx_config_show(c, "work_mem", &s, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
+    su_expect(myappctx_config_reset(c, "work_mem", &err), MYAPPCTX_ETXNFAILED, &err, NULL);
+    su_expect(myappctx_config_reset_all(c, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
     tu_assert_ok(myappctx_rollback(c, &err), err);
     myappctx_free(before);
     myappctx_conn_close(c);
@@ -143,9 +134,10 @@ START_TEST(session_scope_refused_behind_txn_pooler)
     const char *bouncer = tu_pgbouncer_conninfo("app_service");
     myappctx_conn *c = tu_connect_opts(bouncer != NULL ? bouncer : SU_APP_CONNINFO, &opts);
     myappctx_error err;
-    expect(myappctx_config_set(c, "work_mem", "8MB", 0, &err), MYAPPCTX_ESESSIONSTATE, &err, NULL);
-    expect(myappctx_config_reset(c, "work_mem", &err), MYAPPCTX_ESESSIONSTATE, &err, NULL);
-    expect(myappctx_config_reset_all(c, &err), MYAPPCTX_ESESSIONSTATE, &err, NULL);
+    su_expect(myappctx_config_set(c, "work_mem", "8MB", 0, &err), MYAPPCTX_ESESSIONSTATE, &err,
+              NULL);
+    su_expect(myappctx_config_reset(c, "work_mem", &err), MYAPPCTX_ESESSIONSTATE, &err, NULL);
+    su_expect(myappctx_config_reset_all(c, &err), MYAPPCTX_ESESSIONSTATE, &err, NULL);
     /* Transaction scope works: the pooler keeps the server connection for
      * the whole transaction. */
     tu_assert_ok(myappctx_begin(c, &err), err);
@@ -169,14 +161,14 @@ START_TEST(names_are_checked_before_any_round_trip)
     ck_assert_int_ne(myappctx_exec(c, "SELECT 1/0", 0, NULL, NULL, &err), MYAPPCTX_OK);
     char *s;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        expect(myappctx_config_set(c, bad[i], "v", 0, &err), MYAPPCTX_EINVAL, &err, "'name'");
-        expect(myappctx_config_set(c, bad[i], "v", 1, &err), MYAPPCTX_EINVAL, &err, "'name'");
-        expect(myappctx_config_show(c, bad[i], &s, &err), MYAPPCTX_EINVAL, &err, "'name'");
-        expect(myappctx_config_reset(c, bad[i], &err), MYAPPCTX_EINVAL, &err, "'name'");
+        su_expect(myappctx_config_set(c, bad[i], "v", 0, &err), MYAPPCTX_EINVAL, &err, "'name'");
+        su_expect(myappctx_config_set(c, bad[i], "v", 1, &err), MYAPPCTX_EINVAL, &err, "'name'");
+        su_expect(myappctx_config_show(c, bad[i], &s, &err), MYAPPCTX_EINVAL, &err, "'name'");
+        su_expect(myappctx_config_reset(c, bad[i], &err), MYAPPCTX_EINVAL, &err, "'name'");
     }
-    expect(myappctx_config_set(c, NULL, "v", 0, &err), MYAPPCTX_EINVAL, &err, "'name'");
-    expect(myappctx_config_show(c, NULL, &s, &err), MYAPPCTX_EINVAL, &err, "'name'");
-    expect(myappctx_config_reset(c, NULL, &err), MYAPPCTX_EINVAL, &err, "'name'");
+    su_expect(myappctx_config_set(c, NULL, "v", 0, &err), MYAPPCTX_EINVAL, &err, "'name'");
+    su_expect(myappctx_config_show(c, NULL, &s, &err), MYAPPCTX_EINVAL, &err, "'name'");
+    su_expect(myappctx_config_reset(c, NULL, &err), MYAPPCTX_EINVAL, &err, "'name'");
     tu_assert_ok(myappctx_rollback(c, &err), err);
 
     /* 63 bytes is the limit. */
@@ -205,14 +197,14 @@ START_TEST(context_variables_are_read_only_here)
     su_random_uuid(&u, user);
     su_set_context(c, user, NULL);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        expect(myappctx_config_set(c, names[i], "x", 0, &err), MYAPPCTX_EINVAL, &err,
-               "context variable");
-        expect(myappctx_config_reset(c, names[i], &err), MYAPPCTX_EINVAL, &err,
-               "context variable");
+        su_expect(myappctx_config_set(c, names[i], "x", 0, &err), MYAPPCTX_EINVAL, &err,
+                  "context variable");
+        su_expect(myappctx_config_reset(c, names[i], &err), MYAPPCTX_EINVAL, &err,
+                  "context variable");
     }
     tu_assert_ok(myappctx_begin(c, &err), err);
-    expect(myappctx_config_set(c, "myapp.current_user_id", "x", 1, &err), MYAPPCTX_EINVAL, &err,
-           "context variable");
+    su_expect(myappctx_config_set(c, "myapp.current_user_id", "x", 1, &err), MYAPPCTX_EINVAL, &err,
+              "context variable");
     tu_assert_ok(myappctx_rollback(c, &err), err);
     /* Reading is fine, and the context is intact. */
     assert_shows(c, "myapp.current_user_id", user);
@@ -233,16 +225,16 @@ START_TEST(show_unset_and_unknown)
     char name[64];
     custom_name(name, sizeof name);
     assert_shows(c, name, NULL);                              /* never existed */
-    expect(myappctx_config_show(c, "no_such_parameter", &s, &err), MYAPPCTX_ENOTFOUND, &err,
-           "no_such_parameter");
+    su_expect(myappctx_config_show(c, "no_such_parameter", &s, &err), MYAPPCTX_ENOTFOUND, &err,
+              "no_such_parameter");
     ck_assert_ptr_null(s);
     assert_shows(c, "TimeZone", "UTC");
     assert_shows(c, "search_path", "api, pg_temp");
     assert_shows(c, "application_name", NULL);                /* '' reads as unset */
-    expect(myappctx_config_show(c, "work_mem", NULL, &err), MYAPPCTX_EINVAL, &err, "'out'");
-    expect(myappctx_config_show(NULL, "work_mem", &s, &err), MYAPPCTX_EINVAL, &err, "'conn'");
+    su_expect(myappctx_config_show(c, "work_mem", NULL, &err), MYAPPCTX_EINVAL, &err, "'out'");
+    su_expect(myappctx_config_show(NULL, "work_mem", &s, &err), MYAPPCTX_EINVAL, &err, "'conn'");
     /* A parameter this role may not read. */
-    expect(myappctx_config_show(c, "data_directory", &s, &err), MYAPPCTX_ESERVER, &err, NULL);
+    su_expect(myappctx_config_show(c, "data_directory", &s, &err), MYAPPCTX_ESERVER, &err, NULL);
     ck_assert_str_eq(err.sqlstate, "42501");
     myappctx_conn_close(c);
 }
@@ -254,12 +246,12 @@ START_TEST(reset_unknown_is_enotfound)
     myappctx_error err;
     char name[64];
     custom_name(name, sizeof name);
-    expect(myappctx_config_reset(c, "no_such_parameter", &err), MYAPPCTX_ENOTFOUND, &err,
-           "no_such_parameter");
-    expect(myappctx_config_reset(c, name, &err), MYAPPCTX_ENOTFOUND, &err, name);
+    su_expect(myappctx_config_reset(c, "no_such_parameter", &err), MYAPPCTX_ENOTFOUND, &err,
+              "no_such_parameter");
+    su_expect(myappctx_config_reset(c, name, &err), MYAPPCTX_ENOTFOUND, &err, name);
     /* ...and the failed reset did not create it. */
     assert_shows(c, name, NULL);
-    expect(myappctx_config_reset(NULL, "work_mem", &err), MYAPPCTX_EINVAL, &err, "'conn'");
+    su_expect(myappctx_config_reset(NULL, "work_mem", &err), MYAPPCTX_EINVAL, &err, "'conn'");
     myappctx_conn_close(c);
 }
 END_TEST
@@ -268,15 +260,16 @@ START_TEST(server_refusals_are_reported)
 {
     myappctx_conn *c = su_app_connect();
     myappctx_error err;
-    expect(myappctx_config_set(c, "statement_timeout", "soon", 0, &err), MYAPPCTX_ESERVER,
-           &err, NULL);
+    su_expect(myappctx_config_set(c, "statement_timeout", "soon", 0, &err), MYAPPCTX_ESERVER,
+              &err, NULL);
     ck_assert_str_eq(err.sqlstate, "22023");
-    expect(myappctx_config_set(c, "log_statement", "all", 0, &err), MYAPPCTX_ESERVER, &err, NULL);
+    su_expect(myappctx_config_set(c, "log_statement", "all", 0, &err), MYAPPCTX_ESERVER, &err,
+              NULL);
     ck_assert_str_eq(err.sqlstate, "42501");
-    expect(myappctx_config_set(c, "no_such_parameter", "1", 0, &err), MYAPPCTX_ESERVER, &err,
-           NULL);
+    su_expect(myappctx_config_set(c, "no_such_parameter", "1", 0, &err), MYAPPCTX_ESERVER, &err,
+              NULL);
     ck_assert_str_eq(err.sqlstate, "42704");
-    expect(myappctx_config_reset(c, "log_statement", &err), MYAPPCTX_ESERVER, &err, NULL);
+    su_expect(myappctx_config_reset(c, "log_statement", &err), MYAPPCTX_ESERVER, &err, NULL);
     ck_assert_str_eq(err.sqlstate, "42501");
     /* The connection is still usable. */
     assert_shows(c, "statement_timeout", "30s");
@@ -288,17 +281,18 @@ START_TEST(arguments_are_checked)
 {
     myappctx_conn *c = su_app_connect();
     myappctx_error err;
-    expect(myappctx_config_set(NULL, "work_mem", "8MB", 0, &err), MYAPPCTX_EINVAL, &err, "'conn'");
-    expect(myappctx_config_set(c, "work_mem", NULL, 0, &err), MYAPPCTX_EINVAL, &err, "'value'");
-    expect(myappctx_config_set(c, "work_mem", "8\xe2\x82", 0, &err), MYAPPCTX_EINVAL, &err,
-           "'value'");
+    su_expect(myappctx_config_set(NULL, "work_mem", "8MB", 0, &err), MYAPPCTX_EINVAL, &err,
+              "'conn'");
+    su_expect(myappctx_config_set(c, "work_mem", NULL, 0, &err), MYAPPCTX_EINVAL, &err, "'value'");
+    su_expect(myappctx_config_set(c, "work_mem", "8\xe2\x82", 0, &err), MYAPPCTX_EINVAL, &err,
+              "'value'");
     char *big = malloc(MYAPPCTX_CONFIG_VALUE_MAX + 2);
     ck_assert_ptr_nonnull(big);
     memset(big, 'v', MYAPPCTX_CONFIG_VALUE_MAX + 1);
     big[MYAPPCTX_CONFIG_VALUE_MAX + 1] = '\0';
-    expect(myappctx_config_set(c, "myapp.big", big, 0, &err), MYAPPCTX_EINVAL, &err, "'value'");
+    su_expect(myappctx_config_set(c, "myapp.big", big, 0, &err), MYAPPCTX_EINVAL, &err, "'value'");
     free(big);
-    expect(myappctx_config_reset_all(NULL, &err), MYAPPCTX_EINVAL, &err, "'conn'");
+    su_expect(myappctx_config_reset_all(NULL, &err), MYAPPCTX_EINVAL, &err, "'conn'");
     ck_assert_int_eq(myappctx_config_set(c, "bad name", "v", 0, NULL), MYAPPCTX_EINVAL);
     myappctx_conn_close(c);
 }
@@ -352,7 +346,7 @@ START_TEST(reset_all_refused_while_impersonating)
     /* The variable is what marks an impersonation; set it raw. */
     const char *p[] = { admin };
     su_exec(c, "SELECT set_config('myapp.original_user_id', $1, false)", 1, p);
-    expect(myappctx_config_reset_all(c, &err), MYAPPCTX_EIMPERSONATING, &err, "impersonation");
+    su_expect(myappctx_config_reset_all(c, &err), MYAPPCTX_EIMPERSONATING, &err, "impersonation");
     assert_shows(c, "myapp.original_user_id", admin);
     su_exec(c, "SELECT set_config('myapp.original_user_id', '', false)", 0, NULL);
     tu_assert_ok(myappctx_config_reset_all(c, &err), err);
@@ -431,24 +425,27 @@ START_TEST(role_defaults_precedence_unknown_and_empty)
 
     snprintf(sql, sizeof sql, "DROP ROLE %s", role);
     su_exec(su, sql, 0, NULL);
-    expect(myappctx_config_role_defaults(su, role, &e, &n, &err), MYAPPCTX_ENOTFOUND, &err, role);
+    su_expect(myappctx_config_role_defaults(su, role, &e, &n, &err), MYAPPCTX_ENOTFOUND, &err,
+              role);
     ck_assert_ptr_null(e);
     ck_assert_uint_eq(n, 0);
-    expect(myappctx_config_role_defaults(su, "App_Service", &e, &n, &err), MYAPPCTX_ENOTFOUND,
-           &err, NULL);
-    expect(myappctx_config_role_defaults(su, "x'; DROP ROLE app_service; --", &e, &n, &err),
-           MYAPPCTX_ENOTFOUND, &err, NULL);
+    su_expect(myappctx_config_role_defaults(su, "App_Service", &e, &n, &err), MYAPPCTX_ENOTFOUND,
+              &err, NULL);
+    su_expect(myappctx_config_role_defaults(su, "x'; DROP ROLE app_service; --", &e, &n, &err),
+              MYAPPCTX_ENOTFOUND, &err, NULL);
 
-    expect(myappctx_config_role_defaults(su, "", &e, &n, &err), MYAPPCTX_EINVAL, &err, "'role'");
-    expect(myappctx_config_role_defaults(su, "r\xff", &e, &n, &err), MYAPPCTX_EINVAL, &err,
-           "'role'");
-    expect(myappctx_config_role_defaults(su, "r12345678901234567890123456789012345678901234567890"
-                                         "1234567890123", &e, &n, &err),
-           MYAPPCTX_EINVAL, &err, "'role'");
-    expect(myappctx_config_role_defaults(NULL, NULL, &e, &n, &err), MYAPPCTX_EINVAL, &err, "'conn'");
-    expect(myappctx_config_role_defaults(su, NULL, NULL, &n, &err), MYAPPCTX_EINVAL, &err, "'out'");
-    expect(myappctx_config_role_defaults(su, NULL, &e, NULL, &err), MYAPPCTX_EINVAL, &err,
-           "'out_count'");
+    su_expect(myappctx_config_role_defaults(su, "", &e, &n, &err), MYAPPCTX_EINVAL, &err, "'role'");
+    su_expect(myappctx_config_role_defaults(su, "r\xff", &e, &n, &err), MYAPPCTX_EINVAL, &err,
+              "'role'");
+    su_expect(myappctx_config_role_defaults(su, "r1234567890123456789012345678901234567890"
+                                                "12345678901234567890123", &e, &n, &err),
+              MYAPPCTX_EINVAL, &err, "'role'");
+    su_expect(myappctx_config_role_defaults(NULL, NULL, &e, &n, &err), MYAPPCTX_EINVAL, &err,
+              "'conn'");
+    su_expect(myappctx_config_role_defaults(su, NULL, NULL, &n, &err), MYAPPCTX_EINVAL, &err,
+              "'out'");
+    su_expect(myappctx_config_role_defaults(su, NULL, &e, NULL, &err), MYAPPCTX_EINVAL, &err,
+              "'out_count'");
     myappctx_conn_close(su);
 }
 END_TEST

@@ -7,17 +7,6 @@
 
 #include "settings_util.h"
 
-/* Asserts the exact code and, when @needle is given, that the message
- * mentions it (e.g. the argument's name). */
-static void
-expect(int rc, int code, const myappctx_error *err, const char *needle)
-{
-    tu_assert_rc(rc, code, *err);
-    if (needle != NULL)
-        ck_assert_msg(strstr(err->message, needle) != NULL, "'%s' not in: %s", needle,
-                      err->message);
-}
-
 /* put + load + get, asserting the value reads back verbatim. */
 static void
 roundtrip(myappctx_conn *c, const char *key, const char *value)
@@ -45,7 +34,8 @@ START_TEST(put_load_get_roundtrip_verbatim)
 {
     static const char *const hostile[] = {
         "O'Brien", "back\\slash\\", "semi; DROP TABLE data.app_settings; --",
-        "line1\nline2\r\n", "\"double\"", "$1", "%s%n%x", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+        "line1\nline2\r\n", "\"double\"", "$1", "%s%n%x",
+        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
         "  padded  ", "a,b,c", "{\"json\": true}", "E'\\x41'", "--", "/* c */",
     };
     myappctx_conn *c = su_app_connect();
@@ -206,7 +196,7 @@ START_TEST(load_refused_behind_txn_pooler)
     myappctx_conn *c = tu_connect_opts(SU_APP_CONNINFO, &opts);
     myappctx_error err;
     int count = -1;
-    expect(myappctx_settings_load(c, &count, &err), MYAPPCTX_ESESSIONSTATE, &err, NULL);
+    su_expect(myappctx_settings_load(c, &count, &err), MYAPPCTX_ESESSIONSTATE, &err, NULL);
     ck_assert_int_eq(count, -1);
     /* Reading and writing the table are not session state. */
     char key[64], *got;
@@ -220,7 +210,7 @@ START_TEST(load_refused_behind_txn_pooler)
     const char *bouncer = tu_pgbouncer_conninfo("app_service");
     if (bouncer != NULL) {
         c = tu_connect_opts(bouncer, &opts);
-        expect(myappctx_settings_load(c, NULL, &err), MYAPPCTX_ESESSIONSTATE, &err, NULL);
+        su_expect(myappctx_settings_load(c, NULL, &err), MYAPPCTX_ESESSIONSTATE, &err, NULL);
         tu_assert_ok(myappctx_setting_get(c, key, NULL, &got, &err), err);
         myappctx_free(got);
         myappctx_conn_close(c);
@@ -253,7 +243,7 @@ START_TEST(get_bool_accepts_postgresql_spellings)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         store(c, key, bad[i]);
         int got = 7;
-        expect(myappctx_setting_get_bool(c, key, 1, &got, &err), MYAPPCTX_EMALFORMED, &err, key);
+        su_expect(myappctx_setting_get_bool(c, key, 1, &got, &err), MYAPPCTX_EMALFORMED, &err, key);
         ck_assert_msg(strstr(err.message, bad[i]) != NULL, "value not named: %s", err.message);
         ck_assert_int_eq(got, 7);
     }
@@ -286,7 +276,7 @@ START_TEST(get_int_is_strict)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         store(c, key, bad[i]);
         long long got = 1234;
-        expect(myappctx_setting_get_int(c, key, 99, &got, &err), MYAPPCTX_EMALFORMED, &err, key);
+        su_expect(myappctx_setting_get_int(c, key, 99, &got, &err), MYAPPCTX_EMALFORMED, &err, key);
         ck_assert_int_eq(got, 1234);
     }
     /* A long malformed value is named, but cut short in the message. */
@@ -296,7 +286,7 @@ START_TEST(get_int_is_strict)
     long_value[sizeof long_value - 1] = '\0';
     store(c, key, long_value);
     long long got;
-    expect(myappctx_setting_get_int(c, key, 0, &got, &err), MYAPPCTX_EMALFORMED, &err, "...");
+    su_expect(myappctx_setting_get_int(c, key, 0, &got, &err), MYAPPCTX_EMALFORMED, &err, "...");
     myappctx_conn_close(c);
 }
 END_TEST
@@ -322,23 +312,24 @@ START_TEST(keys_are_checked_before_any_round_trip)
     int b;
     long long n;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        expect(myappctx_setting_get(c, bad[i], NULL, &s, &err), MYAPPCTX_EINVAL, &err, "'key'");
-        expect(myappctx_setting_get_bool(c, bad[i], 0, &b, &err), MYAPPCTX_EINVAL, &err, "'key'");
-        expect(myappctx_setting_get_int(c, bad[i], 0, &n, &err), MYAPPCTX_EINVAL, &err, "'key'");
-        expect(myappctx_setting_put(c, bad[i], "v", NULL, &err), MYAPPCTX_EINVAL, &err, "'key'");
+        su_expect(myappctx_setting_get(c, bad[i], NULL, &s, &err), MYAPPCTX_EINVAL, &err, "'key'");
+        su_expect(myappctx_setting_get_bool(c, bad[i], 0, &b, &err), MYAPPCTX_EINVAL, &err,
+                  "'key'");
+        su_expect(myappctx_setting_get_int(c, bad[i], 0, &n, &err), MYAPPCTX_EINVAL, &err, "'key'");
+        su_expect(myappctx_setting_put(c, bad[i], "v", NULL, &err), MYAPPCTX_EINVAL, &err, "'key'");
     }
     for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
-        expect(myappctx_setting_get(c, reserved[i], NULL, &s, &err), MYAPPCTX_EINVAL, &err,
-               "reserved");
-        expect(myappctx_setting_put(c, reserved[i], "v", NULL, &err), MYAPPCTX_EINVAL, &err,
-               "reserved");
+        su_expect(myappctx_setting_get(c, reserved[i], NULL, &s, &err), MYAPPCTX_EINVAL, &err,
+                  "reserved");
+        su_expect(myappctx_setting_put(c, reserved[i], "v", NULL, &err), MYAPPCTX_EINVAL, &err,
+                  "reserved");
     }
-    expect(myappctx_setting_get(c, NULL, NULL, &s, &err), MYAPPCTX_EINVAL, &err, "'key'");
-    expect(myappctx_setting_put(c, NULL, "v", NULL, &err), MYAPPCTX_EINVAL, &err, "'key'");
+    su_expect(myappctx_setting_get(c, NULL, NULL, &s, &err), MYAPPCTX_EINVAL, &err, "'key'");
+    su_expect(myappctx_setting_put(c, NULL, "v", NULL, &err), MYAPPCTX_EINVAL, &err, "'key'");
     /* The same connection then reports the aborted transaction. */
-    expect(myappctx_setting_get(c, "ok_key", NULL, &s, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
-    expect(myappctx_setting_put(c, "ok_key", "v", NULL, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
-    expect(myappctx_settings_load(c, NULL, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
+    su_expect(myappctx_setting_get(c, "ok_key", NULL, &s, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
+    su_expect(myappctx_setting_put(c, "ok_key", "v", NULL, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
+    su_expect(myappctx_settings_load(c, NULL, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
     tu_assert_ok(myappctx_rollback(c, &err), err);
 
     /* The longest key works. */
@@ -357,30 +348,32 @@ START_TEST(arguments_are_checked)
     char *s = (char *)1;
     int b;
     long long n;
-    expect(myappctx_settings_load(NULL, NULL, &err), MYAPPCTX_EINVAL, &err, "'conn'");
-    expect(myappctx_setting_get(NULL, "k", NULL, &s, &err), MYAPPCTX_EINVAL, &err, "'conn'");
-    expect(myappctx_setting_get_bool(NULL, "k", 0, &b, &err), MYAPPCTX_EINVAL, &err, "'conn'");
-    expect(myappctx_setting_get_int(NULL, "k", 0, &n, &err), MYAPPCTX_EINVAL, &err, "'conn'");
-    expect(myappctx_setting_put(NULL, "k", "v", NULL, &err), MYAPPCTX_EINVAL, &err, "'conn'");
-    expect(myappctx_setting_get(c, "k", NULL, NULL, &err), MYAPPCTX_EINVAL, &err, "'out'");
-    expect(myappctx_setting_get_bool(c, "k", 0, NULL, &err), MYAPPCTX_EINVAL, &err, "'out'");
-    expect(myappctx_setting_get_int(c, "k", 0, NULL, &err), MYAPPCTX_EINVAL, &err, "'out'");
-    expect(myappctx_setting_put(c, "k", NULL, NULL, &err), MYAPPCTX_EINVAL, &err, "'value'");
-    expect(myappctx_setting_put(c, "k", "bad\xc3(", NULL, &err), MYAPPCTX_EINVAL, &err, "'value'");
-    expect(myappctx_setting_put(c, "k", "v", "\xed\xa0\x80", &err), MYAPPCTX_EINVAL, &err,
-           "'description'");
-    expect(myappctx_setting_get(c, "k", "\xc0\xaf", &s, &err), MYAPPCTX_EINVAL, &err,
-           "'default_value'");
+    su_expect(myappctx_settings_load(NULL, NULL, &err), MYAPPCTX_EINVAL, &err, "'conn'");
+    su_expect(myappctx_setting_get(NULL, "k", NULL, &s, &err), MYAPPCTX_EINVAL, &err, "'conn'");
+    su_expect(myappctx_setting_get_bool(NULL, "k", 0, &b, &err), MYAPPCTX_EINVAL, &err, "'conn'");
+    su_expect(myappctx_setting_get_int(NULL, "k", 0, &n, &err), MYAPPCTX_EINVAL, &err, "'conn'");
+    su_expect(myappctx_setting_put(NULL, "k", "v", NULL, &err), MYAPPCTX_EINVAL, &err, "'conn'");
+    su_expect(myappctx_setting_get(c, "k", NULL, NULL, &err), MYAPPCTX_EINVAL, &err, "'out'");
+    su_expect(myappctx_setting_get_bool(c, "k", 0, NULL, &err), MYAPPCTX_EINVAL, &err, "'out'");
+    su_expect(myappctx_setting_get_int(c, "k", 0, NULL, &err), MYAPPCTX_EINVAL, &err, "'out'");
+    su_expect(myappctx_setting_put(c, "k", NULL, NULL, &err), MYAPPCTX_EINVAL, &err, "'value'");
+    su_expect(myappctx_setting_put(c, "k", "bad\xc3(", NULL, &err), MYAPPCTX_EINVAL, &err,
+              "'value'");
+    su_expect(myappctx_setting_put(c, "k", "v", "\xed\xa0\x80", &err), MYAPPCTX_EINVAL, &err,
+              "'description'");
+    su_expect(myappctx_setting_get(c, "k", "\xc0\xaf", &s, &err), MYAPPCTX_EINVAL, &err,
+              "'default_value'");
     ck_assert_ptr_null(s);
 
     char *big = malloc(MYAPPCTX_SETTING_VALUE_MAX + 2);
     ck_assert_ptr_nonnull(big);
     memset(big, 'v', MYAPPCTX_SETTING_VALUE_MAX + 1);
     big[MYAPPCTX_SETTING_VALUE_MAX + 1] = '\0';
-    expect(myappctx_setting_put(c, "k", big, NULL, &err), MYAPPCTX_EINVAL, &err, "'value'");
-    expect(myappctx_setting_get(c, "k", big, &s, &err), MYAPPCTX_EINVAL, &err, "'default_value'");
+    su_expect(myappctx_setting_put(c, "k", big, NULL, &err), MYAPPCTX_EINVAL, &err, "'value'");
+    su_expect(myappctx_setting_get(c, "k", big, &s, &err), MYAPPCTX_EINVAL, &err,
+              "'default_value'");
     big[MYAPPCTX_SETTING_DESCRIPTION_MAX + 1] = '\0';
-    expect(myappctx_setting_put(c, "k", "v", big, &err), MYAPPCTX_EINVAL, &err, "'description'");
+    su_expect(myappctx_setting_put(c, "k", "v", big, &err), MYAPPCTX_EINVAL, &err, "'description'");
     free(big);
 
     /* err may be NULL. */
@@ -401,9 +394,9 @@ START_TEST(broken_connection_is_econnect)
     su_exec(killer, "SELECT pg_terminate_backend($1::int)", 1, p);
     myappctx_error err;
     char *s;
-    expect(myappctx_setting_get(c, "some_key", NULL, &s, &err), MYAPPCTX_ECONNECT, &err, NULL);
-    expect(myappctx_settings_load(c, NULL, &err), MYAPPCTX_ECONNECT, &err, NULL);
-    expect(myappctx_setting_put(c, "some_key", "v", NULL, &err), MYAPPCTX_ECONNECT, &err, NULL);
+    su_expect(myappctx_setting_get(c, "some_key", NULL, &s, &err), MYAPPCTX_ECONNECT, &err, NULL);
+    su_expect(myappctx_settings_load(c, NULL, &err), MYAPPCTX_ECONNECT, &err, NULL);
+    su_expect(myappctx_setting_put(c, "some_key", "v", NULL, &err), MYAPPCTX_ECONNECT, &err, NULL);
     myappctx_conn_close(killer);
     myappctx_conn_close(c);
 }
