@@ -58,8 +58,18 @@ dynamic_configuration(myappctx_conn *conn)
     printf("   RESET statement_timeout restores the role default:\n");
     show(conn, "statement_timeout", "30s");
     char *none = NULL;
+    printf("   a misspelt name is an error, not \"unset\":\n");
     ex_refused(myappctx_config_show(conn, "no_such_parameter", &none, &err),
                MYAPPCTX_ENOTFOUND, &err, "show of a misspelt parameter");
+
+    myappctx_config_entry *all = NULL;
+    size_t n = 0;
+    ex_ok(myappctx_config_show_all(conn, &all, &n, &err), &err, "show all");
+    printf("   SHOW ALL lists %zu parameters readable by this role, e.g.:\n", n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(all[i].name, "work_mem") == 0 || strcmp(all[i].name, "enable_seqscan") == 0)
+            printf("   %-29s -> %s\n", all[i].name, all[i].value);
+    myappctx_config_entries_free(all);
 
     printf("\n3. RESET ALL (it leaves role and session_authorization alone):\n");
     ex_ok(myappctx_config_reset_all(conn, &err), &err, "reset all");

@@ -133,6 +133,26 @@ myappctx_config_reset_all(myappctx_conn *conn, myappctx_error *err)
     return mxi_exec(conn, "RESET ALL", 0, NULL, NULL, err);
 }
 
+/* Copies (name, value) rows into one block for the caller. */
+static int
+entries_from_result(const PGresult *res, const char *what, myappctx_config_entry **out,
+                    size_t *out_count, myappctx_error *err)
+{
+    static const int text_cols[] = { 0, 1 };
+    mxi_rowblock b;
+    int rc = mxi_rowblock_alloc(&b, res, sizeof(myappctx_config_entry), text_cols, 2, what, err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
+    myappctx_config_entry *entries = b.rows;
+    for (size_t i = 0; i < b.nrows; i++) {
+        entries[i].name = mxi_rowblock_text(&b, res, (int)i, 0);
+        entries[i].value = mxi_rowblock_text(&b, res, (int)i, 1);
+    }
+    *out = entries;
+    *out_count = b.nrows;
+    return MYAPPCTX_OK;
+}
+
 /* One row per stored parameter of the role; a single row with NULL columns
  * when the role exists without any; no row when it does not exist.  For
  * each name, the value for this database (setdatabase = its oid) wins over
@@ -183,23 +203,32 @@ myappctx_config_role_defaults(myappctx_conn *conn, const char *role,
         PQclear(res);
         return rc;
     }
-    if (PQgetisnull(res, 0, 0)) {       /* the role has no stored defaults */
-        PQclear(res);
-        return MYAPPCTX_OK;
-    }
+    if (!PQgetisnull(res, 0, 0))        /* else the role has no stored defaults */
+        rc = entries_from_result(res, what, out, out_count, err);
+    PQclear(res);
+    return rc;
+}
 
-    static const int text_cols[] = { 0, 1 };
-    mxi_rowblock b;
-    rc = mxi_rowblock_alloc(&b, res, sizeof(myappctx_config_entry), text_cols, 2, what, err);
-    if (rc == MYAPPCTX_OK) {
-        myappctx_config_entry *entries = b.rows;
-        for (size_t i = 0; i < b.nrows; i++) {
-            entries[i].name = mxi_rowblock_text(&b, res, (int)i, 0);
-            entries[i].value = mxi_rowblock_text(&b, res, (int)i, 1);
-        }
-        *out = entries;
-        *out_count = b.nrows;
-    }
+MYAPPCTX_API int
+myappctx_config_show_all(myappctx_conn *conn, myappctx_config_entry **out,
+                         size_t *out_count, myappctx_error *err)
+{
+    static const char what[] = "config show all";
+    MXI_REQUIRE_ARG(err, out);
+    MXI_REQUIRE_ARG(err, out_count);
+    *out = NULL;
+    *out_count = 0;
+    int rc = mxi_require_conn(conn, what, err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
+    /* current_setting() formats values with their units, as SHOW ALL does;
+     * pg_settings lists only the parameters this role may read. */
+    PGresult *res;
+    rc = mxi_exec(conn, "SELECT s.name, current_setting(s.name) FROM pg_catalog.pg_settings AS s"
+                        " ORDER BY lower(s.name)", 0, NULL, &res, err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
+    rc = entries_from_result(res, what, out, out_count, err);
     PQclear(res);
     return rc;
 }

@@ -96,7 +96,9 @@ MYAPPCTX_API int myappctx_connection_init(myappctx_conn *conn, myappctx_error *e
  * Terminates idle connections (api.cleanup_idle_connections()): client
  * backends of the caller's own login role, in the current database, idle
  * for longer than @p idle_timeout_seconds; never the calling connection.
- * Connections idle inside a transaction are not touched.
+ * Connections idle inside a transaction are not touched.  A pooler (e.g.
+ * PgBouncer) that logs in as the same role has its idle server connections
+ * terminated too; it opens new ones when needed.
  *
  * @param conn                  the connection
  * @param idle_timeout_seconds  1 .. 2147483647

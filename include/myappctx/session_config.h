@@ -145,12 +145,32 @@ MYAPPCTX_API int myappctx_config_reset(myappctx_conn *conn, const char *name,
  */
 MYAPPCTX_API int myappctx_config_reset_all(myappctx_conn *conn, myappctx_error *err);
 
-/** One stored default: a parameter name as stored (e.g. "TimeZone",
- *  "myapp.default_page_size") and its value ("UTC", "25"). */
+/** A parameter and its value, e.g. "TimeZone" and "UTC", or
+ *  "myapp.default_page_size" and "25". */
 typedef struct myappctx_config_entry {
     const char *name;
     const char *value;
 } myappctx_config_entry;
+
+/**
+ * SHOW ALL: every parameter this role may read, with its current value
+ * formatted as SHOW prints it (pg_settings and current_setting()), sorted by
+ * name.  Custom parameters such as myapp.* are not listed (PostgreSQL 15
+ * hides placeholder parameters from pg_settings): read them with
+ * myappctx_config_show().
+ *
+ * @param conn            the connection
+ * @param[out] out        receives the entries, or NULL when there are none;
+ *                        one allocation, freed with myappctx_config_entries_free()
+ * @param[out] out_count  receives the number of entries
+ * @param err             optional error details
+ * Threading: one connection, one thread at a time.
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p out or @p out_count
+ *         NULL); MYAPPCTX_ENOMEM; MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
+ *         MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER.
+ */
+MYAPPCTX_API int myappctx_config_show_all(myappctx_conn *conn, myappctx_config_entry **out,
+                                          size_t *out_count, myappctx_error *err);
 
 /**
  * Reads the defaults stored for a login role (ALTER ROLE ... SET, from
@@ -178,8 +198,9 @@ MYAPPCTX_API int myappctx_config_role_defaults(myappctx_conn *conn, const char *
                                                myappctx_config_entry **out,
                                                size_t *out_count, myappctx_error *err);
 
-/** Frees what myappctx_config_role_defaults() returned (all entries and
- *  their strings).  NULL is allowed.  Threading: any thread, once. */
+/** Frees what myappctx_config_show_all() or myappctx_config_role_defaults()
+ *  returned (all entries and their strings).  NULL is allowed.
+ *  Threading: any thread, once. */
 MYAPPCTX_API void myappctx_config_entries_free(myappctx_config_entry *entries);
 
 #ifdef __cplusplus

@@ -450,6 +450,38 @@ START_TEST(role_defaults_precedence_unknown_and_empty)
 }
 END_TEST
 
+START_TEST(show_all_lists_readable_parameters)
+{
+    myappctx_conn *c = su_app_connect();
+    myappctx_error err;
+    tu_assert_ok(myappctx_config_set(c, "work_mem", "8MB", 0, &err), err);
+    myappctx_config_entry *e = NULL;
+    size_t n = 0;
+    tu_assert_ok(myappctx_config_show_all(c, &e, &n, &err), err);
+    char *expected = su_value(c, "SELECT count(*) FROM pg_settings", 0, NULL);
+    ck_assert_uint_eq(n, strtoul(expected, NULL, 10));
+    free(expected);
+    ck_assert_str_eq(entry_value(e, n, "work_mem"), "8MB");
+    ck_assert_str_eq(entry_value(e, n, "statement_timeout"), "30s");
+    ck_assert_str_eq(entry_value(e, n, "TimeZone"), "UTC");
+    ck_assert_ptr_null(entry_value(e, n, "data_directory"));   /* not readable by this role */
+    for (size_t i = 1; i < n; i++)
+        ck_assert_int_le(strcasecmp(e[i - 1].name, e[i].name), 0);
+    myappctx_config_entries_free(e);
+
+    su_expect(myappctx_config_show_all(NULL, &e, &n, &err), MYAPPCTX_EINVAL, &err, "'conn'");
+    su_expect(myappctx_config_show_all(c, NULL, &n, &err), MYAPPCTX_EINVAL, &err, "'out'");
+    su_expect(myappctx_config_show_all(c, &e, NULL, &err), MYAPPCTX_EINVAL, &err, "'out_count'");
+    myappctx_conn_close(c);
+
+    c = tu_connect();                                         /* superuser sees everything */
+    tu_assert_ok(myappctx_config_show_all(c, &e, &n, &err), err);
+    ck_assert_ptr_nonnull(entry_value(e, n, "data_directory"));
+    myappctx_config_entries_free(e);
+    myappctx_conn_close(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -468,6 +500,7 @@ main(void)
     tcase_add_test(tc, arguments_are_checked);
     tcase_add_test(tc, reset_all_restores_defaults_but_not_role);
     tcase_add_test(tc, reset_all_refused_while_impersonating);
+    tcase_add_test(tc, show_all_lists_readable_parameters);
     tcase_add_test(tc, role_defaults_of_the_application_role);
     tcase_add_test(tc, role_defaults_precedence_unknown_and_empty);
     suite_add_tcase(s, tc);
