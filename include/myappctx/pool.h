@@ -215,7 +215,7 @@ MYAPPCTX_API int myappctx_pool_new(myappctx_pool **out, const myappctx_pool_conf
  *         pool is closed, also for waiters when it closes); MYAPPCTX_EFULL
  *         (max_waiters already waiting, returned at once); MYAPPCTX_ETIMEOUT
  *         (message: "size=N in_use=N waiting=N max=N" and the last
- *         connection error, if any); MYAPPCTX_ENOMEM.
+ *         connection error, if any).
  */
 MYAPPCTX_API int myappctx_pool_acquire(myappctx_pool *pool, myappctx_conn **out,
                                        long timeout_ms, myappctx_error *err);
