@@ -2,8 +2,11 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
+
+static int flush_pending_reset(myappctx_conn *conn, const char *what, myappctx_error *err);
 
 /* libpq's default notice processor writes to stderr; a library must not
  * print, so connections the library opens drop notices (warnings from the
@@ -23,15 +26,24 @@ conn_new(myappctx_conn **out, PGconn *pg, bool owns,
     if (c == NULL)
         return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "out of memory");
     c->pg = pg;
-    c->owns_pg = owns;
+    c->owns_pg = false;         /* until success: on failure the caller keeps pg */
     c->txn_pooler = opts != NULL && opts->txn_pooler;
+    const char *app = PQparameterStatus(pg, "application_name");
+    const char *auth = PQparameterStatus(pg, "session_authorization");
+    c->initial_app_name = strdup(app ? app : "");
+    c->initial_session_auth = strdup(auth ? auth : "");
+    if (c->initial_app_name == NULL || c->initial_session_auth == NULL) {
+        myappctx_conn_close(c);
+        return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "out of memory");
+    }
     if (opts != NULL && opts->check_schema) {
         int rc = mxi_schema_check_version(c, err);
         if (rc != MYAPPCTX_OK) {
-            free(c);
+            myappctx_conn_close(c);
             return rc;
         }
     }
+    c->owns_pg = owns;
     *out = c;
     return MYAPPCTX_OK;
 }
@@ -92,6 +104,13 @@ myappctx_conn_pg(myappctx_conn *conn)
     if (conn == NULL)
         return NULL;
     conn->touched = true;      /* the caller may change session state directly */
+    /* Raw access bypasses the library: run a deferred pool reset first, and
+     * hand out nothing that still carries the previous borrower's state. */
+    if (conn->pending_reset != NULL && PQstatus(conn->pg) == CONNECTION_OK &&
+        PQtransactionStatus(conn->pg) == PQTRANS_IDLE &&
+        flush_pending_reset(conn, "myappctx_conn_pg", NULL) != MYAPPCTX_OK &&
+        PQstatus(conn->pg) == CONNECTION_OK)
+        return NULL;
     return conn->pg;
 }
 
@@ -115,13 +134,21 @@ myappctx_conn_close(myappctx_conn *conn)
 {
     if (conn == NULL)
         return;
+    if (conn->pool_slot != NULL) {    /* borrowed: closing means giving it back */
+        mxi_pool_return(conn);
+        return;
+    }
     if (conn->owns_pg)
         PQfinish(conn->pg);
+    free(conn->initial_app_name);
+    free(conn->initial_session_auth);
+    free(conn->clean_default_names);
+    free(conn->clean_default_values);
     free(conn);
 }
 
 int
-mxi_conn_ready(myappctx_conn *conn, const char *what, myappctx_error *err)
+mxi_conn_check(myappctx_conn *conn, const char *what, myappctx_error *err)
 {
     if (conn == NULL || conn->pg == NULL)
         return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "%s: connection is NULL", what);
@@ -136,6 +163,35 @@ mxi_conn_ready(myappctx_conn *conn, const char *what, myappctx_error *err)
         return mxi_error_set(err, MYAPPCTX_EBUSY, NULL,
                              "%s: a query is already in progress on this connection", what);
     return MYAPPCTX_OK;
+}
+
+/* Runs the reset the pool deferred at the last release. */
+static int
+flush_pending_reset(myappctx_conn *conn, const char *what, myappctx_error *err)
+{
+    PGresult *res = PQexec(conn->pg, conn->pending_reset->script);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    int rc = MYAPPCTX_OK;
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        myappctx_error inner;
+        rc = mxi_error_from_pg(&inner, conn->pg, res);
+        mxi_error_set(err, rc, inner.sqlstate,
+                      "%s: resetting the pooled connection before use failed: %s",
+                      what, inner.message);
+    } else {
+        conn->pending_reset = NULL;
+    }
+    PQclear(res);
+    return rc;
+}
+
+int
+mxi_conn_ready(myappctx_conn *conn, const char *what, myappctx_error *err)
+{
+    int rc = mxi_conn_check(conn, what, err);
+    if (rc == MYAPPCTX_OK && conn->pending_reset != NULL)
+        rc = flush_pending_reset(conn, what, err);
+    return rc;
 }
 
 int

@@ -9,6 +9,14 @@
 
 #include "myappctx.h"
 
+/* A pool reset deferred to the connection's next use (lib/pool_conn.c):
+ * the statements run before anything else the next borrower sends. */
+struct mxi_deferred_reset {
+    const char *script;            /* all of them, for one simple-query round trip */
+    const char *const *stmts;      /* the same one by one, to lead a pipeline */
+    int nstmts;
+};
+
 struct myappctx_conn {
     PGconn *pg;
     bool    owns_pg;       /* close the PGconn in myappctx_conn_close() */
@@ -18,7 +26,31 @@ struct myappctx_conn {
      * myappctx_conn_pg() (raw access): a pooled connection that was never
      * touched since its last reset needs no reset on release. */
     bool    touched;
+    /* Set by the pool at release instead of a reset round trip; run (or
+     * sent at the head of the next pipeline) before the connection's next
+     * statement, so the next borrower never sees the previous one's state
+     * and the one-round-trip path stays one round trip. */
+    const struct mxi_deferred_reset *pending_reset;
+    /* Set by the pool for the targeted reset (lib/pool_conn.c): the fast
+     * path appends private.session_is_clean() to its round trip, and a clean
+     * session needs no reset at all.  MXI_CLEAN_CHECK_SETTINGS: the pool's
+     * baseline includes loaded application settings. */
+    unsigned char clean_check;
+    /* application_name and session_authorization at connect time, as the
+     * server reported them (ParameterStatus); the fast path's cleanliness
+     * test compares with them. */
+    char   *initial_app_name;
+    char   *initial_session_auth;
+    /* The session's myapp.* role/database defaults as two text[] literals
+     * (private.session_role_defaults()), bound to the check; and the name of
+     * the check's prepared statement, "" until the fast path prepares it. */
+    char   *clean_default_names;
+    char   *clean_default_values;
+    char    clean_stmt[32];
+    unsigned clean_generation;     /* numbers successive prepared names */
 };
+
+enum { MXI_CLEAN_CHECK_OFF = 0, MXI_CLEAN_CHECK_ON = 1, MXI_CLEAN_CHECK_SETTINGS = 2 };
 
 /* Fills @err (if not NULL) and returns @code.  printf-style message. */
 int mxi_error_set(myappctx_error *err, int code, const char *sqlstate,
@@ -37,8 +69,16 @@ int mxi_error_from_pg(myappctx_error *err, PGconn *pg, const PGresult *res);
     } while (0)
 
 /* Checks that the connection can run a statement now (not NULL, not in
- * pipeline mode, no result pending). */
+ * pipeline mode, no result pending), then runs a pending pool reset. */
 int mxi_conn_ready(myappctx_conn *conn, const char *what, myappctx_error *err);
+
+/* The checks of mxi_conn_ready() without running a pending reset: for the
+ * pipeline, which sends the reset at the head of its own round trip. */
+int mxi_conn_check(myappctx_conn *conn, const char *what, myappctx_error *err);
+
+/* Gives a pooled connection back to its pool (myappctx_conn_close() on a
+ * borrowed connection). */
+void mxi_pool_return(myappctx_conn *conn);
 
 /* The one helper for "run a parameterized statement and map its error".
  * On success, if @out is not NULL it receives the result (caller PQclear()s).

@@ -15,6 +15,9 @@
 
 #include "context_internal.h"
 
+/* Most statements a deferred pool reset has (lib/pool_conn.c). */
+#define MXI_MAX_RESET_STMTS 8
+
 struct pl_query {
     const char *sql;
     int nparams;
@@ -106,7 +109,7 @@ flush_pipeline(PGconn *pg)
  * @err (with the query's label) and stores successful results of queries
  * >= @first_user into @results (else clears them). */
 static int
-read_results(PGconn *pg, size_t nq, size_t first_user, PGresult **results,
+read_results(PGconn *pg, size_t nq, size_t nreset, size_t first_user, PGresult **results,
              const char *what, myappctx_error *err)
 {
     int rc = MYAPPCTX_OK;
@@ -117,7 +120,11 @@ read_results(PGconn *pg, size_t nq, size_t first_user, PGresult **results,
             rc == MYAPPCTX_OK) {
             myappctx_error inner;
             rc = mxi_error_from_pg(&inner, pg, res);
-            if (i < first_user)
+            if (i < nreset)
+                mxi_error_set(err, rc, inner.sqlstate,
+                              "%s: resetting the pooled connection before use: %s",
+                              what, inner.message);
+            else if (i < first_user)
                 mxi_error_set(err, rc, inner.sqlstate, "%s: setting the context: %s", what, inner.message);
             else
                 mxi_error_set(err, rc, inner.sqlstate, "%s: statement %zu: %s", what,
@@ -163,10 +170,82 @@ read_results(PGconn *pg, size_t nq, size_t first_user, PGresult **results,
     }
 }
 
-/* Sends @nq queries and a Sync as one pipeline and reads everything back. */
+/* The cleanliness check after a unit: a prepared statement, prepared in
+ * the same pipeline the first time (prepare_sql not NULL). */
+struct pl_check {
+    const char *prepare_sql;
+    const char *name;
+    int nparams;
+    const char *const *params;
+};
+
+static const char clean_check_sql[] =
+    "SELECT private.session_is_clean($1::boolean, $2::text[], $3::text[])";
+
+static bool
+send_check(PGconn *pg, const struct pl_check *check)
+{
+    if (check->prepare_sql != NULL &&
+        !PQsendPrepare(pg, check->name, check->prepare_sql, check->nparams, NULL))
+        return false;
+    return PQsendQueryPrepared(pg, check->name, check->nparams, check->params,
+                               NULL, NULL, 0) == 1;
+}
+
+/* Reads the answer of the cleanliness check and its Sync: 1 clean, 0 not,
+ * -1 unknown. */
 static int
-run_pipeline(myappctx_conn *conn, const struct pl_query *q, size_t nq, size_t first_user,
-             PGresult **results, const char *what, myappctx_error *err)
+read_check(PGconn *pg, bool prepared_now)
+{
+    int clean = -1;
+    PGresult *res;
+    if (prepared_now) {
+        res = PQgetResult(pg);
+        bool ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+        if (res == NULL)
+            return -1;
+        while ((res = PQgetResult(pg)) != NULL)
+            PQclear(res);
+        if (!ok)
+            clean = -2;                 /* remembered below: not prepared */
+    }
+    res = PQgetResult(pg);
+    if (clean == -1 && res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
+        PQntuples(res) == 1)
+        clean = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (res == NULL)
+        return -1;
+    if (clean == -2)
+        clean = -1;
+    while ((res = PQgetResult(pg)) != NULL)
+        PQclear(res);
+    res = PQgetResult(pg);                  /* the Sync */
+    if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+        clean = -1;
+    PQclear(res);
+    return clean;
+}
+
+/* What the server cannot be asked in SQL but reports by itself. */
+static bool
+reported_state_unchanged(const myappctx_conn *conn)
+{
+    const char *app = PQparameterStatus(conn->pg, "application_name");
+    const char *auth = PQparameterStatus(conn->pg, "session_authorization");
+    return strcmp(app ? app : "", conn->initial_app_name) == 0 &&
+           strcmp(auth ? auth : "", conn->initial_session_auth) == 0;
+}
+
+/* Sends @nq queries and a Sync as one pipeline and reads everything back.
+ * With @check, the pipeline goes on after that Sync with the query @check
+ * and a second Sync -- still the same round trip -- and *clean receives its
+ * boolean answer (-1 when unknown). */
+static int
+run_pipeline(myappctx_conn *conn, const struct pl_query *q, size_t nq, size_t nreset,
+             size_t first_user, PGresult **results, const struct pl_check *check,
+             int *clean, const char *what, myappctx_error *err)
 {
     PGconn *pg = conn->pg;
     int rc;
@@ -184,6 +263,10 @@ run_pipeline(myappctx_conn *conn, const struct pl_query *q, size_t nq, size_t fi
                                NULL, NULL, 0))
             break;
     bool synced = PQpipelineSync(pg) == 1;
+    bool checked = synced && check != NULL && send_check(pg, check) &&
+                   PQpipelineSync(pg) == 1;
+    if (check != NULL && !checked)
+        synced = false;
     int flushed = synced ? flush_pipeline(pg) : -1;
     PQsetnonblocking(pg, 0);
 
@@ -191,9 +274,13 @@ run_pipeline(myappctx_conn *conn, const struct pl_query *q, size_t nq, size_t fi
         rc = mxi_error_set(err, MYAPPCTX_ECONNECT, NULL, "%s: sending the pipeline failed: %s",
                            what, PQerrorMessage(pg));
         if (synced && flushed == 0)   /* the connection still works: drain it */
-            (void)read_results(pg, sent, nq, NULL, what, NULL);
+            (void)read_results(pg, sent, nreset, nq, NULL, what, NULL);
+        /* A partly sent pipeline is not trusted further: the connection
+         * state is unknown, so it is treated as broken by its owner. */
     } else {
-        rc = read_results(pg, nq, first_user, results, what, err);
+        rc = read_results(pg, nq, nreset, first_user, results, what, err);
+        if (checked && PQstatus(pg) == CONNECTION_OK)
+            *clean = read_check(pg, check->prepare_sql != NULL);
     }
     if (PQstatus(pg) == CONNECTION_OK && !PQexitPipelineMode(pg) && rc == MYAPPCTX_OK)
         rc = mxi_error_set(err, MYAPPCTX_EPROTO, NULL, "%s: cannot leave pipeline mode: %s",
@@ -201,10 +288,12 @@ run_pipeline(myappctx_conn *conn, const struct pl_query *q, size_t nq, size_t fi
     return rc;
 }
 
+/* @defer_reset: leave a pending pool reset to be sent at the head of the
+ * pipeline instead of running it now. */
 static int
-require_idle(myappctx_conn *conn, const char *what, myappctx_error *err)
+require_idle(myappctx_conn *conn, bool defer_reset, const char *what, myappctx_error *err)
 {
-    int rc = mxi_conn_ready(conn, what, err);
+    int rc = defer_reset ? mxi_conn_check(conn, what, err) : mxi_conn_ready(conn, what, err);
     if (rc == MYAPPCTX_OK && PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
         rc = mxi_error_set(err, MYAPPCTX_EBUSY, NULL,
                            "%s: the connection is inside a transaction; this call "
@@ -230,7 +319,7 @@ myappctx_run_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
 {
     static const char what[] = "run_in_context";
     struct pl_context pc;
-    struct pl_query q[1 + MYAPPCTX_PIPELINE_MAX_STMTS];
+    struct pl_query q[MXI_MAX_RESET_STMTS + 1 + MYAPPCTX_PIPELINE_MAX_STMTS];
 
     if (results != NULL)
         for (size_t i = 0; i < nstmts && i < MYAPPCTX_PIPELINE_MAX_STMTS; i++)
@@ -243,16 +332,51 @@ myappctx_run_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
     for (size_t i = 0; rc == MYAPPCTX_OK && i < nstmts; i++)
         rc = check_stmt(&stmts[i], i, what, err);
     if (rc == MYAPPCTX_OK)
-        rc = require_idle(conn, what, err);
+        rc = require_idle(conn, true, what, err);
     if (rc != MYAPPCTX_OK)
         return rc;
 
-    q[0] = pc.query;
+    /* A reset the pool deferred leads the pipeline: same implicit
+     * transaction, so it is committed with the unit -- or, if the unit
+     * fails, rolled back with it and still pending. */
+    const struct mxi_deferred_reset *reset = conn->pending_reset;
+    size_t nq = 0, nreset = reset ? (size_t)reset->nstmts : 0;
+    if (nreset > MXI_MAX_RESET_STMTS)
+        return mxi_error_set(err, MYAPPCTX_EPROTO, NULL, "%s: deferred reset too long", what);
+    for (size_t i = 0; i < nreset; i++)
+        q[nq++] = (struct pl_query){ reset->stmts[i], 0, NULL };
+    q[nq++] = pc.query;
     for (size_t i = 0; i < nstmts; i++)
-        q[1 + i] = (struct pl_query){ stmts[i].sql, stmts[i].nparams, stmts[i].params };
-    rc = run_pipeline(conn, q, 1 + nstmts, 1, results, what, err);
+        q[nq++] = (struct pl_query){ stmts[i].sql, stmts[i].nparams, stmts[i].params };
+    /* On a pooled connection, ask after the commit whether the session is
+     * still clean: then the pool needs no reset at all.  The check is a
+     * prepared statement (never behind a transaction pooler, where the pool
+     * turns the check off); a new name each time it must be prepared again,
+     * so a statement the caller deallocated cannot clash. */
+    const char *check_params[] = {
+        conn->clean_check == MXI_CLEAN_CHECK_SETTINGS ? "true" : "false",
+        conn->clean_default_names, conn->clean_default_values };
+    struct pl_check check = { NULL, conn->clean_stmt, 3, check_params };
+    bool use_check = conn->clean_check != MXI_CLEAN_CHECK_OFF;
+    if (use_check && conn->clean_stmt[0] == '\0') {
+        snprintf(conn->clean_stmt, sizeof conn->clean_stmt, "myappctx_clean_%u",
+                 ++conn->clean_generation);
+        check.prepare_sql = clean_check_sql;
+    }
+    int clean = -1;
+    rc = run_pipeline(conn, q, nq, nreset, nreset + 1, results, use_check ? &check : NULL,
+                      &clean, what, err);
+    if (use_check && clean < 0)
+        conn->clean_stmt[0] = '\0';    /* prepare afresh next time */
     if (rc != MYAPPCTX_OK)
         myappctx_results_free(results, nstmts);
+    else if (reset != NULL)
+        conn->pending_reset = NULL;
+    if (clean == 1 && reported_state_unchanged(conn)) {
+        /* Whatever happened before, a reset now would change nothing. */
+        conn->pending_reset = NULL;
+        conn->touched = false;
+    }
     return rc;
 }
 
@@ -271,8 +395,10 @@ myappctx_begin_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
     int rc = build_context(ctx, &pc, what, err);
     if (rc == MYAPPCTX_OK && first != NULL)
         rc = check_stmt(first, 0, what, err);
+    /* A deferred pool reset runs first, in its own round trip: inside the
+     * transaction it would be undone by the caller's ROLLBACK. */
     if (rc == MYAPPCTX_OK)
-        rc = require_idle(conn, what, err);
+        rc = require_idle(conn, false, what, err);
     if (rc != MYAPPCTX_OK)
         return rc;
 
@@ -282,7 +408,7 @@ myappctx_begin_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
     if (first != NULL)
         q[nq++] = (struct pl_query){ first->sql, first->nparams, first->params };
     /* Results are labelled from the first statement on (index 2). */
-    rc = run_pipeline(conn, q, nq, 2, first ? res : NULL, what, err);
+    rc = run_pipeline(conn, q, nq, 0, 2, first ? res : NULL, NULL, NULL, what, err);
     if (rc == MYAPPCTX_OK && PQtransactionStatus(conn->pg) != PQTRANS_INTRANS)
         rc = mxi_error_set(err, MYAPPCTX_EPROTO, NULL,
                            "%s: the transaction is not open after BEGIN", what);

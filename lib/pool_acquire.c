@@ -263,3 +263,10 @@ myappctx_pool_release(myappctx_pool *pool, myappctx_conn *conn)
         mxi_pool_destroy(pool);
     return MYAPPCTX_OK;
 }
+
+void
+mxi_pool_return(myappctx_conn *conn)
+{
+    struct mxi_pool_slot *slot = conn->pool_slot;
+    (void)myappctx_pool_release(slot->pool, conn);
+}

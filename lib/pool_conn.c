@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "pool_internal.h"
 
@@ -18,10 +19,26 @@
  * loaded; loading them again gives every borrower the same start. */
 #define MXI_RELOAD_SQL "; SELECT api.load_app_settings()"
 
-static const char *const targeted_sql[2][2] = {
-    /* [rollback first][reload settings] */
-    { MXI_RESET_SQL, MXI_RESET_SQL MXI_RELOAD_SQL },
-    { "ROLLBACK; " MXI_RESET_SQL, "ROLLBACK; " MXI_RESET_SQL MXI_RELOAD_SQL },
+static const char *const rollback_reset_sql[2] = {
+    /* [reload settings] */
+    "ROLLBACK; " MXI_RESET_SQL, "ROLLBACK; " MXI_RESET_SQL MXI_RELOAD_SQL,
+};
+
+/* The same reset, deferred: when a borrower returns an idle connection it
+ * used, the reset is not run at release but at the head of the
+ * connection's next use -- a separate round trip before an ordinary call,
+ * and no extra round trip at all in front of a one-round-trip pipeline
+ * (lib/pipeline.c), which commits it together with the next unit of work
+ * or, if that unit fails, leaves it pending.  Either way nothing reaches the
+ * server from the next borrower before it. */
+static const char *const deferred_stmts[] = {
+    "RESET SESSION AUTHORIZATION", "RESET ROLE", "SELECT api.clear_context()",
+    "SELECT api.load_app_settings()",
+};
+static const struct mxi_deferred_reset deferred[2] = {
+    /* [reload settings] */
+    { MXI_RESET_SQL, deferred_stmts, 3 },
+    { MXI_RESET_SQL MXI_RELOAD_SQL, deferred_stmts, 4 },
 };
 
 /* The default on_connect step is in effect (and sets session state). */
@@ -51,6 +68,26 @@ run_on_connect(myappctx_pool *pool, myappctx_conn *conn, myappctx_error *err)
         return mxi_error_set(err, MYAPPCTX_EHOOK, NULL,
                              "pool: the on_connect step left a transaction open");
     return MYAPPCTX_OK;
+}
+
+/* Lets the fast path skip the reset of a session it finds clean (see
+ * private.session_is_clean()).  Without the schema function (an older
+ * schema) the connection is simply always reset. */
+static void
+enable_clean_check(myappctx_pool *pool, myappctx_conn *conn)
+{
+    PGresult *res;
+    if (mxi_exec(conn, "SELECT names::text, \"values\"::text FROM private.session_role_defaults()",
+                 0, NULL, &res, NULL) != MYAPPCTX_OK)
+        return;
+    if (PQntuples(res) == 1) {
+        conn->clean_default_names = strdup(PQgetvalue(res, 0, 0));
+        conn->clean_default_values = strdup(PQgetvalue(res, 0, 1));
+    }
+    PQclear(res);
+    if (conn->clean_default_names != NULL && conn->clean_default_values != NULL)
+        conn->clean_check = default_init_active(pool) ? MXI_CLEAN_CHECK_SETTINGS
+                                                      : MXI_CLEAN_CHECK_ON;
 }
 
 /* xorshift64*: the background thread is the only caller, so no lock. */
@@ -93,6 +130,8 @@ mxi_pool_slot_open(myappctx_pool *pool, struct mxi_pool_slot **out, myappctx_err
         return rc;
     }
     uint64_t now = mxi_pool_now_ns();
+    if (pool->cfg.reset == MYAPPCTX_POOL_RESET_TARGETED && !pool->cfg.txn_pooler)
+        enable_clean_check(pool, conn);
     conn->touched = false;          /* what on_connect set up is the baseline */
     conn->pool_slot = slot;
     slot->conn = conn;
@@ -211,10 +250,17 @@ reset(myappctx_pool *pool, myappctx_conn *conn, int in_txn)
          * next statement may run on another server connection. */
         if (cfg->txn_pooler)
             return in_txn ? mxi_exec_script(conn, "ROLLBACK", NULL) : MYAPPCTX_OK;
-        return mxi_exec_script(conn, targeted_sql[in_txn][default_init_active(pool)], NULL);
+        /* An open transaction holds locks and snapshots: end it now. */
+        if (in_txn) {
+            conn->pending_reset = NULL;
+            return mxi_exec_script(conn, rollback_reset_sql[default_init_active(pool)], NULL);
+        }
+        conn->pending_reset = &deferred[default_init_active(pool)];
+        return MYAPPCTX_OK;
     }
     /* DISCARD ALL refuses to run inside any transaction block, even the
      * implicit one of a multi-statement query: separate round trips. */
+    conn->pending_reset = NULL;
     if (in_txn)
         rc = mxi_exec_script(conn, "ROLLBACK", NULL);
     if (rc != MYAPPCTX_OK)

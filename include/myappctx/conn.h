@@ -56,7 +56,13 @@ MYAPPCTX_API int myappctx_conn_wrap(myappctx_conn **out, PGconn *pg,
                                     const myappctx_conn_options *opts,
                                     myappctx_error *err);
 
-/** The underlying libpq connection (borrowed; NULL if @p conn is NULL). */
+/** The underlying libpq connection (borrowed: do not PQfinish() it).
+ *  Raw access may change session state, so a pooled connection handed out
+ *  this way is always reset when it is released; and if the pool deferred
+ *  the previous borrower's reset to this use, it runs here first.
+ *  @return the PGconn; NULL if @p conn is NULL, or if that deferred reset
+ *          failed on a live connection (give the connection back to the
+ *          pool: it will not be lent again). */
 MYAPPCTX_API PGconn *myappctx_conn_pg(myappctx_conn *conn);
 
 /** Non-zero if the connection was declared to be behind a transaction pooler. */
@@ -66,8 +72,9 @@ MYAPPCTX_API int myappctx_conn_is_txn_pooler(const myappctx_conn *conn);
 MYAPPCTX_API int myappctx_conn_in_transaction(const myappctx_conn *conn);
 
 /** Closes the connection (and the PGconn if the library opened it) and frees
- *  the handle.  NULL is allowed.  A pooled connection must be returned with
- *  myappctx_pool_release() instead. */
+ *  the handle.  NULL is allowed.  On a connection borrowed from a pool it
+ *  does what myappctx_pool_release() does (the connection goes back to the
+ *  pool) rather than destroying a connection the pool owns. */
 MYAPPCTX_API void myappctx_conn_close(myappctx_conn *conn);
 
 #ifdef __cplusplus

@@ -64,12 +64,19 @@ typedef enum myappctx_pool_validation {
 
 /** How a returned connection is cleaned before the next borrower gets it. */
 typedef enum myappctx_pool_reset {
-    /** One round trip: `RESET SESSION AUTHORIZATION; RESET ROLE;
-     *  SELECT api.clear_context()` (which also ends an impersonation), then
-     *  `SELECT api.load_app_settings()` when the default on_connect step is
-     *  in use, so every borrower starts from the same state.  Other session
-     *  state (search_path, temporary tables, prepared statements, advisory
-     *  locks, custom variables the schema does not know) is kept. */
+    /** `RESET SESSION AUTHORIZATION; RESET ROLE; SELECT api.clear_context()`
+     *  (which also ends an impersonation), then `SELECT api.load_app_settings()`
+     *  when the default on_connect step is in use, so every borrower starts
+     *  from the same state.  When the borrower leaves a transaction open it
+     *  runs at release (with the ROLLBACK, one round trip); otherwise it is
+     *  deferred to the connection's next use: it runs before the next
+     *  borrower's first statement, and travels at the head of a
+     *  myappctx_run_in_context() pipeline at no extra round trip.  After a
+     *  myappctx_run_in_context() unit, the same round trip asks the server
+     *  whether the session is still clean (private.session_is_clean()): a
+     *  clean session needs no reset at all.  Other session state
+     *  (search_path, temporary tables, prepared statements, advisory locks,
+     *  custom variables the schema does not know) is kept. */
     MYAPPCTX_POOL_RESET_TARGETED = 0,
     /** `DISCARD ALL` (its own round trip): the session goes back to its login
      *  state, including what on_connect had set up (the default on_connect
@@ -173,7 +180,8 @@ typedef struct myappctx_pool_stats {
     uint64_t discarded; /**< closed because a hook refused them, validation or reset
                              failed, or the borrower left results pending or pipeline mode on */
     uint64_t evicted;   /**< closed as too old, idle too long, or above max_size after a resize */
-    uint64_t resets;    /**< successful resets at release (of connections the borrower used) */
+    uint64_t resets;    /**< returned connections that needed a reset (run at release,
+                             or deferred to the next use) */
 } myappctx_pool_stats;
 
 #define MYAPPCTX_POOL_STATS_VERSION 1
@@ -224,9 +232,10 @@ MYAPPCTX_API int myappctx_pool_acquire(myappctx_pool *pool, myappctx_conn **out,
  * Gives a borrowed connection back.  Never fails for a connection borrowed
  * from @p pool: an open or failed transaction is rolled back; a connection
  * that is broken, has results pending or is in pipeline mode is closed; a
- * connection the borrower used is reset (see myappctx_pool_reset), in the
- * calling thread, before the call returns (a connection never used since it
- * was lent needs no round trip); one whose reset fails, that is too old, or
+ * connection the borrower used is reset (see myappctx_pool_reset: in the
+ * calling thread before the call returns when a transaction was left open,
+ * otherwise deferred to the connection's next use; a connection never used
+ * since it was lent, or found clean after a fast-path unit, needs none); one whose reset fails, that is too old, or
  * above max_size, or returned after myappctx_pool_close() (or _free()) is
  * closed.  Then the connection goes to the first waiter or back to the idle
  * list.  @p conn must not be used afterwards.

@@ -204,9 +204,12 @@ run_load(int fastpath, double seconds, int clients, const char *conninfo, int tx
     double sum = 0;
     for (size_t i = 0; i < all.n; i++)
         sum += (double)all.v[i];
-    printf("tps=%.1f mean_us=%.1f p99_us=%.1f n=%zu errors=%lu\n",
+    myappctx_pool_stats st = MYAPPCTX_POOL_STATS_INIT;
+    myappctx_pool_stats_get(pool, &st);
+    printf("tps=%.1f mean_us=%.1f p99_us=%.1f n=%zu errors=%lu resets=%llu\n",
            (double)all.n / elapsed, all.n ? sum / (double)all.n / 1000.0 : 0.0,
-           (double)percentile(&all, 0.99) / 1000.0, all.n, errors);
+           (double)percentile(&all, 0.99) / 1000.0, all.n, errors,
+           (unsigned long long)st.resets);
     free(all.v);
     free(w);
     myappctx_pool_free(pool);

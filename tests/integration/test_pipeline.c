@@ -28,12 +28,13 @@ setup(void)
     myappctx_uuid_format(&user, user_s);
     myappctx_uuid_format(&tenant, tenant_s);
     snprintf(table, sizeof table, "public.pl_test_%ld", (long)getpid());
+    const char *bare = table + strlen("public.");
     myappctx_conn *c = tu_connect();
     char sql[512];
     snprintf(sql, sizeof sql,
              "DROP TABLE IF EXISTS %s; CREATE TABLE %s (n int, who uuid DEFAULT "
-             "private.get_current_user_id(), CONSTRAINT pl_n UNIQUE (n) DEFERRABLE INITIALLY DEFERRED); "
-             "GRANT ALL ON %s TO app_service", table, table, table);
+             "private.get_current_user_id(), CONSTRAINT %s_n UNIQUE (n) DEFERRABLE INITIALLY DEFERRED); "
+             "GRANT ALL ON %s TO app_service", table, table, bare, table);
     tu_sql(myappctx_conn_pg(c), sql);
     myappctx_conn_close(c);
 }
@@ -366,6 +367,155 @@ START_TEST(broken_connection_reports_econnect)
 }
 END_TEST
 
+static myappctx_pool *
+one_conn_pool(void)
+{
+    myappctx_pool_config cfg = MYAPPCTX_POOL_CONFIG_INIT;
+    cfg.conninfo = "user=app_service";
+    cfg.min_size = cfg.max_size = 1;
+    cfg.validation = MYAPPCTX_POOL_VALIDATE_NONE;
+    myappctx_pool *pool;
+    myappctx_error err;
+    tu_assert_ok(myappctx_pool_new(&pool, &cfg, &err), err);
+    tu_assert_ok(myappctx_pool_wait_ready(pool, 30000, &err), err);
+    return pool;
+}
+
+static void
+leave_session_context(myappctx_pool *pool)
+{
+    myappctx_conn *c;
+    myappctx_error err;
+    tu_assert_ok(myappctx_pool_acquire(pool, &c, 5000, &err), err);
+    myappctx_context sctx = MYAPPCTX_CONTEXT_INIT;
+    sctx.user_id = user;
+    sctx.session_id = "previous-borrower";
+    tu_assert_ok(myappctx_context_set(c, &sctx, &err), err);
+    tu_assert_ok(myappctx_pool_release(pool, c), err);
+}
+
+/* The pool defers the reset of a returned connection to its next use; the
+ * fast path carries it at the head of its own pipeline. */
+START_TEST(pooled_fast_path_never_sees_the_previous_borrower)
+{
+    myappctx_pool *pool = one_conn_pool();
+    myappctx_error err;
+    myappctx_conn *c;
+    leave_session_context(pool);
+
+    myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
+    ctx.user_id = &tenant;
+    myappctx_stmt s = { "SELECT api.get_context()->>'session_id' IS NULL, "
+                        "private.get_current_user_id()::text", 0, NULL };
+    PGresult *res;
+    tu_assert_ok(myappctx_pool_acquire(pool, &c, 5000, &err), err);
+    tu_assert_ok(myappctx_run_in_context(c, &ctx, &s, 1, &res, &err), err);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
+    ck_assert_str_eq(PQgetvalue(res, 0, 1), tenant_s);
+    PQclear(res);
+    tu_assert_ok(myappctx_exec(c, "SELECT api.get_context()->>'user_id' IS NULL", 0, NULL, &res, &err), err);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
+    PQclear(res);
+    tu_assert_ok(myappctx_pool_release(pool, c), err);
+
+    /* A failing unit rolls the carried reset back with it: it stays pending
+     * and the next statement, whatever it is, still finds nothing. */
+    leave_session_context(pool);
+    tu_assert_ok(myappctx_pool_acquire(pool, &c, 5000, &err), err);
+    myappctx_stmt boom = { "SELECT 1/0", 0, NULL };
+    tu_assert_rc(myappctx_run_in_context(c, &ctx, &boom, 1, NULL, &err), MYAPPCTX_ESERVER, err);
+    tu_assert_ok(myappctx_exec(c, "SELECT api.get_context()->>'session_id' IS NULL, "
+                                  "api.get_context()->>'user_id' IS NULL", 0, NULL, &res, &err), err);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
+    ck_assert_str_eq(PQgetvalue(res, 0, 1), "t");
+    PQclear(res);
+    tu_assert_ok(myappctx_pool_release(pool, c), err);
+
+    /* Raw access runs the deferred reset before handing out the PGconn. */
+    leave_session_context(pool);
+    tu_assert_ok(myappctx_pool_acquire(pool, &c, 5000, &err), err);
+    PGconn *pg = myappctx_conn_pg(c);
+    ck_assert_ptr_nonnull(pg);
+    res = PQexec(pg, "SELECT current_setting('myapp.session_id', true)");
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "");
+    PQclear(res);
+
+    /* Closing a borrowed connection gives it back to the pool. */
+    myappctx_conn_close(c);
+    myappctx_pool_stats st = MYAPPCTX_POOL_STATS_INIT;
+    myappctx_pool_stats_get(pool, &st);
+    ck_assert_int_eq(st.in_use, 0);
+    ck_assert_int_eq(st.idle, 1);
+    tu_assert_ok(myappctx_pool_acquire(pool, &c, 5000, &err), err);
+    tu_assert_ok(myappctx_pool_release(pool, c), err);
+    myappctx_pool_free(pool);
+}
+END_TEST
+
+static void
+run_unit_on_pool(myappctx_pool *pool, const char *sql)
+{
+    myappctx_conn *c;
+    myappctx_error err;
+    tu_assert_ok(myappctx_pool_acquire(pool, &c, 5000, &err), err);
+    myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
+    ctx.user_id = &user;
+    ctx.tenant_id = &tenant;
+    myappctx_stmt s = { sql, 0, NULL };
+    tu_assert_ok(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), err);
+    tu_assert_ok(myappctx_pool_release(pool, c), err);
+}
+
+static uint64_t
+pool_resets(myappctx_pool *pool)
+{
+    myappctx_pool_stats st = MYAPPCTX_POOL_STATS_INIT;
+    myappctx_pool_stats_get(pool, &st);
+    return st.resets;
+}
+
+static void
+assert_next_borrower_sees(myappctx_pool *pool, const char *sql, const char *expected)
+{
+    myappctx_conn *c;
+    myappctx_error err;
+    PGresult *res;
+    tu_assert_ok(myappctx_pool_acquire(pool, &c, 5000, &err), err);
+    tu_assert_ok(myappctx_exec(c, sql, 0, NULL, &res, &err), err);
+    ck_assert_msg(strcmp(PQgetvalue(res, 0, 0), expected) == 0, "%s: got '%s', expected '%s'",
+                  sql, PQgetvalue(res, 0, 0), expected);
+    PQclear(res);
+    tu_assert_ok(myappctx_pool_release(pool, c), err);
+}
+
+/* After a fast-path unit the pool asks, in the same round trip, whether the
+ * session is still clean: a clean one needs no reset, anything the
+ * targeted reset would restore makes it reset. */
+START_TEST(pooled_fast_path_resets_only_dirty_sessions)
+{
+    static const struct { const char *sql, *probe, *expected; } dirty[] = {
+        { "SELECT set_config('myapp.session_id', 'leak', false)",
+          "SELECT COALESCE(current_setting('myapp.session_id', true), '')", "" },
+        { "SELECT set_config('myapp.current_user_id', '00000000-0000-4000-8000-000000000001', false)",
+          "SELECT private.get_current_user_id() IS NULL", "t" },
+        { "SELECT set_config('myapp.default_page_size', '99', false)",
+          "SELECT current_setting('myapp.default_page_size')", "25" },
+        { "SET application_name = 'leaky'",
+          "SELECT current_setting('application_name') <> 'leaky'", "t" },
+    };
+    myappctx_pool *pool = one_conn_pool();
+    run_unit_on_pool(pool, "SELECT private.get_current_user_id()");
+    ck_assert_uint_eq(pool_resets(pool), 0);        /* clean: nothing to reset */
+    for (size_t i = 0; i < sizeof dirty / sizeof dirty[0]; i++) {
+        uint64_t before = pool_resets(pool);
+        run_unit_on_pool(pool, dirty[i].sql);
+        ck_assert_msg(pool_resets(pool) == before + 1, "no reset after: %s", dirty[i].sql);
+        assert_next_borrower_sees(pool, dirty[i].probe, dirty[i].expected);
+    }
+    myappctx_pool_free(pool);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -384,6 +534,8 @@ main(void)
     tcase_add_test(tc, large_pipeline_does_not_deadlock);
     tcase_add_test(tc, begin_in_context_leaves_transaction_open);
     tcase_add_test(tc, broken_connection_reports_econnect);
+    tcase_add_test(tc, pooled_fast_path_never_sees_the_previous_borrower);
+    tcase_add_test(tc, pooled_fast_path_resets_only_dirty_sessions);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
