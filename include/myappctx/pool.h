@@ -235,9 +235,9 @@ MYAPPCTX_API int myappctx_pool_acquire(myappctx_pool *pool, myappctx_conn **out,
  * connection the borrower used is reset (see myappctx_pool_reset: in the
  * calling thread before the call returns when a transaction was left open,
  * otherwise deferred to the connection's next use; a connection never used
- * since it was lent, or found clean after a fast-path unit, needs none); one whose reset fails, that is too old, or
- * above max_size, or returned after myappctx_pool_close() (or _free()) is
- * closed.  Then the connection goes to the first waiter or back to the idle
+ * since it was lent, or found clean after a fast-path unit, needs none);
+ * one whose reset fails, that is too old, or above max_size, or returned
+ * after myappctx_pool_close() (or _free()) is closed.  Then the connection goes to the first waiter or back to the idle
  * list.  @p conn must not be used afterwards.
  * @return MYAPPCTX_OK, or MYAPPCTX_EINVAL when @p pool or @p conn is NULL or
  *         @p conn is not currently borrowed from @p pool (then nothing is done).
