@@ -32,22 +32,19 @@ struct myappctx_conn {
      * and the one-round-trip path stays one round trip. */
     const struct mxi_deferred_reset *pending_reset;
     /* Set by the pool for the targeted reset (lib/pool_conn.c): the fast
-     * path appends private.session_is_clean() to its round trip, and a clean
-     * session needs no reset at all.  MXI_CLEAN_CHECK_SETTINGS: the pool's
-     * baseline includes loaded application settings. */
+     * path starts with private.begin_pooled_unit(), which resets the session
+     * only if it is dirty.  MXI_CLEAN_CHECK_SETTINGS: the pool's baseline
+     * includes loaded application settings. */
     unsigned char clean_check;
     /* application_name and session_authorization at connect time, as the
      * server reported them (ParameterStatus); the fast path's cleanliness
      * test compares with them. */
     char   *initial_app_name;
     char   *initial_session_auth;
-    /* The session's myapp.* role/database defaults as two text[] literals
-     * (private.session_role_defaults()), bound to the check; and the name of
-     * the check's prepared statement, "" until the fast path prepares it. */
+    /* The session's baseline of non-context myapp.* variables as two text[]
+     * literals (private.session_baseline()), bound to the cleanliness check. */
     char   *clean_default_names;
     char   *clean_default_values;
-    char    clean_stmt[32];
-    unsigned clean_generation;     /* numbers successive prepared names */
 };
 
 enum { MXI_CLEAN_CHECK_OFF = 0, MXI_CLEAN_CHECK_ON = 1, MXI_CLEAN_CHECK_SETTINGS = 2 };

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,19 +29,26 @@ struct pl_query {
 struct pl_context {
     char user[MYAPPCTX_UUID_BUFSIZE];
     char tenant[MYAPPCTX_UUID_BUFSIZE];
-    const char *params[5];
+    const char *params[10];
     struct pl_query query;
 };
 
-static const char set_context_sql[] =
-    "SELECT api.set_transaction_context($1::uuid, $2::uuid, $3::text)";
-static const char set_context_audit_sql[] =
-    "SELECT api.set_transaction_context($1::uuid, $2::uuid, $3::text), "
-    "api.set_audit_context($4::text, $5::text)";
+/* [audit][pooled]: a pooled connection starts its unit with
+ * private.begin_pooled_unit(), which resets a dirty session inside the
+ * unit's transaction before setting the context (sql/009_session_check.sql). */
+static const char *const context_sql[2][2] = {
+    { "SELECT api.set_transaction_context($1::uuid, $2::uuid, $3::text)",
+      "SELECT private.begin_pooled_unit($1::uuid, $2::uuid, $3::text, $4::boolean, "
+      "$5::text[], $6::text[], $7::text, $8::text)" },
+    { "SELECT api.set_transaction_context($1::uuid, $2::uuid, $3::text), "
+      "api.set_audit_context($4::text, $5::text)",
+      "SELECT private.begin_pooled_unit($1::uuid, $2::uuid, $3::text, $4::boolean, "
+      "$5::text[], $6::text[], $7::text, $8::text), api.set_audit_context($9::text, $10::text)" },
+};
 
 static int
-build_context(const myappctx_txn_context *ctx, struct pl_context *pc,
-              const char *what, myappctx_error *err)
+build_context(const myappctx_txn_context *ctx, const myappctx_conn *conn, bool pooled,
+              struct pl_context *pc, const char *what, myappctx_error *err)
 {
     if (ctx == NULL)
         return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "%s: argument 'ctx' is NULL", what);
@@ -63,15 +71,25 @@ build_context(const myappctx_txn_context *ctx, struct pl_context *pc,
         return rc;
 
     bool audit = ctx->audit_reason != NULL || ctx->audit_ticket != NULL;
-    pc->params[0] = myappctx_uuid_format(ctx->user_id, pc->user);
-    pc->params[1] = mxi_ctx_uuid_param(ctx->tenant_id, pc->tenant);
+    int n = 0;
+    pc->params[n++] = myappctx_uuid_format(ctx->user_id, pc->user);
+    pc->params[n++] = mxi_ctx_uuid_param(ctx->tenant_id, pc->tenant);
     /* As myappctx_context_set_local(): a NULL role is '' (no role in this
      * transaction), never the session's role showing through. */
-    pc->params[2] = ctx->role != NULL ? ctx->role : "";
-    pc->params[3] = ctx->audit_reason;
-    pc->params[4] = ctx->audit_ticket;
-    pc->query.sql = audit ? set_context_audit_sql : set_context_sql;
-    pc->query.nparams = audit ? 5 : 3;
+    pc->params[n++] = ctx->role != NULL ? ctx->role : "";
+    if (pooled) {
+        pc->params[n++] = conn->clean_check == MXI_CLEAN_CHECK_SETTINGS ? "true" : "false";
+        pc->params[n++] = conn->clean_default_names;
+        pc->params[n++] = conn->clean_default_values;
+        pc->params[n++] = conn->initial_session_auth;
+        pc->params[n++] = conn->initial_app_name;
+    }
+    if (audit) {
+        pc->params[n++] = ctx->audit_reason;
+        pc->params[n++] = ctx->audit_ticket;
+    }
+    pc->query.sql = context_sql[audit][pooled];
+    pc->query.nparams = n;
     pc->query.params = pc->params;
     return MYAPPCTX_OK;
 }
@@ -110,9 +128,10 @@ flush_pipeline(PGconn *pg)
  * >= @first_user into @results (else clears them). */
 static int
 read_results(PGconn *pg, size_t nq, size_t nreset, size_t first_user, PGresult **results,
-             const char *what, myappctx_error *err)
+             size_t *failed, const char *what, myappctx_error *err)
 {
     int rc = MYAPPCTX_OK;
+    *failed = SIZE_MAX;
     for (size_t i = 0; i < nq; i++) {
         PGresult *res = PQgetResult(pg);
         ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -120,6 +139,7 @@ read_results(PGconn *pg, size_t nq, size_t nreset, size_t first_user, PGresult *
             rc == MYAPPCTX_OK) {
             myappctx_error inner;
             rc = mxi_error_from_pg(&inner, pg, res);
+            *failed = i;
             if (i < nreset)
                 mxi_error_set(err, rc, inner.sqlstate,
                               "%s: resetting the pooled connection before use: %s",
@@ -130,7 +150,7 @@ read_results(PGconn *pg, size_t nq, size_t nreset, size_t first_user, PGresult *
                 mxi_error_set(err, rc, inner.sqlstate, "%s: statement %zu: %s", what,
                               i - first_user, inner.message);
         }
-        if (res != NULL && i >= first_user && results != NULL &&
+        if (i >= first_user && results != NULL &&
             (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK))
             results[i - first_user] = res;
         else
@@ -170,83 +190,17 @@ read_results(PGconn *pg, size_t nq, size_t nreset, size_t first_user, PGresult *
     }
 }
 
-/* The cleanliness check after a unit: a prepared statement, prepared in
- * the same pipeline the first time (prepare_sql not NULL). */
-struct pl_check {
-    const char *prepare_sql;
-    const char *name;
-    int nparams;
-    const char *const *params;
-};
-
-static const char clean_check_sql[] =
-    "SELECT private.session_is_clean($1::boolean, $2::text[], $3::text[])";
-
-static bool
-send_check(PGconn *pg, const struct pl_check *check)
-{
-    if (check->prepare_sql != NULL &&
-        !PQsendPrepare(pg, check->name, check->prepare_sql, check->nparams, NULL))
-        return false;
-    return PQsendQueryPrepared(pg, check->name, check->nparams, check->params,
-                               NULL, NULL, 0) == 1;
-}
-
-/* Reads the answer of the cleanliness check and its Sync: 1 clean, 0 not,
- * -1 unknown. */
-static int
-read_check(PGconn *pg, bool prepared_now)
-{
-    int clean = -1;
-    PGresult *res;
-    if (prepared_now) {
-        res = PQgetResult(pg);
-        bool ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
-        PQclear(res);
-        if (res == NULL)
-            return -1;
-        while ((res = PQgetResult(pg)) != NULL)
-            PQclear(res);
-        if (!ok)
-            clean = -2;                 /* remembered below: not prepared */
-    }
-    res = PQgetResult(pg);
-    if (clean == -1 && res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK &&
-        PQntuples(res) == 1)
-        clean = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    if (res == NULL)
-        return -1;
-    if (clean == -2)
-        clean = -1;
-    while ((res = PQgetResult(pg)) != NULL)
-        PQclear(res);
-    res = PQgetResult(pg);                  /* the Sync */
-    if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC)
-        clean = -1;
-    PQclear(res);
-    return clean;
-}
-
-/* What the server cannot be asked in SQL but reports by itself. */
-static bool
-reported_state_unchanged(const myappctx_conn *conn)
-{
-    const char *app = PQparameterStatus(conn->pg, "application_name");
-    const char *auth = PQparameterStatus(conn->pg, "session_authorization");
-    return strcmp(app ? app : "", conn->initial_app_name) == 0 &&
-           strcmp(auth ? auth : "", conn->initial_session_auth) == 0;
-}
-
 /* Sends @nq queries and a Sync as one pipeline and reads everything back.
- * With @check, the pipeline goes on after that Sync with the query @check
- * and a second Sync -- still the same round trip -- and *clean receives its
- * boolean answer (-1 when unknown). */
+ * *failed receives the index of the query that failed (SIZE_MAX if none). */
 static int
 run_pipeline(myappctx_conn *conn, const struct pl_query *q, size_t nq, size_t nreset,
-             size_t first_user, PGresult **results, const struct pl_check *check,
-             int *clean, const char *what, myappctx_error *err)
+             size_t first_user, PGresult **results, size_t *failed, const char *what,
+             myappctx_error *err)
 {
+    size_t ignored;
+    if (failed == NULL)
+        failed = &ignored;
+    *failed = SIZE_MAX;
     PGconn *pg = conn->pg;
     int rc;
 
@@ -263,10 +217,6 @@ run_pipeline(myappctx_conn *conn, const struct pl_query *q, size_t nq, size_t nr
                                NULL, NULL, 0))
             break;
     bool synced = PQpipelineSync(pg) == 1;
-    bool checked = synced && check != NULL && send_check(pg, check) &&
-                   PQpipelineSync(pg) == 1;
-    if (check != NULL && !checked)
-        synced = false;
     int flushed = synced ? flush_pipeline(pg) : -1;
     PQsetnonblocking(pg, 0);
 
@@ -274,13 +224,9 @@ run_pipeline(myappctx_conn *conn, const struct pl_query *q, size_t nq, size_t nr
         rc = mxi_error_set(err, MYAPPCTX_ECONNECT, NULL, "%s: sending the pipeline failed: %s",
                            what, PQerrorMessage(pg));
         if (synced && flushed == 0)   /* the connection still works: drain it */
-            (void)read_results(pg, sent, nreset, nq, NULL, what, NULL);
-        /* A partly sent pipeline is not trusted further: the connection
-         * state is unknown, so it is treated as broken by its owner. */
+            (void)read_results(pg, sent, nreset, nq, NULL, failed, what, NULL);
     } else {
-        rc = read_results(pg, nq, nreset, first_user, results, what, err);
-        if (checked && PQstatus(pg) == CONNECTION_OK)
-            *clean = read_check(pg, check->prepare_sql != NULL);
+        rc = read_results(pg, nq, nreset, first_user, results, failed, what, err);
     }
     if (PQstatus(pg) == CONNECTION_OK && !PQexitPipelineMode(pg) && rc == MYAPPCTX_OK)
         rc = mxi_error_set(err, MYAPPCTX_EPROTO, NULL, "%s: cannot leave pipeline mode: %s",
@@ -328,18 +274,21 @@ myappctx_run_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
     if (nstmts == 0 || nstmts > MYAPPCTX_PIPELINE_MAX_STMTS)
         return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "%s: nstmts is %zu (1..%d)",
                              what, nstmts, MYAPPCTX_PIPELINE_MAX_STMTS);
-    int rc = build_context(ctx, &pc, what, err);
+    int rc = require_idle(conn, true, what, err);
+    bool pooled = rc == MYAPPCTX_OK && conn->clean_check != MXI_CLEAN_CHECK_OFF;
+    if (rc == MYAPPCTX_OK)
+        rc = build_context(ctx, conn, pooled, &pc, what, err);
     for (size_t i = 0; rc == MYAPPCTX_OK && i < nstmts; i++)
         rc = check_stmt(&stmts[i], i, what, err);
-    if (rc == MYAPPCTX_OK)
-        rc = require_idle(conn, true, what, err);
     if (rc != MYAPPCTX_OK)
         return rc;
 
-    /* A reset the pool deferred leads the pipeline: same implicit
-     * transaction, so it is committed with the unit -- or, if the unit
-     * fails, rolled back with it and still pending. */
-    const struct mxi_deferred_reset *reset = conn->pending_reset;
+    /* A reset the pool deferred is done by private.begin_pooled_unit() on a
+     * pooled connection (only if the session is dirty); otherwise its
+     * statements lead the pipeline.  Either way it shares the unit's
+     * implicit transaction: committed with it, or rolled back with it and
+     * still pending. */
+    const struct mxi_deferred_reset *reset = pooled ? NULL : conn->pending_reset;
     size_t nq = 0, nreset = reset ? (size_t)reset->nstmts : 0;
     if (nreset > MXI_MAX_RESET_STMTS)
         return mxi_error_set(err, MYAPPCTX_EPROTO, NULL, "%s: deferred reset too long", what);
@@ -348,35 +297,20 @@ myappctx_run_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
     q[nq++] = pc.query;
     for (size_t i = 0; i < nstmts; i++)
         q[nq++] = (struct pl_query){ stmts[i].sql, stmts[i].nparams, stmts[i].params };
-    /* On a pooled connection, ask after the commit whether the session is
-     * still clean: then the pool needs no reset at all.  The check is a
-     * prepared statement (never behind a transaction pooler, where the pool
-     * turns the check off); a new name each time it must be prepared again,
-     * so a statement the caller deallocated cannot clash. */
-    const char *check_params[] = {
-        conn->clean_check == MXI_CLEAN_CHECK_SETTINGS ? "true" : "false",
-        conn->clean_default_names, conn->clean_default_values };
-    struct pl_check check = { NULL, conn->clean_stmt, 3, check_params };
-    bool use_check = conn->clean_check != MXI_CLEAN_CHECK_OFF;
-    if (use_check && conn->clean_stmt[0] == '\0') {
-        snprintf(conn->clean_stmt, sizeof conn->clean_stmt, "myappctx_clean_%u",
-                 ++conn->clean_generation);
-        check.prepare_sql = clean_check_sql;
-    }
-    int clean = -1;
-    rc = run_pipeline(conn, q, nq, nreset, nreset + 1, results, use_check ? &check : NULL,
-                      &clean, what, err);
-    if (use_check && clean < 0)
-        conn->clean_stmt[0] = '\0';    /* prepare afresh next time */
+    size_t failed;
+    rc = run_pipeline(conn, q, nq, nreset, nreset + 1, results, &failed, what, err);
+    /* begin_pooled_unit() itself can fail on a dirty session, e.g. under a
+     * role the previous borrower SET that may not use schema private.  Then
+     * nothing of the unit ran: reset in a round trip of its own, try once
+     * more. */
+    if (rc != MYAPPCTX_OK && pooled && failed == nreset && conn->pending_reset != NULL &&
+        PQstatus(conn->pg) == CONNECTION_OK &&
+        (rc = mxi_conn_ready(conn, what, err)) == MYAPPCTX_OK)
+        rc = run_pipeline(conn, q, nq, nreset, nreset + 1, results, NULL, what, err);
     if (rc != MYAPPCTX_OK)
         myappctx_results_free(results, nstmts);
-    else if (reset != NULL)
-        conn->pending_reset = NULL;
-    if (clean == 1 && reported_state_unchanged(conn)) {
-        /* Whatever happened before, a reset now would change nothing. */
-        conn->pending_reset = NULL;
-        conn->touched = false;
-    }
+    else
+        conn->pending_reset = NULL;     /* the previous borrower's state is gone */
     return rc;
 }
 
@@ -392,7 +326,7 @@ myappctx_begin_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
 
     if (out_first != NULL)
         *out_first = NULL;
-    int rc = build_context(ctx, &pc, what, err);
+    int rc = build_context(ctx, conn, false, &pc, what, err);
     if (rc == MYAPPCTX_OK && first != NULL)
         rc = check_stmt(first, 0, what, err);
     /* A deferred pool reset runs first, in its own round trip: inside the
@@ -408,7 +342,7 @@ myappctx_begin_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
     if (first != NULL)
         q[nq++] = (struct pl_query){ first->sql, first->nparams, first->params };
     /* Results are labelled from the first statement on (index 2). */
-    rc = run_pipeline(conn, q, nq, 0, 2, first ? res : NULL, NULL, NULL, what, err);
+    rc = run_pipeline(conn, q, nq, 0, 2, first ? res : NULL, NULL, what, err);
     if (rc == MYAPPCTX_OK && PQtransactionStatus(conn->pg) != PQTRANS_INTRANS)
         rc = mxi_error_set(err, MYAPPCTX_EPROTO, NULL,
                            "%s: the transaction is not open after BEGIN", what);

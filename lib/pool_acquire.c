@@ -270,3 +270,4 @@ mxi_pool_return(myappctx_conn *conn)
     struct mxi_pool_slot *slot = conn->pool_slot;
     (void)myappctx_pool_release(slot->pool, conn);
 }
+

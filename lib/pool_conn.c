@@ -77,7 +77,7 @@ static void
 enable_clean_check(myappctx_pool *pool, myappctx_conn *conn)
 {
     PGresult *res;
-    if (mxi_exec(conn, "SELECT names::text, \"values\"::text FROM private.session_role_defaults()",
+    if (mxi_exec(conn, "SELECT names::text, \"values\"::text FROM private.session_baseline()",
                  0, NULL, &res, NULL) != MYAPPCTX_OK)
         return;
     if (PQntuples(res) == 1) {
@@ -239,6 +239,7 @@ unusable(const myappctx_conn *conn, enum mxi_drop_reason *why)
     return 0;
 }
 
+/* Resets now, or defers the targeted reset to the connection's next use. */
 static int
 reset(myappctx_pool *pool, myappctx_conn *conn, int in_txn)
 {
@@ -290,6 +291,6 @@ mxi_pool_clean(myappctx_pool *pool, struct mxi_pool_slot *slot,
         return rc;
     }
     conn->touched = false;
-    *did_reset = 1;
+    *did_reset = 1;                 /* run now or deferred: counted here */
     return MYAPPCTX_OK;
 }

@@ -93,7 +93,9 @@ SELECT
     client_addr,
     state,
     state_change,
-    now() - state_change AS idle_time,
+    -- SPEC FIX: now() is this transaction's start; a backend that changed
+    -- state since then would show a negative idle time.
+    greatest(now() - state_change, interval '0') AS idle_time,
     query,
     wait_event_type,
     wait_event
@@ -113,7 +115,7 @@ AS $$
     SELECT
         a.state,
         count(*),
-        round(avg(extract(epoch FROM (now() - a.state_change)))::numeric, 2)
+        round(avg(extract(epoch FROM greatest(now() - a.state_change, interval '0')))::numeric, 2)
     FROM pg_catalog.pg_stat_activity AS a
     WHERE a.datname = current_database()
     GROUP BY a.state;

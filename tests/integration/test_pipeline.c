@@ -367,6 +367,39 @@ START_TEST(broken_connection_reports_econnect)
 }
 END_TEST
 
+/* A role app_service may SET ROLE to, and a loaded application setting,
+ * both unique to this test process (setup/teardown of the pooled tests). */
+static char other_role[64], setting_key[64];
+
+static void
+pooled_setup(void)
+{
+    setup();
+    snprintf(other_role, sizeof other_role, "pl_other_%ld", (long)getpid());
+    snprintf(setting_key, sizeof setting_key, "pl_setting_%ld", (long)getpid());
+    myappctx_conn *c = tu_connect();
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "DROP ROLE IF EXISTS %s; CREATE ROLE %s; GRANT %s TO app_service; "
+             "INSERT INTO data.app_settings (key, value) VALUES ('%s', 'orig') "
+             "ON CONFLICT (key) DO UPDATE SET value = 'orig'",
+             other_role, other_role, other_role, setting_key);
+    tu_sql(myappctx_conn_pg(c), sql);
+    myappctx_conn_close(c);
+}
+
+static void
+pooled_teardown(void)
+{
+    myappctx_conn *c = tu_connect();
+    char sql[256];
+    snprintf(sql, sizeof sql, "DROP ROLE IF EXISTS %s; DELETE FROM data.app_settings WHERE key = '%s'",
+             other_role, setting_key);
+    tu_sql(myappctx_conn_pg(c), sql);
+    myappctx_conn_close(c);
+    teardown();
+}
+
 static myappctx_pool *
 one_conn_pool(void)
 {
@@ -466,52 +499,59 @@ run_unit_on_pool(myappctx_pool *pool, const char *sql)
     tu_assert_ok(myappctx_pool_release(pool, c), err);
 }
 
-static uint64_t
-pool_resets(myappctx_pool *pool)
-{
-    myappctx_pool_stats st = MYAPPCTX_POOL_STATS_INIT;
-    myappctx_pool_stats_get(pool, &st);
-    return st.resets;
-}
-
 static void
-assert_next_borrower_sees(myappctx_pool *pool, const char *sql, const char *expected)
+assert_next_borrower_sees(myappctx_pool *pool, int fast_path, const char *sql,
+                          const char *expected)
 {
     myappctx_conn *c;
     myappctx_error err;
     PGresult *res;
     tu_assert_ok(myappctx_pool_acquire(pool, &c, 5000, &err), err);
-    tu_assert_ok(myappctx_exec(c, sql, 0, NULL, &res, &err), err);
+    if (fast_path) {
+        myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
+        ctx.user_id = &tenant;
+        myappctx_stmt st = { sql, 0, NULL };
+        tu_assert_ok(myappctx_run_in_context(c, &ctx, &st, 1, &res, &err), err);
+    } else {
+        tu_assert_ok(myappctx_exec(c, sql, 0, NULL, &res, &err), err);
+    }
     ck_assert_msg(strcmp(PQgetvalue(res, 0, 0), expected) == 0, "%s: got '%s', expected '%s'",
                   sql, PQgetvalue(res, 0, 0), expected);
     PQclear(res);
     tu_assert_ok(myappctx_pool_release(pool, c), err);
 }
 
-/* After a fast-path unit the pool asks, in the same round trip, whether the
- * session is still clean: a clean one needs no reset, anything the
- * targeted reset would restore makes it reset. */
-START_TEST(pooled_fast_path_resets_only_dirty_sessions)
+/* A pooled fast-path unit starts with private.begin_pooled_unit(), which
+ * resets the session inside the unit when it is dirty (anything the targeted
+ * reset would restore); other calls run the deferred reset first.  Either
+ * way the next borrower finds nothing of what a unit left behind. */
+START_TEST(pooled_next_borrower_never_sees_what_a_unit_left)
 {
-    static const struct { const char *sql, *probe, *expected; } dirty[] = {
+    char set_role[128], change_setting[160], probe_setting[128];
+    snprintf(set_role, sizeof set_role, "SET ROLE %s", other_role);
+    snprintf(change_setting, sizeof change_setting,
+             "SELECT set_config('myapp.%s', 'changed-by-a-borrower', false)", setting_key);
+    snprintf(probe_setting, sizeof probe_setting,
+             "SELECT current_setting('myapp.%s', true)", setting_key);
+    const struct { const char *sql, *probe, *expected; } dirty[] = {
         { "SELECT set_config('myapp.session_id', 'leak', false)",
           "SELECT COALESCE(current_setting('myapp.session_id', true), '')", "" },
         { "SELECT set_config('myapp.current_user_id', '00000000-0000-4000-8000-000000000001', false)",
-          "SELECT private.get_current_user_id() IS NULL", "t" },
+          "SELECT private.get_current_user_id() IS DISTINCT FROM "
+          "'00000000-0000-4000-8000-000000000001'", "t" },
         { "SELECT set_config('myapp.default_page_size', '99', false)",
           "SELECT current_setting('myapp.default_page_size')", "25" },
         { "SET application_name = 'leaky'",
           "SELECT current_setting('application_name') <> 'leaky'", "t" },
+        { change_setting, probe_setting, "orig" },
+        { set_role, "SELECT current_user::text = session_user::text", "t" },
     };
     myappctx_pool *pool = one_conn_pool();
-    run_unit_on_pool(pool, "SELECT private.get_current_user_id()");
-    ck_assert_uint_eq(pool_resets(pool), 0);        /* clean: nothing to reset */
-    for (size_t i = 0; i < sizeof dirty / sizeof dirty[0]; i++) {
-        uint64_t before = pool_resets(pool);
-        run_unit_on_pool(pool, dirty[i].sql);
-        ck_assert_msg(pool_resets(pool) == before + 1, "no reset after: %s", dirty[i].sql);
-        assert_next_borrower_sees(pool, dirty[i].probe, dirty[i].expected);
-    }
+    for (int fast = 0; fast <= 1; fast++)
+        for (size_t i = 0; i < sizeof dirty / sizeof dirty[0]; i++) {
+            run_unit_on_pool(pool, dirty[i].sql);
+            assert_next_borrower_sees(pool, fast, dirty[i].probe, dirty[i].expected);
+        }
     myappctx_pool_free(pool);
 }
 END_TEST
@@ -534,8 +574,13 @@ main(void)
     tcase_add_test(tc, large_pipeline_does_not_deadlock);
     tcase_add_test(tc, begin_in_context_leaves_transaction_open);
     tcase_add_test(tc, broken_connection_reports_econnect);
-    tcase_add_test(tc, pooled_fast_path_never_sees_the_previous_borrower);
-    tcase_add_test(tc, pooled_fast_path_resets_only_dirty_sessions);
     suite_add_tcase(s, tc);
+    /* Pooled: a role to SET ROLE to and a loaded setting of their own. */
+    TCase *pooled = tcase_create("pooled");
+    tcase_set_timeout(pooled, 60);
+    tcase_add_checked_fixture(pooled, pooled_setup, pooled_teardown);
+    tcase_add_test(pooled, pooled_fast_path_never_sees_the_previous_borrower);
+    tcase_add_test(pooled, pooled_next_borrower_never_sees_what_a_unit_left);
+    suite_add_tcase(s, pooled);
     return tu_run(s);
 }

@@ -1,7 +1,7 @@
--- private.session_is_clean() and private.session_role_defaults(): true
--- exactly when the pool's targeted reset would change nothing.
+-- private.session_is_clean(), private.session_baseline() and private.begin_pooled_unit():
+-- the session counts as clean exactly when the pool's targeted reset would change nothing.
 BEGIN;
-SELECT plan(10);
+SELECT plan(15);
 
 SELECT ok(private.session_is_clean(), 'a fresh session is clean');
 
@@ -35,11 +35,29 @@ SELECT ok(NOT private.session_is_clean(), 'a role other than the session user is
 RESET ROLE;
 
 -- As the app role's session would see them: its role default is listed.
-SELECT ok((SELECT 'myapp.default_page_size' = ANY (names) FROM private.session_role_defaults())
-              OR session_user <> 'app_service',
-          'session_role_defaults lists the app role''s myapp defaults in its own sessions');
+SELECT set_config('myapp.loaded_settings', 'site_name', true);
+SELECT set_config('myapp.site_name', 'Baseline', true);
+SELECT ok((SELECT names @> '{myapp.loaded_settings,myapp.site_name}'
+                  AND "values" @> '{Baseline}' FROM private.session_baseline()),
+          'session_baseline lists loaded settings with their values');
+SELECT set_config('myapp.loaded_settings', '', true);
 SELECT is(provolatile, 's'::"char", 'session_is_clean is STABLE')
 FROM pg_proc WHERE oid = 'private.session_is_clean(boolean, text[], text[])'::regprocedure;
+
+-- begin_pooled_unit(): resets only a dirty session, then sets the context.
+SELECT ok(NOT private.begin_pooled_unit(gen_random_uuid(), NULL, NULL, false, '{}', '{}',
+                                        session_user, current_setting('application_name')),
+          'a clean session is not reset');
+SELECT ok(private.get_current_user_id() IS NOT NULL, 'the unit''s user is set');
+SELECT set_config('myapp.session_id', 'left-behind', false);
+SELECT ok(private.begin_pooled_unit(gen_random_uuid(), NULL, NULL, false, '{}', '{}',
+                                    session_user, current_setting('application_name')),
+          'a dirty session is reset');
+SELECT is(COALESCE(current_setting('myapp.session_id', true), ''), '',
+          'what the previous borrower left is gone');
+SELECT ok(private.begin_pooled_unit(gen_random_uuid(), NULL, NULL, false, '{}', '{}',
+                                    session_user, 'another application name'),
+          'an application_name other than the one at connect counts as dirty');
 
 SELECT * FROM finish();
 ROLLBACK;
