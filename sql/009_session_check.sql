@@ -113,6 +113,7 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     l_dirty boolean;
+    l_ignored text;
 BEGIN
     l_dirty := session_user IS DISTINCT FROM in_login_role
         OR current_setting('application_name') IS DISTINCT FROM in_app_name
@@ -126,14 +127,16 @@ BEGIN
         END IF;
     END IF;
     -- api.set_transaction_context() without its impersonation check: a
-    -- clean (or just reset) session is not impersonating.
+    -- clean (or just reset) session is not impersonating.  Assignments, not
+    -- PERFORM: PL/pgSQL evaluates them as simple expressions, without a
+    -- query per call (this function runs once per pooled unit of work).
     IF in_user_id IS NULL THEN
         RAISE EXCEPTION 'in_user_id must not be NULL' USING ERRCODE = 'P0058';
     END IF;
-    PERFORM set_config('myapp.current_user_id', in_user_id::text, true);
-    PERFORM set_config('myapp.current_tenant_id', COALESCE(in_tenant_id::text, ''), true);
+    l_ignored := set_config('myapp.current_user_id', in_user_id::text, true);
+    l_ignored := set_config('myapp.current_tenant_id', COALESCE(in_tenant_id::text, ''), true);
     IF in_role IS NOT NULL THEN
-        PERFORM set_config('myapp.current_role', in_role, true);
+        l_ignored := set_config('myapp.current_role', in_role, true);
     END IF;
     RETURN l_dirty;
 END;

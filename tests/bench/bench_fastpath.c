@@ -7,7 +7,10 @@
  *       unit: set user and tenant transaction-locally, read them back with
  *       current_setting(), commit -- in one round trip (myappctx_run_in_context)
  *       or in four (BEGIN, set, SELECT, COMMIT).
- *       Prints: tps=.. mean_us=.. p99_us=.. n=.. errors=..
+ *       Prints: tps=.. mean_us=.. p99_us=.. n=.. errors=.. resets=..
+ *   bench_fastpath fastpath-unpooled SECONDS CLIENTS CONNINFO 0
+ *       the fast path with one connection per thread and no pool, to tell
+ *       the pool's share of case c from the pipeline's.
  *   bench_fastpath poolmicro CONNINFO
  *       acquire+release with no server work: one thread on a one-connection
  *       pool (pool_pair_ns), then 16 threads on 4 connections (wait p50/p99).
@@ -105,7 +108,8 @@ make_pool(const char *conninfo, int size, int txn_pooler)
 
 struct worker {
     pthread_t thread;
-    myappctx_pool *pool;
+    myappctx_pool *pool;             /* NULL: the worker has its own connection */
+    const char *conninfo;
     int fastpath;
     uint64_t deadline;
     struct samples lat;
@@ -158,15 +162,21 @@ worker_main(void *arg)
     myappctx_uuid user, tenant;
     myappctx_uuid_parse(&user, USER_ID, NULL);
     myappctx_uuid_parse(&tenant, TENANT_ID, NULL);
+    myappctx_conn *own = NULL;
+    if (w->pool == NULL && myappctx_conn_open(&own, w->conninfo, NULL, NULL) != MYAPPCTX_OK) {
+        w->errors++;
+        return NULL;
+    }
     while (now_ns() < w->deadline) {
         uint64_t t0 = now_ns();
-        myappctx_conn *conn;
+        myappctx_conn *conn = own;
         myappctx_error err;
-        int rc = myappctx_pool_acquire(w->pool, &conn, 10000, &err);
+        int rc = own ? MYAPPCTX_OK : myappctx_pool_acquire(w->pool, &conn, 10000, &err);
         if (rc == MYAPPCTX_OK) {
             rc = w->fastpath ? unit_fastpath(conn, &user, &tenant, &err)
                              : unit_roundtrips(conn, &user, &tenant, &err);
-            myappctx_pool_release(w->pool, conn);
+            if (own == NULL)
+                myappctx_pool_release(w->pool, conn);
         }
         if (rc != MYAPPCTX_OK) {
             w->errors++;
@@ -175,13 +185,15 @@ worker_main(void *arg)
         }
         push(&w->lat, now_ns() - t0);
     }
+    myappctx_conn_close(own);
     return NULL;
 }
 
 static int
-run_load(int fastpath, double seconds, int clients, const char *conninfo, int txn_pooler)
+run_load(int fastpath, int pooled, double seconds, int clients, const char *conninfo,
+         int txn_pooler)
 {
-    myappctx_pool *pool = make_pool(conninfo, clients, txn_pooler);
+    myappctx_pool *pool = pooled ? make_pool(conninfo, clients, txn_pooler) : NULL;
     struct worker *w = calloc((size_t)clients, sizeof *w);
     struct samples all = { 0 };
     unsigned long errors = 0;
@@ -189,6 +201,7 @@ run_load(int fastpath, double seconds, int clients, const char *conninfo, int tx
     uint64_t deadline = start + (uint64_t)(seconds * 1e9);
     for (int i = 0; i < clients; i++) {
         w[i].pool = pool;
+        w[i].conninfo = conninfo;
         w[i].fastpath = fastpath;
         w[i].deadline = deadline;
         pthread_create(&w[i].thread, NULL, worker_main, &w[i]);
@@ -205,7 +218,8 @@ run_load(int fastpath, double seconds, int clients, const char *conninfo, int tx
     for (size_t i = 0; i < all.n; i++)
         sum += (double)all.v[i];
     myappctx_pool_stats st = MYAPPCTX_POOL_STATS_INIT;
-    myappctx_pool_stats_get(pool, &st);
+    if (pool != NULL)
+        myappctx_pool_stats_get(pool, &st);
     printf("tps=%.1f mean_us=%.1f p99_us=%.1f n=%zu errors=%lu resets=%llu\n",
            (double)all.n / elapsed, all.n ? sum / (double)all.n / 1000.0 : 0.0,
            (double)percentile(&all, 0.99) / 1000.0, all.n, errors,
@@ -326,14 +340,16 @@ int
 main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (argc == 6 && (strcmp(argv[1], "fastpath") == 0 || strcmp(argv[1], "roundtrips") == 0))
-        return run_load(strcmp(argv[1], "fastpath") == 0, atof(argv[2]), atoi(argv[3]),
-                        argv[4], atoi(argv[5]));
+    if (argc == 6 && (strcmp(argv[1], "fastpath") == 0 || strcmp(argv[1], "roundtrips") == 0 ||
+                      strcmp(argv[1], "fastpath-unpooled") == 0))
+        return run_load(strcmp(argv[1], "roundtrips") != 0,
+                        strcmp(argv[1], "fastpath-unpooled") != 0, atof(argv[2]),
+                        atoi(argv[3]), argv[4], atoi(argv[5]));
     if (argc == 3 && strcmp(argv[1], "poolmicro") == 0)
         return run_poolmicro(argv[2]);
     if (argc == 4 && strcmp(argv[1], "memory") == 0)
         return run_memory(argv[2], atoi(argv[3]));
-    fprintf(stderr, "usage: bench_fastpath fastpath|roundtrips SECONDS CLIENTS CONNINFO TXN_POOLER\n"
+    fprintf(stderr, "usage: bench_fastpath fastpath|roundtrips|fastpath-unpooled SECONDS CLIENTS CONNINFO TXN_POOLER\n"
                     "       bench_fastpath poolmicro CONNINFO\n"
                     "       bench_fastpath memory CONNINFO N\n");
     return 2;

@@ -77,7 +77,7 @@ SELECT ok(
 RESET ROLE;
 
 SELECT results_eq(
-    format('SELECT backend_pid, connected_at, application_name FROM data.connection_log WHERE id > %s', :'log_before'),
+    format('SELECT backend_pid, connected_at, application_name FROM data.connection_log WHERE id > %s AND backend_pid = pg_backend_pid()', :'log_before'),
     format('VALUES (pg_backend_pid(), now(), %L)', current_setting('application_name')),
     'init_connection logged one row for this backend');
 SELECT * FROM finish();
