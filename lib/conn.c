@@ -178,6 +178,7 @@ flush_pending_reset(myappctx_conn *conn, const char *what, myappctx_error *err)
         mxi_error_set(err, rc, inner.sqlstate,
                       "%s: resetting the pooled connection before use failed: %s",
                       what, inner.message);
+        conn->reset_failed = true;
     } else {
         conn->pending_reset = NULL;
     }

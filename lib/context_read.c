@@ -117,8 +117,14 @@ member_json(json_t *root, const char *key, json_t **out, const char *what,
 {
     json_t *v;
     int rc = member(root, key, &v, what, err);
-    if (rc == MYAPPCTX_OK && !json_is_null(v))
-        *out = json_incref(v);
+    if (rc != MYAPPCTX_OK || json_is_null(v))
+        return rc;
+    /* Metadata and audit context are objects whenever the library wrote
+     * them; anything else was forged with raw SQL. */
+    if (!json_is_object(v))
+        return mxi_error_set(err, MYAPPCTX_EMALFORMED, NULL,
+                             "%s: the context's '%s' is not a JSON object", what, key);
+    *out = json_incref(v);
     return rc;
 }
 

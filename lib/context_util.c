@@ -2,6 +2,7 @@
  * context, audit and impersonation modules. */
 #include "config.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,69 @@ json_has_nul_escape(const char *s)
     return false;
 }
 
+/* Numbers PostgreSQL would print back as integers too long for jansson:
+ * jsonb prints 1e308 as 309 digits. */
+#define MXI_JSON_REAL_MAX 1e18
+
+/* 0 when @v is readable back; 1 nested deeper than @depth_left allows;
+ * 2 holds an unreadable number. */
+static int
+unreadable(const json_t *v, int depth_left)
+{
+    const char *key;
+    json_t *member;
+    size_t i;
+    int r = 0;
+    switch (json_typeof(v)) {
+    case JSON_REAL:
+        return fabs(json_real_value(v)) < MXI_JSON_REAL_MAX ? 0 : 2;
+    case JSON_OBJECT:
+        if (depth_left == 0)
+            return 1;
+        json_object_foreach((json_t *)v, key, member)
+            if ((r = unreadable(member, depth_left - 1)) != 0)
+                return r;
+        return 0;
+    case JSON_ARRAY:
+        if (depth_left == 0)
+            return 1;
+        json_array_foreach(v, i, member)
+            if ((r = unreadable(member, depth_left - 1)) != 0)
+                return r;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* What is stored must read back: the serialized text must parse again
+ * (jansson writes keys with invalid UTF-8 made by the _nocheck setters as
+ * broken JSON), nest no deeper than MYAPPCTX_METADATA_DEPTH_MAX (well
+ * inside what the readers can parse once the server wraps it in
+ * api.get_context()), and hold no number the server would print back
+ * unreadably. */
+static int
+check_readable(const char *text, const char *argname, const char *what, myappctx_error *err)
+{
+    json_error_t jerr;
+    json_t *back = json_loads(text, 0, &jerr);
+    if (back == NULL)
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
+                             "%s: argument '%s' does not serialize to JSON that can be "
+                             "read back: %s", what, argname, jerr.text);
+    int bad = unreadable(back, MYAPPCTX_METADATA_DEPTH_MAX);
+    json_decref(back);
+    if (bad == 1)
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
+                             "%s: argument '%s' is nested deeper than %d levels",
+                             what, argname, MYAPPCTX_METADATA_DEPTH_MAX);
+    if (bad == 2)
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
+                             "%s: argument '%s' holds a number of magnitude 1e18 or more, "
+                             "which would not read back", what, argname);
+    return MYAPPCTX_OK;
+}
+
 int
 mxi_ctx_dump_object(const json_t *value, size_t max_len, const char *argname,
                     const char *what, char **out, myappctx_error *err)
@@ -79,6 +143,8 @@ mxi_ctx_dump_object(const json_t *value, size_t max_len, const char *argname,
         rc = mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
                            "%s: argument '%s' contains U+0000, which PostgreSQL "
                            "cannot store in jsonb", what, argname);
+    if (rc == MYAPPCTX_OK)
+        rc = check_readable(text, argname, what, err);
     if (rc != MYAPPCTX_OK) {
         free(text);
         return rc;
@@ -96,10 +162,13 @@ mxi_ctx_read(myappctx_conn *conn, const char *what, const char *sql, int nparams
     myappctx_error local = { 0 };
     myappctx_error *e = err != NULL ? err : &local;
     int rc = mxi_exec_one(conn, sql, nparams, params, out_res, out_value, e);
-    if (rc == MYAPPCTX_ESERVER && strcmp(e->sqlstate, "22P02") == 0) {
-        char server_msg[MYAPPCTX_ERROR_MESSAGE_SIZE];
+    /* Class 22 (data exception: 22P02 bad syntax, 22007/22008 bad dates...)
+     * here means a stored variable the server cannot cast. */
+    if (rc == MYAPPCTX_ESERVER && strncmp(e->sqlstate, "22", 2) == 0) {
+        char server_msg[MYAPPCTX_ERROR_MESSAGE_SIZE], state[6];
         memcpy(server_msg, e->message, sizeof server_msg);
-        rc = mxi_error_set(e, MYAPPCTX_EMALFORMED, "22P02",
+        memcpy(state, e->sqlstate, sizeof state);
+        rc = mxi_error_set(e, MYAPPCTX_EMALFORMED, state,
                            "%s: a context variable holds a malformed value: %s",
                            what, server_msg);
     }

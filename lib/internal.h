@@ -31,6 +31,9 @@ struct myappctx_conn {
      * statement, so the next borrower never sees the previous one's state
      * and the one-round-trip path stays one round trip. */
     const struct mxi_deferred_reset *pending_reset;
+    /* A deferred reset failed: the connection cannot be made safe again and
+     * is closed when it goes back to the pool. */
+    bool    reset_failed;
     /* Set by the pool for the targeted reset (lib/pool_conn.c): the fast
      * path starts with private.begin_pooled_unit(), which resets the session
      * only if it is dirty.  MXI_CLEAN_CHECK_SETTINGS: the pool's baseline

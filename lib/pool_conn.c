@@ -231,6 +231,10 @@ unusable(const myappctx_conn *conn, enum mxi_drop_reason *why)
         *why = MXI_DROP_LOST;
         return 1;
     }
+    if (conn->reset_failed) {      /* it cannot be made safe for the next one */
+        *why = MXI_DROP_DISCARDED;
+        return 1;
+    }
     /* ACTIVE also covers results sent but not yet read (and COPY). */
     if (PQpipelineStatus(pg) != PQ_PIPELINE_OFF || PQtransactionStatus(pg) == PQTRANS_ACTIVE) {
         *why = MXI_DROP_DISCARDED;

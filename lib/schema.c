@@ -53,6 +53,8 @@ MYAPPCTX_API size_t
 myappctx_schema_migration_count(myappctx_schema_kind kind)
 {
     size_t n;
+    if (kind != MYAPPCTX_SCHEMA_CORE && kind != MYAPPCTX_SCHEMA_DEMO)
+        return 0;
     (void)group_of(kind, &n);
     return n;
 }

@@ -184,8 +184,15 @@ RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
+    -- A reset must not fail on forged state: an impersonation that was
+    -- never logged (P0056) or variables that do not parse (class 22) are
+    -- simply cleared below.
     IF private.is_impersonating() THEN
-        PERFORM api.end_impersonation();
+        BEGIN
+            PERFORM api.end_impersonation();
+        EXCEPTION WHEN SQLSTATE 'P0056' OR data_exception THEN
+            NULL;
+        END;
     END IF;
 
     -- set_config(name, NULL, ...) is a RESET request (set_config is not

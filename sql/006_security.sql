@@ -127,7 +127,8 @@ $$;
 REVOKE EXECUTE ON FUNCTION api.impersonate_user(uuid) FROM PUBLIC;
 
 -- SPEC FIX: the spec raised a generic P0001 and logged nothing; this raises
--- P0056 and closes the log row.
+-- P0056 and closes the log row -- and raises P0056 too when no open row is
+-- logged for this session (forged impersonation variables).
 -- The row closed is this backend's open row for this admin, started since this
 -- backend started: a crashed backend that had the same pid leaves its row open
 -- rather than have it closed with someone else's time.
@@ -155,6 +156,14 @@ BEGIN
       AND l.started_at >= (SELECT a.backend_start
                            FROM pg_catalog.pg_stat_activity AS a
                            WHERE a.pid = pg_backend_pid());
+
+    -- Fail closed: context variables can be forged with set_config(), the
+    -- log cannot.  Without an open impersonation logged for this session,
+    -- "ending" it would switch to whatever original_user_id says.
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Not currently impersonating (no open impersonation is logged for this session)'
+            USING ERRCODE = 'P0056';
+    END IF;
 
     PERFORM set_config('myapp.current_user_id', l_original_user_id::text, false);
     PERFORM set_config('myapp.current_role',

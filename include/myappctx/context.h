@@ -46,6 +46,8 @@ extern "C" {
 #define MYAPPCTX_SESSION_ID_MAX 256
 /** Longest metadata accepted: bytes of its compact JSON text. */
 #define MYAPPCTX_METADATA_MAX 65536
+/** Deepest nesting of metadata accepted (the object itself is level 1). */
+#define MYAPPCTX_METADATA_DEPTH_MAX 64
 
 /** A context to set with myappctx_context_set().  Start from
  *  MYAPPCTX_CONTEXT_INIT so that fields added later get their defaults.
@@ -59,7 +61,8 @@ typedef struct myappctx_context {
     /** optional, NULL = none; 1..MYAPPCTX_SESSION_ID_MAX bytes of UTF-8 */
     const char *session_id;
     /** optional JSON object (borrowed, not modified), NULL = {}; at most
-     *  MYAPPCTX_METADATA_MAX bytes once serialized; strings must not contain
+     *  MYAPPCTX_METADATA_MAX bytes once serialized, nested at most
+     *  MYAPPCTX_METADATA_DEPTH_MAX levels, numbers below 1e18 in magnitude; strings must not contain
      *  U+0000 (PostgreSQL's jsonb cannot store it) */
     json_t *metadata;
 } myappctx_context;

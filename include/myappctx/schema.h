@@ -80,7 +80,7 @@ MYAPPCTX_API int myappctx_schema_status_get(myappctx_conn *conn,
                                             myappctx_schema_status *out,
                                             myappctx_error *err);
 
-/** Number of embedded migrations of @p kind. */
+/** Number of embedded migrations of @p kind (0 for an unknown kind). */
 MYAPPCTX_API size_t myappctx_schema_migration_count(myappctx_schema_kind kind);
 
 /** The @p index-th (0-based) embedded migration of @p kind.

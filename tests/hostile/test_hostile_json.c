@@ -100,6 +100,8 @@ nested_arrays(int depth)
 }
 
 static json_t *mk_depth_64(void) { return nested_objects(64); }
+static json_t *mk_depth_65(void) { return nested_objects(MYAPPCTX_METADATA_DEPTH_MAX + 1); }
+static json_t *mk_arrays_65(void) { return nested_arrays(MYAPPCTX_METADATA_DEPTH_MAX + 1); }
 static json_t *mk_depth_2048(void) { return nested_objects(2048); }
 static json_t *mk_depth_3000(void) { return nested_objects(3000); }
 static json_t *mk_depth_10000(void) { return nested_objects(10000); }
@@ -182,7 +184,9 @@ static const json_row rows[] = {
     { "20000 members (~300 KiB)",                mk_20000_keys,    EINVAL },
     /* depth */
     { "nested 64 deep",                          mk_depth_64,      ROUNDTRIP },
-    { "nested 2048 deep (jansson's parser limit)", mk_depth_2048,  CONSISTENT },
+    { "nested one level deeper than the limit",    mk_depth_65,    EINVAL },
+    { "arrays one level deeper than the limit",    mk_arrays_65,   EINVAL },
+    { "nested 2048 deep (jansson's parser limit)", mk_depth_2048,  EINVAL },
     { "nested 3000 deep",                        mk_depth_3000,    EINVAL },
     { "nested 10000 deep",                       mk_depth_10000,   EINVAL },
     { "arrays nested 3000 deep",                 mk_arrays_3000,   EINVAL },
