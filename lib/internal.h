@@ -31,6 +31,9 @@ struct myappctx_conn {
      * statement, so the next borrower never sees the previous one's state
      * and the one-round-trip path stays one round trip. */
     const struct mxi_deferred_reset *pending_reset;
+    /* The reset the pool uses for this connection (NULL unless pooled with
+     * the targeted reset): the fast path falls back on it. */
+    const struct mxi_deferred_reset *pool_reset;
     /* A deferred reset failed: the connection cannot be made safe again and
      * is closed when it goes back to the pool. */
     bool    reset_failed;

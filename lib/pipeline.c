@@ -300,13 +300,18 @@ myappctx_run_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
     size_t failed;
     rc = run_pipeline(conn, q, nq, nreset, nreset + 1, results, &failed, what, err);
     /* begin_pooled_unit() itself can fail on a dirty session, e.g. under a
-     * role the previous borrower SET that may not use schema private.  Then
-     * nothing of the unit ran: reset in a round trip of its own, try once
-     * more. */
-    if (rc != MYAPPCTX_OK && pooled && failed == nreset && conn->pending_reset != NULL &&
+     * role SET earlier (by the previous borrower, or by this one in an
+     * earlier unit) that may not use schema private.  Then nothing of the
+     * unit ran: run the pool's reset in a round trip of its own and try
+     * once more. */
+    if (rc != MYAPPCTX_OK && pooled && failed == nreset && conn->pool_reset != NULL &&
         PQstatus(conn->pg) == CONNECTION_OK &&
-        (rc = mxi_conn_ready(conn, what, err)) == MYAPPCTX_OK)
-        rc = run_pipeline(conn, q, nq, nreset, nreset + 1, results, NULL, what, err);
+        PQtransactionStatus(conn->pg) == PQTRANS_IDLE) {
+        conn->pending_reset = conn->pool_reset;
+        rc = mxi_conn_ready(conn, what, err);
+        if (rc == MYAPPCTX_OK)
+            rc = run_pipeline(conn, q, nq, nreset, nreset + 1, results, NULL, what, err);
+    }
     if (rc != MYAPPCTX_OK)
         myappctx_results_free(results, nstmts);
     else

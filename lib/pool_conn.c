@@ -85,9 +85,11 @@ enable_clean_check(myappctx_pool *pool, myappctx_conn *conn)
         conn->clean_default_values = strdup(PQgetvalue(res, 0, 1));
     }
     PQclear(res);
-    if (conn->clean_default_names != NULL && conn->clean_default_values != NULL)
+    if (conn->clean_default_names != NULL && conn->clean_default_values != NULL) {
         conn->clean_check = default_init_active(pool) ? MXI_CLEAN_CHECK_SETTINGS
                                                       : MXI_CLEAN_CHECK_ON;
+        conn->pool_reset = &deferred[default_init_active(pool)];
+    }
 }
 
 /* xorshift64*: the background thread is the only caller, so no lock. */

@@ -556,6 +556,31 @@ START_TEST(pooled_next_borrower_never_sees_what_a_unit_left)
 }
 END_TEST
 
+/* A unit's own SET ROLE (to a role without rights on schema private) must
+ * not wedge the connection: the next unit of the same borrower resets and
+ * runs. */
+START_TEST(pooled_fast_path_recovers_from_its_own_set_role)
+{
+    myappctx_pool *pool = one_conn_pool();
+    myappctx_conn *c;
+    myappctx_error err;
+    char set_role[128];
+    snprintf(set_role, sizeof set_role, "SET ROLE %s", other_role);
+    tu_assert_ok(myappctx_pool_acquire(pool, &c, 5000, &err), err);
+    myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
+    ctx.user_id = &user;
+    myappctx_stmt s1 = { set_role, 0, NULL };
+    tu_assert_ok(myappctx_run_in_context(c, &ctx, &s1, 1, NULL, &err), err);
+    myappctx_stmt s2 = { "SELECT current_user::text = session_user::text", 0, NULL };
+    PGresult *res;
+    tu_assert_ok(myappctx_run_in_context(c, &ctx, &s2, 1, &res, &err), err);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
+    PQclear(res);
+    tu_assert_ok(myappctx_pool_release(pool, c), err);
+    myappctx_pool_free(pool);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -581,6 +606,7 @@ main(void)
     tcase_add_checked_fixture(pooled, pooled_setup, pooled_teardown);
     tcase_add_test(pooled, pooled_fast_path_never_sees_the_previous_borrower);
     tcase_add_test(pooled, pooled_next_borrower_never_sees_what_a_unit_left);
+    tcase_add_test(pooled, pooled_fast_path_recovers_from_its_own_set_role);
     suite_add_tcase(s, pooled);
     return tu_run(s);
 }
