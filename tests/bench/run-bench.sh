@@ -8,6 +8,7 @@
 #   a  pgbench, one statement per round trip (BEGIN; set; SELECT; COMMIT)
 #   b  pgbench, the same statements as one pipeline (\startpipeline, -M extended)
 #   c  libmyappctx pool + myappctx_run_in_context (one round trip)
+#   c' the same with one connection per client and no pool (the pool's share)
 #   d  libmyappctx pool, separate round trips (begin+set, SELECT, COMMIT)
 #   e  b and c through PgBouncer (pool_mode=transaction)
 # Then the pool micro-benchmark and the memory per pooled connection.
@@ -62,7 +63,7 @@ run_lib() {
     echo "$out" | sed -n 's/^tps=\([0-9.]*\) mean_us=\([0-9.]*\) p99_us=\([0-9.]*\) n=\([0-9]*\).*/\1 \2 \3 \4/p'
 }
 
-cases="a b c d e_b e_c"
+cases="a b c c_u d e_b e_c"
 for r in $(seq 1 "$rounds"); do
     echo "round $r/$rounds ($secs s per case)..." >&2
     for c in $cases; do
@@ -70,6 +71,7 @@ for r in $(seq 1 "$rounds"); do
             a)   run_pgbench a "$tmp/naive.sql" "$PGHOST" "$PGPORT" "$r" ;;
             b)   run_pgbench b "$tmp/pipelined.sql" "$PGHOST" "$PGPORT" "$r" ;;
             c)   run_lib c fastpath "$direct" 0 ;;
+            c_u) run_lib c_u fastpath-unpooled "$direct" 0 ;;
             d)   run_lib d roundtrips "$direct" 0 ;;
             e_b) run_pgbench e_b "$tmp/pipelined.sql" "$MYAPPCTX_PGBOUNCER_HOST" "$MYAPPCTX_PGBOUNCER_PORT" "$r" ;;
             e_c) run_lib e_c fastpath "$bouncer" 1 ;;
@@ -82,6 +84,7 @@ label() {
         a) echo "a  pgbench naive (4 round trips)" ;;
         b) echo "b  pgbench pipelined (1 round trip)" ;;
         c) echo "c  libmyappctx fast path (1 round trip)" ;;
+        c_u) echo "c' fast path, no pool (conn per client)" ;;
         d) echo "d  libmyappctx separate round trips (4)" ;;
         e_b) echo "e  pgbench pipelined via PgBouncer" ;;
         e_c) echo "e  libmyappctx fast path via PgBouncer" ;;
@@ -101,6 +104,7 @@ done
 echo
 "$bench" memory "$direct" 50
 "$bench" poolmicro "$direct" | tee "$tmp/micro"
-awk -v a="$tps_a" -v b="$tps_b" -v c="$tps_c" 'BEGIN {
+awk -v a="$tps_a" -v b="$tps_b" -v c="$tps_c" -v cu="$tps_c_u" 'BEGIN {
+    printf "fastpath_unpooled_vs_pgbench_pipelined=%.2f\n", cu / b
     printf "fastpath_vs_pgbench_pipelined=%.2f\n", c / b
     printf "fastpath_vs_pgbench_naive=%.2f\n", c / a }'
