@@ -231,6 +231,16 @@ run_pipeline(myappctx_conn *conn, const struct pl_query *q, size_t nq, size_t nr
     if (PQstatus(pg) == CONNECTION_OK && !PQexitPipelineMode(pg) && rc == MYAPPCTX_OK)
         rc = mxi_error_set(err, MYAPPCTX_EPROTO, NULL, "%s: cannot leave pipeline mode: %s",
                            what, PQerrorMessage(pg));
+    /* An error followed by the loss of the connection (a backend terminated
+     * right after it) is a lost connection to the caller: nothing can be
+     * retried on it. */
+    if (rc != MYAPPCTX_OK && rc != MYAPPCTX_ECONNECT && PQstatus(pg) == CONNECTION_BAD) {
+        myappctx_error first;
+        if (err != NULL)
+            first = *err;
+        rc = mxi_error_set(err, MYAPPCTX_ECONNECT, NULL, "%s: connection lost (after: %s)",
+                           what, err != NULL ? first.message : myappctx_strerror(rc));
+    }
     return rc;
 }
 
@@ -299,15 +309,18 @@ myappctx_run_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
         q[nq++] = (struct pl_query){ stmts[i].sql, stmts[i].nparams, stmts[i].params };
     size_t failed;
     rc = run_pipeline(conn, q, nq, nreset, nreset + 1, results, &failed, what, err);
-    /* begin_pooled_unit() itself can fail on a dirty session, e.g. under a
-     * role SET earlier (by the previous borrower, or by this one in an
+    /* The context statement itself can fail on a dirty session, e.g. under
+     * a role SET earlier (by the previous borrower, or by this one in an
      * earlier unit) that may not use schema private.  Then nothing of the
      * unit ran: run the pool's reset in a round trip of its own and try
      * once more. */
-    if (rc != MYAPPCTX_OK && pooled && failed == nreset && conn->pool_reset != NULL &&
-        PQstatus(conn->pg) == CONNECTION_OK &&
-        PQtransactionStatus(conn->pg) == PQTRANS_IDLE) {
-        conn->pending_reset = conn->pool_reset;
+    const struct mxi_deferred_reset *fallback =
+        conn->pool_reset != NULL ? conn->pool_reset : conn->pending_reset;
+    if (rc != MYAPPCTX_OK && failed == nreset && fallback != NULL &&
+        PQstatus(conn->pg) == CONNECTION_OK) {
+        if (PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
+            (void)mxi_exec_script(conn, "ROLLBACK", NULL);
+        conn->pending_reset = fallback;
         rc = mxi_conn_ready(conn, what, err);
         if (rc == MYAPPCTX_OK)
             rc = run_pipeline(conn, q, nq, nreset, nreset + 1, results, NULL, what, err);
