@@ -169,12 +169,9 @@ mxi_conn_check(myappctx_conn *conn, const char *what, myappctx_error *err)
 static int
 flush_pending_reset(myappctx_conn *conn, const char *what, myappctx_error *err)
 {
-    PGresult *res = PQexec(conn->pg, conn->pending_reset->script);
-    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    int rc = MYAPPCTX_OK;
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        myappctx_error inner;
-        rc = mxi_error_from_pg(&inner, conn->pg, res);
+    myappctx_error inner;
+    int rc = mxi_run_script(conn, conn->pending_reset->script, &inner);
+    if (rc != MYAPPCTX_OK) {
         mxi_error_set(err, rc, inner.sqlstate,
                       "%s: resetting the pooled connection before use failed: %s",
                       what, inner.message);
@@ -182,7 +179,6 @@ flush_pending_reset(myappctx_conn *conn, const char *what, myappctx_error *err)
     } else {
         conn->pending_reset = NULL;
     }
-    PQclear(res);
     return rc;
 }
 

@@ -36,17 +36,22 @@ mxi_exec(myappctx_conn *conn, const char *sql, int nparams,
 }
 
 int
-mxi_exec_script(myappctx_conn *conn, const char *sql, myappctx_error *err)
+mxi_run_script(myappctx_conn *conn, const char *sql, myappctx_error *err)
 {
-    int rc = mxi_conn_ready(conn, "exec script", err);
-    if (rc != MYAPPCTX_OK)
-        return rc;
+    int rc = MYAPPCTX_OK;
     PGresult *res = PQexec(conn->pg, sql);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && st != PGRES_EMPTY_QUERY)
         rc = mxi_error_from_pg(err, conn->pg, res);
     PQclear(res);
     return rc;
+}
+
+int
+mxi_exec_script(myappctx_conn *conn, const char *sql, myappctx_error *err)
+{
+    int rc = mxi_conn_ready(conn, "exec script", err);
+    return rc != MYAPPCTX_OK ? rc : mxi_run_script(conn, sql, err);
 }
 
 int

@@ -93,6 +93,10 @@ int mxi_exec(myappctx_conn *conn, const char *sql, int nparams,
  * values) with the simple-query protocol: used for embedded migrations. */
 int mxi_exec_script(myappctx_conn *conn, const char *sql, myappctx_error *err);
 
+/* The same without the readiness check (and so without running a pending
+ * pool reset): for mxi_conn_ready() itself. */
+int mxi_run_script(myappctx_conn *conn, const char *sql, myappctx_error *err);
+
 /* Like mxi_exec() but the statement must return exactly one row; the value
  * of column 0 (or NULL for SQL NULL) is passed to @out_value as a borrowed
  * pointer into @out_res, which the caller PQclear()s. */
