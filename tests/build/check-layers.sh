@@ -1,0 +1,95 @@
+#!/bin/sh
+# The library's objects form no cycle, and no layer calls a layer above it.
+#
+# A graph is drawn from the built objects as the linker sees them: object A
+# needs object B when A has an undefined symbol that B defines (nm).  Then
+#   1. no two objects reach each other (no cycle, however long);
+#   2. each object's folder under lib/ has a rank (docs/design.md, "Layers"),
+#      and an object needs only objects of its own rank or lower.
+# The graph is printed as TAP comments, so a failure shows the edge to cut.
+#
+# Usage: check-layers.sh [OBJECT_DIR]   (default: $top_builddir/lib)
+set -eu
+dir=${1:-$top_builddir/lib}
+NM=${NM:-nm}
+echo "1..3"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+# libtool keeps the PIC objects in .libs; fall back to the plain ones.
+objs=$(find "$dir" -path '*/.libs/*' -name '*.o' 2>/dev/null | sort)
+[ -n "$objs" ] || objs=$(find "$dir" -name '*.o' 2>/dev/null | sort)
+if [ -z "$objs" ]; then
+    echo "not ok 1 - objects found under $dir"
+    echo "not ok 2 # no objects"; echo "not ok 3 # no objects"
+    exit 1
+fi
+n=$(echo "$objs" | wc -l)
+echo "ok 1 - $n objects under $dir"
+
+# One line per symbol: "D <object> <symbol>" (defined) or "U <object> <symbol>".
+# The object's name is its folder and file stem: automake names objects
+# <dir>/<lib>_la-<stem>.o, so "pool/lib_pool_la-acquire.o" is "pool/acquire".
+for o in $objs; do
+    rel=${o#"$dir"/}
+    folder=$(dirname "$rel" | sed 's|/\.libs$||; s|^\.libs$|.|; s|/\.libs/|/|')
+    stem=$(basename "$o" .o | sed 's/^.*_la-//')
+    name="$folder/$stem"
+    [ "$folder" = . ] && name=$stem
+    $NM "$o" | awk -v n="$name" '
+        $1 == "U" { print "U", n, $2; next }
+        NF >= 3 && $2 ~ /^[TDBRCVW]$/ { print "D", n, $3 }'
+done >"$tmp/syms"
+
+# Edges: user -> definer, one line each.
+awk '$1 == "D" { def[$3] = $2 }
+     $1 == "U" { use[++k] = $2 " " $3 }
+     END { for (i = 1; i <= k; i++) { split(use[i], a, " ");
+           if ((a[2] in def) && def[a[2]] != a[1]) print a[1], def[a[2]] } }' \
+    "$tmp/syms" | sort -u >"$tmp/edges"
+echo "# $(wc -l <"$tmp/edges") edges between objects (user -> definer):"
+sed 's/ / -> /; s/^/#   /' "$tmp/edges"
+
+# 2. Cycles: transitive closure (Floyd-Warshall; a few dozen nodes).
+awk '{ n[$1]; n[$2]; r[$1, $2] = 1 }
+     END {
+        for (k in n) for (i in n) if ((i, k) in r) for (j in n) if ((k, j) in r) r[i, j] = 1
+        bad = 0
+        for (i in n) for (j in n) if (i < j && ((i, j) in r) && ((j, i) in r)) {
+            print "#   " i " <-> " j; bad = 1 }
+        exit bad
+     }' "$tmp/edges" >"$tmp/cycles" && cyc=0 || cyc=1
+if [ "$cyc" = 0 ]; then
+    echo "ok 2 - no cycle between objects"
+else
+    echo "not ok 2 - objects that reach each other (a cycle):"
+    cat "$tmp/cycles"
+fi
+
+# 3. Layers, lowest first: a folder may use its own rank or lower ones.
+rank() {
+    case $1 in
+        core/*) echo 1 ;;
+        conn/*) echo 2 ;;
+        exec/*) echo 3 ;;
+        context/*|api/*|settings/*) echo 4 ;;
+        pipeline/*) echo 5 ;;
+        pool/*) echo 6 ;;
+        schema/*) echo 7 ;;
+        *) echo 0 ;;
+    esac
+}
+bad=0
+while read -r from to; do
+    rf=$(rank "$from"); rt=$(rank "$to")
+    if [ "$rf" = 0 ] || [ "$rt" = 0 ]; then
+        echo "#   outside any layer: $from -> $to"; bad=1
+    elif [ "$rt" -gt "$rf" ]; then
+        echo "#   upward call: $from (layer $rf) -> $to (layer $rt)"; bad=1
+    fi
+done <"$tmp/edges" >"$tmp/layers"
+if [ "$bad" = 0 ]; then
+    echo "ok 3 - every object uses only its own layer or lower ones"
+else
+    echo "not ok 3 - layering violated:"
+    cat "$tmp/layers"
+fi
