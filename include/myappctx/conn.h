@@ -23,13 +23,11 @@ typedef struct myappctx_conn_options {
      *  MYAPPCTX_ESESSIONSTATE, because the pooler would hand the session
      *  state to another client. */
     int txn_pooler;
-    /** Non-zero: at connect, check that the installed schema version is one
-     *  this library supports (MYAPPCTX_ESCHEMA otherwise). */
-    int check_schema;
 } myappctx_conn_options;
 
-#define MYAPPCTX_CONN_OPTIONS_VERSION 1
-#define MYAPPCTX_CONN_OPTIONS_INIT { MYAPPCTX_CONN_OPTIONS_VERSION, 0, 0 }
+/* Version 2: check_schema left the options; call myappctx_schema_check(). */
+#define MYAPPCTX_CONN_OPTIONS_VERSION 2
+#define MYAPPCTX_CONN_OPTIONS_INIT { MYAPPCTX_CONN_OPTIONS_VERSION, 0 }
 
 /**
  * Opens a connection.
@@ -37,9 +35,8 @@ typedef struct myappctx_conn_options {
  * @param conninfo   libpq connection string or URI ("" uses the PG* environment)
  * @param opts       options, or NULL for the defaults
  * @param err        optional error details
- * @return MYAPPCTX_OK, MYAPPCTX_EINVAL, MYAPPCTX_ENOMEM, MYAPPCTX_ECONNECT,
- *         or MYAPPCTX_ESCHEMA when opts->check_schema is set and the schema
- *         is missing or of an unsupported version.
+ * @return MYAPPCTX_OK, MYAPPCTX_EINVAL, MYAPPCTX_ENOMEM, MYAPPCTX_ECONNECT.
+ *         The schema is not checked here: see myappctx_schema_check().
  */
 MYAPPCTX_API int myappctx_conn_open(myappctx_conn **out, const char *conninfo,
                                     const myappctx_conn_options *opts,
@@ -49,8 +46,7 @@ MYAPPCTX_API int myappctx_conn_open(myappctx_conn **out, const char *conninfo,
  * Wraps an existing, established libpq connection.  The caller keeps
  * ownership of @p pg: myappctx_conn_close() frees the wrapper only, and @p pg
  * must outlive it.
- * @return MYAPPCTX_OK, MYAPPCTX_EINVAL (NULL or not connected), MYAPPCTX_ENOMEM,
- *         MYAPPCTX_ESCHEMA (as for myappctx_conn_open()).
+ * @return MYAPPCTX_OK, MYAPPCTX_EINVAL (NULL or not connected), MYAPPCTX_ENOMEM.
  */
 MYAPPCTX_API int myappctx_conn_wrap(myappctx_conn **out, PGconn *pg,
                                     const myappctx_conn_options *opts,

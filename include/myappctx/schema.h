@@ -80,6 +80,14 @@ MYAPPCTX_API int myappctx_schema_status_get(myappctx_conn *conn,
                                             myappctx_schema_status *out,
                                             myappctx_error *err);
 
+/** Checks that the schema installed in the database is the version this
+ *  library embeds (one read-only query).  Call it after connecting when a
+ *  mismatch should stop the application early.
+ *  @return MYAPPCTX_OK; MYAPPCTX_ESCHEMA when the schema is missing, older
+ *          (the message says to run 'myappctx schema install') or newer than
+ *          this library. */
+MYAPPCTX_API int myappctx_schema_check(myappctx_conn *conn, myappctx_error *err);
+
 /** Number of embedded migrations of @p kind (0 for an unknown kind). */
 MYAPPCTX_API size_t myappctx_schema_migration_count(myappctx_schema_kind kind);
 

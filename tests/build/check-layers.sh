@@ -5,22 +5,27 @@
 # needs object B when A has an undefined symbol that B defines (nm).  Then
 #   1. no two objects reach each other (no cycle, however long);
 #   2. each object's folder under lib/ has a rank (docs/design.md, "Layers"),
-#      and an object needs only objects of its own rank or lower.
+#      and an object needs only objects of its own rank or lower;
+#   3. every global symbol an object defines is public (myappctx_) or named
+#      after its file, mxi_<file>_ (docs/conventions.md).
 # The graph is printed as TAP comments, so a failure shows the edge to cut.
 #
 # Usage: check-layers.sh [OBJECT_DIR]   (default: $top_builddir/lib)
 set -eu
 dir=${1:-$top_builddir/lib}
 NM=${NM:-nm}
-echo "1..3"
+echo "1..4"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
-# libtool keeps the PIC objects in .libs; fall back to the plain ones.
-objs=$(find "$dir" -path '*/.libs/*' -name '*.o' 2>/dev/null | sort)
-[ -n "$objs" ] || objs=$(find "$dir" -name '*.o' 2>/dev/null | sort)
+# Objects of lib/<folder>/ only (libtool keeps the PIC ones in .libs; fall
+# back to the plain ones).  A source file directly in lib/ is outside every
+# layer: refused below.
+objs=$(find "$dir" -mindepth 3 -path '*/.libs/*' -name '*.o' 2>/dev/null | sort)
+[ -n "$objs" ] || objs=$(find "$dir" -mindepth 2 -name '*.o' 2>/dev/null | sort)
+loose=$(ls "${top_srcdir:-.}"/lib/*.c 2>/dev/null || true)
 if [ -z "$objs" ]; then
     echo "not ok 1 - objects found under $dir"
-    echo "not ok 2 # no objects"; echo "not ok 3 # no objects"
+    echo "not ok 2 # no objects"; echo "not ok 3 # no objects"; echo "not ok 4 # no objects"
     exit 1
 fi
 n=$(echo "$objs" | wc -l)
@@ -79,6 +84,7 @@ rank() {
     esac
 }
 bad=0
+for f in $loose; do echo "#   outside any layer (not in a folder): lib/$(basename "$f")"; bad=1; done >"$tmp/layers"
 while read -r from to; do
     rf=$(rank "$from"); rt=$(rank "$to")
     if [ "$rf" = 0 ] || [ "$rt" = 0 ]; then
@@ -86,10 +92,23 @@ while read -r from to; do
     elif [ "$rt" -gt "$rf" ]; then
         echo "#   upward call: $from (layer $rf) -> $to (layer $rt)"; bad=1
     fi
-done <"$tmp/edges" >"$tmp/layers"
+done <"$tmp/edges" >>"$tmp/layers"
+[ -s "$tmp/layers" ] && bad=1
 if [ "$bad" = 0 ]; then
     echo "ok 3 - every object uses only its own layer or lower ones"
 else
     echo "not ok 3 - layering violated:"
     cat "$tmp/layers"
+fi
+
+# 4. Names: a global symbol of lib/<folder>/<file>.o is myappctx_* or
+#    mxi_<file>_*.
+awk '$1 == "D" { n = split($2, p, "/"); stem = p[n];
+                 if ($3 !~ /^myappctx_/ && index($3, "mxi_" stem "_") != 1)
+                     print "#   " $2 ": " $3 }' "$tmp/syms" | sort -u >"$tmp/names"
+if [ -s "$tmp/names" ]; then
+    echo "not ok 4 - global symbols not named after their file (mxi_<file>_...):"
+    cat "$tmp/names"
+else
+    echo "ok 4 - every global symbol is myappctx_* or mxi_<file>_*"
 fi

@@ -230,8 +230,8 @@ migration(myappctx_schema_kind kind, size_t index, myappctx_error *err)
       txn_version(c, 2, 0, err))                                                               \
     X(bic_version, "myappctx_begin_in_context ctx->version 0", MYAPPCTX_EINVAL, "version",    \
       txn_version(c, 0, 1, err))                                                               \
-    X(open_version, "myappctx_conn_open opts->version 2", MYAPPCTX_EINVAL, "version",         \
-      conn_version(2, 0, c, err))                                                              \
+    X(open_version, "myappctx_conn_open opts->version 1", MYAPPCTX_EINVAL, "version",         \
+      conn_version(1, 0, c, err))                                                              \
     X(wrap_version, "myappctx_conn_wrap opts->version 0", MYAPPCTX_EINVAL, "version",         \
       conn_version(0, 1, c, err))                                                              \
     X(schema_version, "myappctx_schema_install opts->version 2", MYAPPCTX_EINVAL, "version",  \

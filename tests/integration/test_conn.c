@@ -149,23 +149,6 @@ START_TEST(broken_connection_is_econnect)
 }
 END_TEST
 
-START_TEST(check_schema_option)
-{
-    myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
-    opts.check_schema = 1;
-    myappctx_conn *c = tu_connect_opts("", &opts);   /* harness installed it */
-    myappctx_conn_close(c);
-
-    char *fresh = tu_create_database("noschema");
-    myappctx_error err;
-    int rc = myappctx_conn_open(&c, fresh, &opts, &err);
-    tu_assert_rc(rc, MYAPPCTX_ESCHEMA, err);
-    ck_assert_msg(strstr(err.message, "not installed") != NULL, "%s", err.message);
-    tu_drop_database(fresh);
-    free(fresh);
-}
-END_TEST
-
 int
 main(void)
 {
@@ -180,7 +163,6 @@ main(void)
     tcase_add_test(tc, exec_maps_server_errors);
     tcase_add_test(tc, commit_of_aborted_transaction_is_not_success);
     tcase_add_test(tc, broken_connection_is_econnect);
-    tcase_add_test(tc, check_schema_option);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -89,9 +89,7 @@ START_TEST(fresh_install_then_repeat_is_noop)
     ck_assert_int_eq(count_rows(c, "SELECT count(*) FROM pg_class WHERE oid = 'data.orders'::regclass "
                                    "AND relrowsecurity"), 1);
 
-    myappctx_conn_options copts = MYAPPCTX_CONN_OPTIONS_INIT;
-    copts.check_schema = 1;
-    myappctx_conn_close(tu_connect_opts(db, &copts));
+    tu_assert_ok(myappctx_schema_check(c, &err), err);
     myappctx_conn_close(c);
 }
 END_TEST
@@ -119,6 +117,21 @@ race_install(void *arg)
     myappctx_conn_close(c);
     return NULL;
 }
+
+/* The check that replaced myappctx_conn_options.check_schema: refuses a
+ * database without the schema, with the hint to install it. */
+START_TEST(schema_check_refuses_missing_schema)
+{
+    myappctx_conn *c = tu_connect_opts(db, NULL);
+    myappctx_error err;
+    tu_assert_rc(myappctx_schema_check(c, &err), MYAPPCTX_ESCHEMA, err);
+    ck_assert_msg(strstr(err.message, "not installed") != NULL &&
+                  strstr(err.message, "myappctx schema install") != NULL, "%s", err.message);
+    tu_assert_ok(myappctx_schema_install(c, NULL, NULL, &err), err);
+    tu_assert_ok(myappctx_schema_check(c, &err), err);
+    myappctx_conn_close(c);
+}
+END_TEST
 
 START_TEST(concurrent_installers_one_wins)
 {
@@ -161,10 +174,8 @@ START_TEST(newer_schema_is_refused)
                                 "VALUES ('core', 9999, '9999_future.sql', 'x')");
     tu_assert_rc(myappctx_schema_install(c, NULL, NULL, &err), MYAPPCTX_ESCHEMA, err);
     ck_assert_msg(strstr(err.message, "upgrade the library") != NULL, "%s", err.message);
-    myappctx_conn_options copts = MYAPPCTX_CONN_OPTIONS_INIT;
-    copts.check_schema = 1;
-    myappctx_conn *c2;
-    tu_assert_rc(myappctx_conn_open(&c2, db, &copts, &err), MYAPPCTX_ESCHEMA, err);
+    tu_assert_rc(myappctx_schema_check(c, &err), MYAPPCTX_ESCHEMA, err);
+    ck_assert_msg(strstr(err.message, "upgrade the library") != NULL, "%s", err.message);
     myappctx_conn_close(c);
 }
 END_TEST
@@ -245,6 +256,7 @@ main(void)
     tcase_add_checked_fixture(tc, fresh_db, drop_db);
     tcase_add_test(tc, embedded_migrations_are_ordered);
     tcase_add_test(tc, fresh_install_then_repeat_is_noop);
+    tcase_add_test(tc, schema_check_refuses_missing_schema);
     tcase_add_test(tc, concurrent_installers_one_wins);
     tcase_add_test(tc, altered_checksum_is_refused);
     tcase_add_test(tc, newer_schema_is_refused);

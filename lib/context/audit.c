@@ -1,0 +1,43 @@
+/* The audit context of the current transaction (api.set_audit_context). */
+#include "config.h"
+
+#include "context/context.h"
+
+MYAPPCTX_API int
+myappctx_audit_set(myappctx_conn *conn, const char *reason, const char *ticket,
+                   myappctx_error *err)
+{
+    static const char what[] = "myappctx_audit_set";
+    MXI_ERROR_REQUIRE_ARG(err, conn);
+    int rc = mxi_text_check(reason, MYAPPCTX_AUDIT_TEXT_MAX, true, "reason", what, err);
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_text_check(ticket, MYAPPCTX_AUDIT_TEXT_MAX, true, "ticket", what, err);
+    /* The server function stores it with is_local = true: outside a
+     * transaction block it would vanish before anyone could read it. */
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_conn_require_txn(conn, what, err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
+    const char *params[] = { reason, ticket };
+    return mxi_exec_params(conn, "SELECT api.set_audit_context($1::text, $2::text)", 2, params,
+                    NULL, err);
+}
+
+MYAPPCTX_API int
+myappctx_audit_get(myappctx_conn *conn, json_t **out, myappctx_error *err)
+{
+    static const char what[] = "myappctx_audit_get";
+    MXI_ERROR_REQUIRE_ARG(err, out);
+    *out = NULL;
+    MXI_ERROR_REQUIRE_ARG(err, conn);
+    PGresult *res;
+    const char *text;
+    int rc = mxi_codec_read(conn, what, "SELECT private.get_audit_context()::text", 0, NULL,
+                          &res, &text, err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
+    if (text != NULL)
+        rc = mxi_codec_parse_object(text, what, out, err);
+    PQclear(res);
+    return rc;
+}

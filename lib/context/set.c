@@ -1,0 +1,137 @@
+/* Setting and clearing the application context: session scope
+ * (api.set_context), transaction scope (api.set_transaction_context) and
+ * api.clear_context. */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "context/context.h"
+
+MYAPPCTX_API int
+myappctx_context_set(myappctx_conn *conn, const myappctx_context *ctx, myappctx_error *err)
+{
+    static const char what[] = "myappctx_context_set";
+    MXI_ERROR_REQUIRE_ARG(err, conn);
+    MXI_ERROR_REQUIRE_ARG(err, ctx);
+    if (ctx->version != MYAPPCTX_CONTEXT_VERSION)
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
+                             "%s: ctx->version %d is not %d (use MYAPPCTX_CONTEXT_INIT)",
+                             what, ctx->version, MYAPPCTX_CONTEXT_VERSION);
+    int rc = mxi_codec_check_uuid(&ctx->user_id, false, "ctx->user_id", what, err);
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_codec_check_uuid(ctx->tenant_id, true, "ctx->tenant_id", what, err);
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_codec_check_label(ctx->role, MYAPPCTX_ROLE_MAX, "ctx->role", what, err);
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_codec_check_label(ctx->session_id, MYAPPCTX_SESSION_ID_MAX,
+                                 "ctx->session_id", what, err);
+    char *metadata = NULL;
+    if (rc == MYAPPCTX_OK && ctx->metadata != NULL)
+        rc = mxi_codec_dump_object(ctx->metadata, MYAPPCTX_METADATA_MAX, "ctx->metadata",
+                                 what, &metadata, err);
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_conn_require_session_state(conn, what, err);
+    if (rc != MYAPPCTX_OK) {
+        free(metadata);
+        return rc;
+    }
+
+    char user[MYAPPCTX_UUID_BUFSIZE], tenant[MYAPPCTX_UUID_BUFSIZE];
+    /* The C defaults are spelt out rather than sent as NULL: the server
+     * maps a NULL role to "no role", not to its parameter default. */
+    const char *params[] = {
+        myappctx_uuid_format(&ctx->user_id, user),
+        mxi_codec_uuid_param(ctx->tenant_id, tenant),
+        ctx->role != NULL ? ctx->role : "user",
+        ctx->session_id,
+        metadata != NULL ? metadata : "{}",
+    };
+    rc = mxi_exec_params(conn,
+                  "SELECT api.set_context($1::uuid, $2::uuid, $3::text, $4::text, $5::jsonb)",
+                  5, params, NULL, err);
+    free(metadata);
+    return rc;
+}
+
+/* Checks shared by the transaction-scoped setters (nothing is sent). */
+static int
+check_local_args(myappctx_conn *conn, const myappctx_uuid *user_id,
+                 const myappctx_uuid *tenant_id, const char *role, const char *what,
+                 myappctx_error *err)
+{
+    int rc = mxi_call_require_conn(conn, what, err);
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_codec_check_uuid(user_id, false, "user_id", what, err);
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_codec_check_uuid(tenant_id, true, "tenant_id", what, err);
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_codec_check_label(role, MYAPPCTX_ROLE_MAX, "role", what, err);
+    return rc;
+}
+
+/* Sends api.set_transaction_context; the caller has checked the arguments
+ * and that a transaction block is open. */
+static int
+send_local(myappctx_conn *conn, const myappctx_uuid *user_id,
+           const myappctx_uuid *tenant_id, const char *role, myappctx_error *err)
+{
+    char user[MYAPPCTX_UUID_BUFSIZE], tenant[MYAPPCTX_UUID_BUFSIZE];
+    /* A NULL role is sent as '' (unset for this transaction), not as NULL
+     * (which keeps the session's role): the transaction's identity must not
+     * inherit the role of whoever set a session context earlier. */
+    const char *params[] = {
+        myappctx_uuid_format(user_id, user),
+        mxi_codec_uuid_param(tenant_id, tenant),
+        role != NULL ? role : "",
+    };
+    return mxi_exec_params(conn, "SELECT api.set_transaction_context($1::uuid, $2::uuid, $3::text)",
+                    3, params, NULL, err);
+}
+
+MYAPPCTX_API int
+myappctx_context_set_local(myappctx_conn *conn, const myappctx_uuid *user_id,
+                           const myappctx_uuid *tenant_id, const char *role,
+                           myappctx_error *err)
+{
+    static const char what[] = "myappctx_context_set_local";
+    int rc = check_local_args(conn, user_id, tenant_id, role, what, err);
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_conn_require_txn(conn, what, err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
+    return send_local(conn, user_id, tenant_id, role, err);
+}
+
+MYAPPCTX_API int
+myappctx_context_begin(myappctx_conn *conn, const myappctx_uuid *user_id,
+                       const myappctx_uuid *tenant_id, const char *role,
+                       myappctx_error *err)
+{
+    static const char what[] = "myappctx_context_begin";
+    int rc = check_local_args(conn, user_id, tenant_id, role, what, err);
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_conn_ready(conn, what, err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
+    if (PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
+        return mxi_error_set(err, MYAPPCTX_EBUSY, NULL,
+                             "%s: already inside a transaction block; use "
+                             "myappctx_context_set_local()", what);
+    rc = mxi_exec_params(conn, "BEGIN", 0, NULL, NULL, err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
+    rc = send_local(conn, user_id, tenant_id, role, err);
+    if (rc != MYAPPCTX_OK) {
+        /* The caller's error is the interesting one; a failed ROLLBACK can
+         * only mean a broken connection, which the next call reports. */
+        (void)mxi_exec_params(conn, "ROLLBACK", 0, NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+MYAPPCTX_API int
+myappctx_context_clear(myappctx_conn *conn, myappctx_error *err)
+{
+    MXI_ERROR_REQUIRE_ARG(err, conn);
+    return mxi_exec_params(conn, "SELECT api.clear_context()", 0, NULL, NULL, err);
+}

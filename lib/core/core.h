@@ -1,0 +1,73 @@
+/* lib/core: what every other layer builds on -- status codes and error
+ * details, argument checks done in C before any round trip, strict parsing.
+ * Nothing here talks to the server.  Naming: docs/conventions.md. */
+#ifndef MXI_CORE_H
+#define MXI_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "myappctx.h"
+
+/* ---- error.c ----------------------------------------------------------- */
+
+/* Fills @err (if not NULL) and returns @code.  printf-style message. */
+int mxi_error_set(myappctx_error *err, int code, const char *sqlstate,
+                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Maps a failed PGresult (or, when res is NULL, the connection's error) to a
+ * status code and fills @err with SQLSTATE and the primary message. */
+int mxi_error_from_pg(myappctx_error *err, PGconn *pg, const PGresult *res);
+
+/* EINVAL naming the argument when a required pointer is NULL. */
+#define MXI_ERROR_REQUIRE_ARG(err, arg)                                        \
+    do {                                                                       \
+        if ((arg) == NULL)                                                     \
+            return mxi_error_set((err), MYAPPCTX_EINVAL, NULL,                 \
+                                 "%s: argument '%s' is NULL", __func__, #arg); \
+    } while (0)
+
+/* ---- text.c ------------------------------------------------------------ */
+
+/* A text argument: at most @max_len bytes of valid UTF-8; NULL refused
+ * unless @allow_null.  EINVAL naming @argname otherwise. */
+int mxi_text_check(const char *value, size_t max_len, bool allow_null,
+                   const char *argname, const char *what, myappctx_error *err);
+
+/* ---- names.c: setting keys and configuration parameter (GUC) names ------ */
+
+/* A setting key: matches ^[a-z][a-z0-9_]{0,62}$ and is not one of the
+ * context variable names, exactly the rule of private.is_valid_setting_key().
+ * EINVAL naming @argname otherwise. */
+int mxi_names_check_setting_key(const char *key, const char *argname, const char *what,
+                                myappctx_error *err);
+
+/* A configuration parameter name: at most MYAPPCTX_CONFIG_NAME_MAX bytes
+ * matching ^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$.  EINVAL
+ * otherwise. */
+int mxi_names_check_config(const char *name, const char *argname, const char *what,
+                           myappctx_error *err);
+
+/* True when @name (a valid parameter name) is one of the myapp.* context
+ * variables, compared case-insensitively as the server compares names. */
+bool mxi_names_is_context(const char *name);
+
+/* True when @name has the two-part form of a custom (placeholder) parameter. */
+bool mxi_names_is_custom(const char *name);
+
+/* ---- parse.c: strict, locale-independent parsing of text values --------
+ * Each returns true on success and leaves *out untouched on failure. */
+
+/* PostgreSQL's boolean input (boolin): surrounding white space ignored, then
+ * case-insensitively true/false/yes/no or any unique prefix of them, on,
+ * off (or "of"), 1, 0.  *out is 1 or 0. */
+bool mxi_parse_bool(const char *text, int *out);
+
+/* A base-10 integer: optional sign then digits only, within long long. */
+bool mxi_parse_int64(const char *text, long long *out);
+
+/* A plain decimal as PostgreSQL prints numeric: optional '-', digits,
+ * optionally '.' and digits. */
+bool mxi_parse_decimal(const char *text, double *out);
+
+#endif /* MXI_CORE_H */

@@ -1,0 +1,120 @@
+/* The one place that runs a parameterized statement and maps its error. */
+#include "config.h"
+
+#include <string.h>
+
+#include "exec/exec.h"
+
+int
+mxi_exec_params(myappctx_conn *conn, const char *sql, int nparams,
+         const char *const *params, PGresult **out, myappctx_error *err)
+{
+    if (out != NULL)
+        *out = NULL;
+    int rc = mxi_conn_ready(conn, "exec", err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
+    if (sql == NULL)
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "exec: argument 'sql' is NULL");
+    if (nparams < 0 || nparams > 65535 || (nparams > 0 && params == NULL))
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
+                             "exec: %d parameters with %s array", nparams,
+                             params ? "an" : "no");
+
+    PGresult *res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        rc = mxi_error_from_pg(err, conn->pg, res);
+        PQclear(res);
+        return rc;
+    }
+    if (out != NULL)
+        *out = res;
+    else
+        PQclear(res);
+    return MYAPPCTX_OK;
+}
+
+int
+mxi_exec_script_unchecked(myappctx_conn *conn, const char *sql, myappctx_error *err)
+{
+    int rc = MYAPPCTX_OK;
+    PGresult *res = PQexec(conn->pg, sql);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && st != PGRES_EMPTY_QUERY)
+        rc = mxi_error_from_pg(err, conn->pg, res);
+    PQclear(res);
+    return rc;
+}
+
+int
+mxi_exec_script(myappctx_conn *conn, const char *sql, myappctx_error *err)
+{
+    int rc = mxi_conn_ready(conn, "exec script", err);
+    return rc != MYAPPCTX_OK ? rc : mxi_exec_script_unchecked(conn, sql, err);
+}
+
+int
+mxi_exec_one(myappctx_conn *conn, const char *sql, int nparams,
+             const char *const *params, PGresult **out_res,
+             const char **out_value, myappctx_error *err)
+{
+    PGresult *res;
+    *out_res = NULL;
+    *out_value = NULL;
+    int rc = mxi_exec_params(conn, sql, nparams, params, &res, err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
+    if (PQntuples(res) != 1 || PQnfields(res) < 1) {
+        rc = mxi_error_set(err, MYAPPCTX_EPROTO, NULL,
+                           "expected one row, got %d rows of %d columns",
+                           PQntuples(res), PQnfields(res));
+        PQclear(res);
+        return rc;
+    }
+    *out_res = res;
+    *out_value = PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0);
+    return MYAPPCTX_OK;
+}
+
+MYAPPCTX_API int
+myappctx_exec(myappctx_conn *conn, const char *sql, int nparams,
+              const char *const *params, PGresult **out, myappctx_error *err)
+{
+    return mxi_exec_params(conn, sql, nparams, params, out, err);
+}
+
+MYAPPCTX_API int
+myappctx_begin(myappctx_conn *conn, myappctx_error *err)
+{
+    return mxi_exec_params(conn, "BEGIN", 0, NULL, NULL, err);
+}
+
+int
+mxi_exec_commit(myappctx_conn *conn, const char *what, myappctx_error *err)
+{
+    PGresult *res;
+    int rc = mxi_exec_params(conn, "COMMIT", 0, NULL, &res, err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
+    /* COMMIT of an aborted transaction "succeeds" with the tag ROLLBACK:
+     * report it, never a false success. */
+    bool rolled_back = strcmp(PQcmdStatus(res), "COMMIT") != 0;
+    PQclear(res);
+    if (rolled_back)
+        return mxi_error_set(err, MYAPPCTX_ETXNFAILED, "25P02",
+                             "%s: the transaction was aborted and has been rolled back", what);
+    return MYAPPCTX_OK;
+}
+
+MYAPPCTX_API int
+myappctx_commit(myappctx_conn *conn, myappctx_error *err)
+{
+    return mxi_exec_commit(conn, "commit", err);
+}
+
+MYAPPCTX_API int
+myappctx_rollback(myappctx_conn *conn, myappctx_error *err)
+{
+    return mxi_exec_params(conn, "ROLLBACK", 0, NULL, NULL, err);
+}

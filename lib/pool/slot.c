@@ -1,0 +1,222 @@
+/* Network I/O on one pooled connection: opening it (with the on_connect
+ * step), validating it before it is lent, and cleaning it when it comes
+ * back (the reset itself is reset.c's).  Called without the pool mutex: the caller holds the slot out of
+ * the idle list, so nobody else touches the connection meanwhile. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool/pool.h"
+
+static int
+run_on_connect(myappctx_pool *pool, myappctx_conn *conn, myappctx_error *err)
+{
+    if (pool->cfg.on_connect != NULL) {
+        int r = pool->cfg.on_connect(conn, pool->cfg.on_connect_userdata);
+        if (r != 0)
+            return mxi_error_set(err, MYAPPCTX_EHOOK, NULL,
+                                 "pool: the on_connect hook refused the connection (returned %d)", r);
+    } else if (mxi_reset_default_init(pool)) {
+        myappctx_error e;
+        int rc = mxi_exec_params(conn, "SELECT api.init_connection()", 0, NULL, NULL, &e);
+        if (rc != MYAPPCTX_OK)
+            return mxi_error_set(err, rc, e.sqlstate, "pool: api.init_connection() failed: %s",
+                                 e.message);
+    }
+    if (PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
+        return mxi_error_set(err, MYAPPCTX_EHOOK, NULL,
+                             "pool: the on_connect step left a transaction open");
+    return MYAPPCTX_OK;
+}
+
+/* xorshift64*: the background thread is the only caller, so no lock. */
+static double
+next_unit_random(myappctx_pool *pool)
+{
+    uint64_t x = pool->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    pool->rng = x;
+    return (double)((x * 2685821657736338717ull) >> 11) / (double)(1ull << 53);
+}
+
+static uint64_t
+expiry(myappctx_pool *pool, uint64_t now)
+{
+    if (pool->cfg.max_lifetime_ms == 0)
+        return UINT64_MAX;
+    double life = (double)mxi_clock_ms_to_ns(pool->cfg.max_lifetime_ms);
+    life *= 1.0 - pool->cfg.max_lifetime_jitter * next_unit_random(pool);
+    return now + (uint64_t)life;
+}
+
+int
+mxi_slot_open(myappctx_pool *pool, struct mxi_slot **out, myappctx_error *err)
+{
+    myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
+    myappctx_conn *conn;
+    opts.txn_pooler = pool->cfg.txn_pooler;
+    int rc = myappctx_conn_open(&conn, pool->cfg.conninfo, &opts, err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
+    struct mxi_slot *slot = calloc(1, sizeof *slot);
+    if (slot == NULL) {
+        myappctx_conn_close(conn);
+        return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "pool: out of memory");
+    }
+    slot->conn = conn;
+    slot->pool = pool;
+    /* As the server reported them at connect, before on_connect: the clean
+     * check compares the session with them. */
+    const char *app = PQparameterStatus(conn->pg, "application_name");
+    const char *auth = PQparameterStatus(conn->pg, "session_authorization");
+    slot->initial_app_name = strdup(app ? app : "");
+    slot->initial_session_auth = strdup(auth ? auth : "");
+    if (slot->initial_app_name == NULL || slot->initial_session_auth == NULL)
+        rc = mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "pool: out of memory");
+    if (rc == MYAPPCTX_OK)
+        rc = run_on_connect(pool, conn, err);
+    if (rc != MYAPPCTX_OK) {
+        mxi_slot_destroy(slot);
+        return rc;
+    }
+    uint64_t now = mxi_clock_now_ns();
+    if (pool->cfg.reset == MYAPPCTX_POOL_RESET_TARGETED && !pool->cfg.txn_pooler)
+        mxi_reset_enable_clean_check(pool, slot);
+    conn->touched = false;          /* what on_connect set up is the baseline */
+    conn->owner = pool->owner;
+    conn->owner_data = slot;
+    slot->expires_ns = expiry(pool, now);
+    slot->last_ok_ns = now;
+    *out = slot;
+    return MYAPPCTX_OK;
+}
+
+void
+mxi_slot_destroy(struct mxi_slot *slot)
+{
+    if (slot == NULL)
+        return;
+    slot->conn->owner = NULL;       /* closing it now really closes it */
+    slot->conn->owner_data = NULL;
+    myappctx_conn_close(slot->conn);
+    mxi_reset_free(slot);
+    free(slot);
+}
+
+/* A check that changes no session state must not make release reset. */
+int
+mxi_slot_ping(myappctx_conn *conn)
+{
+    bool touched = conn->touched;
+    int rc = mxi_exec_script(conn, "", NULL);
+    conn->touched = touched;
+    return rc;
+}
+
+static int
+server_validate(myappctx_conn *conn)
+{
+    bool touched = conn->touched;
+    PGresult *res;
+    const char *value;
+    int rc = mxi_exec_one(conn, "SELECT api.validate_connection()", 0, NULL, &res, &value, NULL);
+    conn->touched = touched;
+    if (rc != MYAPPCTX_OK)
+        return rc;
+    json_t *doc = value != NULL ? json_loads(value, 0, NULL) : NULL;
+    /* A context on a connection about to be lent means a reset was
+     * bypassed: refuse it rather than hand it on. */
+    if (doc == NULL || !json_is_object(doc) ||
+        !json_is_null(json_object_get(doc, "user_id")) ||
+        !json_is_null(json_object_get(doc, "tenant_id")))
+        rc = MYAPPCTX_EPROTO;
+    json_decref(doc);
+    PQclear(res);
+    return rc;
+}
+
+static enum mxi_slot_drop
+failure_reason(const myappctx_conn *conn)
+{
+    return PQstatus(conn->pg) == CONNECTION_OK ? MXI_SLOT_DROP_DISCARDED : MXI_SLOT_DROP_LOST;
+}
+
+int
+mxi_slot_validate(myappctx_pool *pool, struct mxi_slot *slot, uint64_t now,
+                  enum mxi_slot_drop *why)
+{
+    const myappctx_pool_config *cfg = &pool->cfg;
+    myappctx_conn *conn = slot->conn;
+    int rc = MYAPPCTX_OK;
+
+    switch (cfg->validation) {
+    case MYAPPCTX_POOL_VALIDATE_NONE:
+        return MYAPPCTX_OK;
+    case MYAPPCTX_POOL_VALIDATE_HOOK:
+        if (cfg->on_acquire(conn, cfg->on_acquire_userdata) != 0)
+            rc = MYAPPCTX_EHOOK;
+        break;
+    case MYAPPCTX_POOL_VALIDATE_PING:
+        rc = mxi_slot_ping(conn);
+        break;
+    case MYAPPCTX_POOL_VALIDATE_SERVER:
+        rc = server_validate(conn);
+        break;
+    }
+    if (rc == MYAPPCTX_OK && PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
+        rc = MYAPPCTX_EHOOK;        /* a hook left a transaction open */
+    if (rc != MYAPPCTX_OK) {
+        *why = failure_reason(conn);
+        return rc;
+    }
+    slot->last_ok_ns = now;
+    return MYAPPCTX_OK;
+}
+
+/* Borrower left the connection in a state no statement can follow. */
+static int
+unusable(const struct mxi_slot *slot, enum mxi_slot_drop *why)
+{
+    PGconn *pg = slot->conn->pg;
+    if (PQstatus(pg) != CONNECTION_OK || PQtransactionStatus(pg) == PQTRANS_UNKNOWN) {
+        *why = MXI_SLOT_DROP_LOST;
+        return 1;
+    }
+    if (slot->reset_failed) {      /* it cannot be made safe for the next one */
+        *why = MXI_SLOT_DROP_DISCARDED;
+        return 1;
+    }
+    /* ACTIVE also covers results sent but not yet read (and COPY). */
+    if (PQpipelineStatus(pg) != PQ_PIPELINE_OFF || PQtransactionStatus(pg) == PQTRANS_ACTIVE) {
+        *why = MXI_SLOT_DROP_DISCARDED;
+        return 1;
+    }
+    return 0;
+}
+
+int
+mxi_slot_clean(myappctx_pool *pool, struct mxi_slot *slot,
+               enum mxi_slot_drop *why, int *did_reset)
+{
+    myappctx_conn *conn = slot->conn;
+    *did_reset = 0;
+    if (unusable(slot, why))
+        return MYAPPCTX_EBUSY;
+    int in_txn = PQtransactionStatus(conn->pg) != PQTRANS_IDLE;
+    if (!conn->touched && !in_txn)
+        return MYAPPCTX_OK;        /* never used since the last reset */
+
+    int rc = mxi_reset_on_release(pool, slot, in_txn);
+    if (rc == MYAPPCTX_OK && PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
+        rc = MYAPPCTX_EHOOK;        /* on_release left a transaction open */
+    if (rc != MYAPPCTX_OK) {
+        *why = failure_reason(conn);
+        return rc;
+    }
+    conn->touched = false;
+    *did_reset = 1;                 /* run now or deferred: counted here */
+    return MYAPPCTX_OK;
+}
