@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "context_internal.h"
+#include "context/context.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -19,7 +19,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *in = json_loadb((const char *)data, size, JSON_ALLOW_NUL, NULL);
     if (in != NULL) {
         char *text = NULL;
-        int rc = mxi_ctx_dump_object(in, 65536, "metadata", "fuzz", &text, &err);
+        int rc = mxi_codec_dump_object(in, 65536, "metadata", "fuzz", &text, &err);
         if (rc == MYAPPCTX_OK) {
             if (!json_is_object(in) || text == NULL || strlen(text) > 65536)
                 __builtin_trap();
@@ -40,7 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(s, data, size);
     s[size] = '\0';
     json_t *obj = NULL;
-    if (mxi_ctx_parse_object(s, "fuzz", &obj, &err) == MYAPPCTX_OK) {
+    if (mxi_codec_parse_object(s, "fuzz", &obj, &err) == MYAPPCTX_OK) {
         if (!json_is_object(obj))
             __builtin_trap();
         json_decref(obj);

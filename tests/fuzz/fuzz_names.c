@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "names.h"
+#include "core/core.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -63,13 +63,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(s, data, size);
     s[size] = '\0';
     myappctx_error err;
-    if (mxi_check_setting_key(s, "key", "fuzz", &err) == MYAPPCTX_OK &&
+    if (mxi_names_check_setting_key(s, "key", "fuzz", &err) == MYAPPCTX_OK &&
         !reference_key(s))
         __builtin_trap();
-    if (mxi_check_config_name(s, "name", "fuzz", &err) == MYAPPCTX_OK) {
+    if (mxi_names_check_config(s, "name", "fuzz", &err) == MYAPPCTX_OK) {
         if (!reference_config(s))
             __builtin_trap();
-        if (mxi_config_name_is_context(s) && strncasecmp(s, "myapp.", 6) != 0)
+        if (mxi_names_is_context(s) && strncasecmp(s, "myapp.", 6) != 0)
             __builtin_trap();
     }
     free(s);

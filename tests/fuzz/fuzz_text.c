@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core/core.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -48,7 +48,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s[size - 1] = '\0';
     size_t len = strlen(s);
     myappctx_error err;
-    int rc = mxi_check_text(s, max, false, "value", "fuzz", &err);
+    int rc = mxi_text_check(s, max, false, "value", "fuzz", &err);
     int expect_ok = len <= max && reference_utf8((const unsigned char *)s, len);
     if ((rc == MYAPPCTX_OK) != expect_ok)
         __builtin_trap();

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "value_parse.h"
+#include "core/core.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
