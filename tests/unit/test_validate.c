@@ -47,6 +47,28 @@ START_TEST(text_rejects_null_and_overlong)
 }
 END_TEST
 
+/* Correctly rounded (strtod_l in the C locale): digit-by-digit
+ * accumulation, as before, gave 0.30000000000000004 for "0.3". */
+START_TEST(decimal_is_correctly_rounded)
+{
+    static const struct { const char *text; double want; } rows[] = {
+        { "0.3", 0.3 }, { "-0.3", -0.3 }, { "0.1", 0.1 }, { "123.456", 123.456 },
+        { "1.7976931348623157", 1.7976931348623157 },
+        { "0.000000000000000000001", 1e-21 }, { "9007199254740993", 9007199254740992.0 },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        double d = 0;
+        ck_assert_msg(mxi_parse_decimal(rows[i].text, &d), "%s refused", rows[i].text);
+        ck_assert_msg(d == rows[i].want, "%s read as %.17g", rows[i].text, d);
+    }
+    static const char *const bad[] = { "", "-", ".5", "5.", "1e5", "+1", " 1", "1 ", "1,5", "0x10" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        double d = 42;
+        ck_assert_msg(!mxi_parse_decimal(bad[i], &d) && d == 42, "'%s' accepted", bad[i]);
+    }
+}
+END_TEST
+
 START_TEST(error_message_is_one_line_and_bounded)
 {
     myappctx_error err;
@@ -71,6 +93,7 @@ main(void)
     tcase_add_test(tc, text_accepts_valid_utf8);
     tcase_add_loop_test(tc, text_rejects_invalid_utf8, 0, (int)(sizeof bad_utf8 / sizeof bad_utf8[0]));
     tcase_add_test(tc, text_rejects_null_and_overlong);
+    tcase_add_test(tc, decimal_is_correctly_rounded);
     tcase_add_test(tc, error_message_is_one_line_and_bounded);
     suite_add_tcase(s, tc);
     return tu_run(s);
