@@ -16,7 +16,7 @@ json_text(json_t *obj, const char *field, const char **out, myappctx_error *err)
     *out = NULL;
     if (v == NULL || !(json_is_string(v) || json_is_null(v)))
         return mxi_error_set(err, MYAPPCTX_EPROTO, NULL,
-                             "connection validate: field '%s' is missing or not a string", field);
+                             "myappctx_connection_validate: field '%s' is missing or not a string", field);
     if (json_is_string(v) && *json_string_value(v) != '\0')
         *out = json_string_value(v);
     return MYAPPCTX_OK;
@@ -34,7 +34,7 @@ json_uuid(json_t *obj, const char *field, myappctx_uuid *out, int *is_set,
     *is_set = text != NULL;
     if (text != NULL && myappctx_uuid_parse(out, text, NULL) != MYAPPCTX_OK)
         return mxi_error_set(err, MYAPPCTX_EMALFORMED, NULL,
-                             "connection validate: %s is \"%.40s\", not a UUID", field, text);
+                             "myappctx_connection_validate: %s is \"%.40s\", not a UUID", field, text);
     return MYAPPCTX_OK;
 }
 
@@ -57,7 +57,7 @@ fill_validation(myappctx_validation *v, myappctx_error *err)
         rc = json_text(v->raw, "is_superuser", &superuser, err);
     if (rc == MYAPPCTX_OK && !mxi_parse_bool(superuser, &v->is_superuser))
         rc = mxi_error_set(err, MYAPPCTX_EPROTO, NULL,
-                           "connection validate: is_superuser is not a boolean");
+                           "myappctx_connection_validate: is_superuser is not a boolean");
     return rc;
 }
 
@@ -65,7 +65,7 @@ MYAPPCTX_API int
 myappctx_connection_validate(myappctx_conn *conn, myappctx_validation **out,
                              myappctx_error *err)
 {
-    static const char what[] = "connection validate";
+    const char *const what = __func__;
     MXI_ERROR_REQUIRE_ARG(err, out);
     *out = NULL;
     int rc = mxi_call_require_conn(conn, what, err);
@@ -110,7 +110,7 @@ myappctx_validation_free(myappctx_validation *validation)
 MYAPPCTX_API int
 myappctx_connection_init(myappctx_conn *conn, myappctx_error *err)
 {
-    static const char what[] = "connection init";
+    const char *const what = __func__;
     int rc = mxi_call_require_conn(conn, what, err);
     if (rc == MYAPPCTX_OK)
         rc = mxi_conn_require_session_state(conn, what, err);
@@ -123,7 +123,7 @@ MYAPPCTX_API int
 myappctx_connection_cleanup_idle(myappctx_conn *conn, long idle_timeout_seconds,
                                  int *out_terminated, myappctx_error *err)
 {
-    static const char what[] = "connection cleanup idle";
+    const char *const what = __func__;
     int rc = mxi_call_require_conn(conn, what, err);
     if (rc != MYAPPCTX_OK)
         return rc;
@@ -158,7 +158,7 @@ MYAPPCTX_API int
 myappctx_connection_summary_get(myappctx_conn *conn, myappctx_connection_summary **out,
                                 size_t *out_count, myappctx_error *err)
 {
-    static const char what[] = "connection summary";
+    const char *const what = __func__;
     MXI_ERROR_REQUIRE_ARG(err, out);
     MXI_ERROR_REQUIRE_ARG(err, out_count);
     *out = NULL;
@@ -206,7 +206,7 @@ MYAPPCTX_API int
 myappctx_connection_stats_get(myappctx_conn *conn, myappctx_connection_stat **out,
                               size_t *out_count, myappctx_error *err)
 {
-    static const char what[] = "connection stats";
+    const char *const what = __func__;
     MXI_ERROR_REQUIRE_ARG(err, out);
     MXI_ERROR_REQUIRE_ARG(err, out_count);
     *out = NULL;

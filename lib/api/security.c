@@ -40,7 +40,7 @@ MYAPPCTX_API int
 myappctx_rate_limit_check(myappctx_conn *conn, const char *action, int max_requests,
                           int window_seconds, myappctx_error *err)
 {
-    static const char what[] = "rate limit check";
+    const char *const what = __func__;
     int rc = mxi_call_require_conn(conn, what, err);
     if (rc == MYAPPCTX_OK)
         rc = mxi_text_check(action, MYAPPCTX_RATE_LIMIT_ACTION_MAX, false, "action", what, err);
@@ -69,7 +69,7 @@ MYAPPCTX_API int
 myappctx_rate_limit_cleanup(myappctx_conn *conn, long older_than_seconds,
                             int *out_deleted, myappctx_error *err)
 {
-    static const char what[] = "rate limit cleanup";
+    const char *const what = __func__;
     int rc = mxi_call_require_conn(conn, what, err);
     if (rc != MYAPPCTX_OK)
         return rc;

@@ -25,7 +25,7 @@ MYAPPCTX_API int
 myappctx_config_set(myappctx_conn *conn, const char *name, const char *value,
                     int is_local, myappctx_error *err)
 {
-    static const char what[] = "config set";
+    const char *const what = __func__;
     int rc = mxi_call_require_conn(conn, what, err);
     if (rc == MYAPPCTX_OK)
         rc = check_writable_name(name, what, err);
@@ -45,7 +45,7 @@ MYAPPCTX_API int
 myappctx_config_show(myappctx_conn *conn, const char *name, char **out,
                      myappctx_error *err)
 {
-    static const char what[] = "config show";
+    const char *const what = __func__;
     MXI_ERROR_REQUIRE_ARG(err, out);
     *out = NULL;
     int rc = mxi_call_require_conn(conn, what, err);
@@ -74,7 +74,7 @@ myappctx_config_show(myappctx_conn *conn, const char *name, char **out,
 MYAPPCTX_API int
 myappctx_config_reset(myappctx_conn *conn, const char *name, myappctx_error *err)
 {
-    static const char what[] = "config reset";
+    const char *const what = __func__;
     int rc = mxi_call_require_conn(conn, what, err);
     if (rc == MYAPPCTX_OK)
         rc = check_writable_name(name, what, err);
@@ -106,7 +106,7 @@ myappctx_config_reset(myappctx_conn *conn, const char *name, myappctx_error *err
 MYAPPCTX_API int
 myappctx_config_reset_all(myappctx_conn *conn, myappctx_error *err)
 {
-    static const char what[] = "config reset all";
+    const char *const what = __func__;
     int rc = mxi_call_require_conn(conn, what, err);
     if (rc == MYAPPCTX_OK)
         rc = mxi_conn_require_session_state(conn, what, err);
@@ -177,7 +177,7 @@ myappctx_config_role_defaults(myappctx_conn *conn, const char *role,
                               myappctx_config_entry **out, size_t *out_count,
                               myappctx_error *err)
 {
-    static const char what[] = "config role defaults";
+    const char *const what = __func__;
     MXI_ERROR_REQUIRE_ARG(err, out);
     MXI_ERROR_REQUIRE_ARG(err, out_count);
     *out = NULL;
@@ -211,7 +211,7 @@ MYAPPCTX_API int
 myappctx_config_show_all(myappctx_conn *conn, myappctx_config_entry **out,
                          size_t *out_count, myappctx_error *err)
 {
-    static const char what[] = "config show all";
+    const char *const what = __func__;
     MXI_ERROR_REQUIRE_ARG(err, out);
     MXI_ERROR_REQUIRE_ARG(err, out_count);
     *out = NULL;

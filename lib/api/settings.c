@@ -10,7 +10,7 @@
 MYAPPCTX_API int
 myappctx_settings_load(myappctx_conn *conn, int *out_count, myappctx_error *err)
 {
-    static const char what[] = "settings load";
+    const char *const what = __func__;
     int rc = mxi_call_require_conn(conn, what, err);
     if (rc != MYAPPCTX_OK)
         return rc;
@@ -63,7 +63,7 @@ MYAPPCTX_API int
 myappctx_setting_get_bool(myappctx_conn *conn, const char *key, int default_value,
                           int *out, myappctx_error *err)
 {
-    static const char what[] = "setting get bool";
+    const char *const what = __func__;
     MXI_ERROR_REQUIRE_ARG(err, out);
     char *text;
     int rc = read_setting(conn, what, key, NULL, &text, err);
@@ -82,7 +82,7 @@ MYAPPCTX_API int
 myappctx_setting_get_int(myappctx_conn *conn, const char *key, long long default_value,
                          long long *out, myappctx_error *err)
 {
-    static const char what[] = "setting get int";
+    const char *const what = __func__;
     MXI_ERROR_REQUIRE_ARG(err, out);
     char *text;
     int rc = read_setting(conn, what, key, NULL, &text, err);
@@ -101,7 +101,7 @@ MYAPPCTX_API int
 myappctx_setting_put(myappctx_conn *conn, const char *key, const char *value,
                      const char *description, myappctx_error *err)
 {
-    static const char what[] = "setting put";
+    const char *const what = __func__;
     int rc = mxi_call_require_conn(conn, what, err);
     if (rc != MYAPPCTX_OK)
         return rc;

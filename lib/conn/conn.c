@@ -18,11 +18,11 @@ discard_notice(void *arg, const char *message)
 
 static int
 conn_new(myappctx_conn **out, PGconn *pg, bool owns,
-         const myappctx_conn_options *opts, myappctx_error *err)
+         const myappctx_conn_options *opts, const char *what, myappctx_error *err)
 {
     myappctx_conn *c = calloc(1, sizeof *c);
     if (c == NULL)
-        return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "conn: out of memory");
+        return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "%s: out of memory", what);
     c->pg = pg;
     c->owns_pg = owns;
     c->txn_pooler = opts != NULL && opts->txn_pooler;
@@ -31,12 +31,12 @@ conn_new(myappctx_conn **out, PGconn *pg, bool owns,
 }
 
 static int
-check_options(const myappctx_conn_options *opts, myappctx_error *err)
+check_options(const myappctx_conn_options *opts, const char *what, myappctx_error *err)
 {
     if (opts != NULL && opts->version != MYAPPCTX_CONN_OPTIONS_VERSION)
         return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
-                             "conn: options version %d is not %d (use MYAPPCTX_CONN_OPTIONS_INIT)",
-                             opts->version, MYAPPCTX_CONN_OPTIONS_VERSION);
+                             "%s: options version %d is not %d (use MYAPPCTX_CONN_OPTIONS_INIT)",
+                             what, opts->version, MYAPPCTX_CONN_OPTIONS_VERSION);
     return MYAPPCTX_OK;
 }
 
@@ -46,20 +46,20 @@ myappctx_conn_open(myappctx_conn **out, const char *conninfo,
 {
     MXI_ERROR_REQUIRE_ARG(err, out);
     MXI_ERROR_REQUIRE_ARG(err, conninfo);
-    int rc = check_options(opts, err);
+    int rc = check_options(opts, __func__, err);
     if (rc != MYAPPCTX_OK)
         return rc;
 
     PGconn *pg = PQconnectdb(conninfo);
     if (pg == NULL)
-        return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "conn: out of memory");
+        return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "%s: out of memory", __func__);
     if (PQstatus(pg) != CONNECTION_OK) {
-        rc = mxi_error_set(err, MYAPPCTX_ECONNECT, NULL, "conn: %s", PQerrorMessage(pg));
+        rc = mxi_error_set(err, MYAPPCTX_ECONNECT, NULL, "%s: %s", __func__, PQerrorMessage(pg));
         PQfinish(pg);
         return rc;
     }
     PQsetNoticeProcessor(pg, discard_notice, NULL);
-    rc = conn_new(out, pg, true, opts, err);
+    rc = conn_new(out, pg, true, opts, __func__, err);
     if (rc != MYAPPCTX_OK)
         PQfinish(pg);
     return rc;
@@ -71,13 +71,13 @@ myappctx_conn_wrap(myappctx_conn **out, PGconn *pg,
 {
     MXI_ERROR_REQUIRE_ARG(err, out);
     MXI_ERROR_REQUIRE_ARG(err, pg);
-    int rc = check_options(opts, err);
+    int rc = check_options(opts, __func__, err);
     if (rc != MYAPPCTX_OK)
         return rc;
     if (PQstatus(pg) != CONNECTION_OK)
         return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
-                             "conn: the PGconn to wrap is not connected");
-    return conn_new(out, pg, false, opts, err);
+                             "%s: the PGconn to wrap is not connected", __func__);
+    return conn_new(out, pg, false, opts, __func__, err);
 }
 
 MYAPPCTX_API PGconn *

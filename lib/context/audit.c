@@ -7,7 +7,7 @@ MYAPPCTX_API int
 myappctx_audit_set(myappctx_conn *conn, const char *reason, const char *ticket,
                    myappctx_error *err)
 {
-    static const char what[] = "myappctx_audit_set";
+    const char *const what = __func__;
     MXI_ERROR_REQUIRE_ARG(err, conn);
     int rc = mxi_text_check(reason, MYAPPCTX_AUDIT_TEXT_MAX, true, "reason", what, err);
     if (rc == MYAPPCTX_OK)
@@ -26,7 +26,7 @@ myappctx_audit_set(myappctx_conn *conn, const char *reason, const char *ticket,
 MYAPPCTX_API int
 myappctx_audit_get(myappctx_conn *conn, json_t **out, myappctx_error *err)
 {
-    static const char what[] = "myappctx_audit_get";
+    const char *const what = __func__;
     MXI_ERROR_REQUIRE_ARG(err, out);
     *out = NULL;
     MXI_ERROR_REQUIRE_ARG(err, conn);

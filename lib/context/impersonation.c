@@ -10,7 +10,7 @@ MYAPPCTX_API int
 myappctx_impersonate(myappctx_conn *conn, const myappctx_uuid *target_user_id,
                      myappctx_error *err)
 {
-    static const char what[] = "myappctx_impersonate";
+    const char *const what = __func__;
     MXI_ERROR_REQUIRE_ARG(err, conn);
     int rc = mxi_codec_check_uuid(target_user_id, false, "target_user_id", what, err);
     if (rc == MYAPPCTX_OK)
@@ -46,7 +46,7 @@ MYAPPCTX_API int
 myappctx_impersonation_status_get(myappctx_conn *conn, myappctx_impersonation_status *out,
                                   myappctx_error *err)
 {
-    static const char what[] = "myappctx_impersonation_status_get";
+    const char *const what = __func__;
     MXI_ERROR_REQUIRE_ARG(err, conn);
     MXI_ERROR_REQUIRE_ARG(err, out);
     PGresult *res;

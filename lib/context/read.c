@@ -21,7 +21,7 @@ MYAPPCTX_API int
 myappctx_context_user_id_get(myappctx_conn *conn, myappctx_uuid *out, int *is_set,
                              myappctx_error *err)
 {
-    static const char what[] = "myappctx_context_user_id_get";
+    const char *const what = __func__;
     int rc = check_uuid_out(conn, out, is_set, what, err);
     if (rc != MYAPPCTX_OK)
         return rc;
@@ -33,7 +33,7 @@ MYAPPCTX_API int
 myappctx_context_tenant_id_get(myappctx_conn *conn, myappctx_uuid *out, int *is_set,
                                myappctx_error *err)
 {
-    static const char what[] = "myappctx_context_tenant_id_get";
+    const char *const what = __func__;
     int rc = check_uuid_out(conn, out, is_set, what, err);
     if (rc != MYAPPCTX_OK)
         return rc;
@@ -163,7 +163,7 @@ info_from_json(json_t *root, myappctx_context_info *info, const char *what,
 MYAPPCTX_API int
 myappctx_context_get(myappctx_conn *conn, myappctx_context_info **out, myappctx_error *err)
 {
-    static const char what[] = "myappctx_context_get";
+    const char *const what = __func__;
     MXI_ERROR_REQUIRE_ARG(err, out);
     *out = NULL;
     MXI_ERROR_REQUIRE_ARG(err, conn);

@@ -10,7 +10,7 @@
 MYAPPCTX_API int
 myappctx_context_set(myappctx_conn *conn, const myappctx_context *ctx, myappctx_error *err)
 {
-    static const char what[] = "myappctx_context_set";
+    const char *const what = __func__;
     MXI_ERROR_REQUIRE_ARG(err, conn);
     MXI_ERROR_REQUIRE_ARG(err, ctx);
     if (ctx->version != MYAPPCTX_CONTEXT_VERSION)
@@ -93,7 +93,7 @@ myappctx_context_set_local(myappctx_conn *conn, const myappctx_uuid *user_id,
                            const myappctx_uuid *tenant_id, const char *role,
                            myappctx_error *err)
 {
-    static const char what[] = "myappctx_context_set_local";
+    const char *const what = __func__;
     int rc = check_local_args(conn, user_id, tenant_id, role, what, err);
     if (rc == MYAPPCTX_OK)
         rc = mxi_conn_require_txn(conn, what, err);
@@ -107,7 +107,7 @@ myappctx_context_begin(myappctx_conn *conn, const myappctx_uuid *user_id,
                        const myappctx_uuid *tenant_id, const char *role,
                        myappctx_error *err)
 {
-    static const char what[] = "myappctx_context_begin";
+    const char *const what = __func__;
     int rc = check_local_args(conn, user_id, tenant_id, role, what, err);
     if (rc == MYAPPCTX_OK)
         rc = mxi_conn_ready(conn, what, err);

@@ -25,21 +25,21 @@ myappctx_uuid_parsen(myappctx_uuid *out, const char *text, size_t len,
     MXI_ERROR_REQUIRE_ARG(err, text);
     if (len != MYAPPCTX_UUID_STRLEN)
         return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
-                             "uuid: expected %d characters, got %zu",
+                             "myappctx_uuid_parse: expected %d characters, got %zu",
                              MYAPPCTX_UUID_STRLEN, len);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
         if (i == 8 || i == 13 || i == 18 || i == 23) {
             if (c != '-')
                 return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
-                                     "uuid: expected '-' at position %zu", i);
+                                     "myappctx_uuid_parse: expected '-' at position %zu", i);
             continue;
         }
         int hi = hexval(c);
         int lo = i + 1 < len ? hexval((unsigned char)text[i + 1]) : -1;
         if (hi < 0 || lo < 0)
             return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
-                                 "uuid: invalid hex digit at position %zu",
+                                 "myappctx_uuid_parse: invalid hex digit at position %zu",
                                  hi < 0 ? i : i + 1);
         tmp.bytes[nbyte++] = (unsigned char)(hi << 4 | lo);
         i++;

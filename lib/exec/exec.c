@@ -11,14 +11,14 @@ mxi_exec_params(myappctx_conn *conn, const char *sql, int nparams,
 {
     if (out != NULL)
         *out = NULL;
-    int rc = mxi_conn_ready(conn, "exec", err);
+    int rc = mxi_conn_ready(conn, "myappctx_exec", err);
     if (rc != MYAPPCTX_OK)
         return rc;
     if (sql == NULL)
-        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "exec: argument 'sql' is NULL");
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "myappctx_exec: argument 'sql' is NULL");
     if (nparams < 0 || nparams > 65535 || (nparams > 0 && params == NULL))
         return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
-                             "exec: %d parameters with %s array", nparams,
+                             "myappctx_exec: %d parameters with %s array", nparams,
                              params ? "an" : "no");
 
     PGresult *res = PQexecParams(conn->pg, sql, nparams, NULL, params, NULL, NULL, 0);
@@ -110,7 +110,7 @@ mxi_exec_commit(myappctx_conn *conn, const char *what, myappctx_error *err)
 MYAPPCTX_API int
 myappctx_commit(myappctx_conn *conn, myappctx_error *err)
 {
-    return mxi_exec_commit(conn, "commit", err);
+    return mxi_exec_commit(conn, "myappctx_commit", err);
 }
 
 MYAPPCTX_API int

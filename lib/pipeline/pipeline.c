@@ -269,7 +269,7 @@ myappctx_run_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
                         const myappctx_stmt *stmts, size_t nstmts,
                         PGresult **results, myappctx_error *err)
 {
-    static const char what[] = "run_in_context";
+    const char *const what = __func__;
     struct pl_context pc;
     struct pl_query q[MAX_LEAD_STMTS + 1 + MYAPPCTX_PIPELINE_MAX_STMTS];
 
@@ -327,7 +327,7 @@ myappctx_begin_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
                           const myappctx_stmt *first, PGresult **out_first,
                           myappctx_error *err)
 {
-    static const char what[] = "begin_in_context";
+    const char *const what = __func__;
     struct pl_context pc;
     struct pl_query q[3];
     PGresult *res[1] = { NULL };

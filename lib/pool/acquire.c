@@ -42,7 +42,7 @@ wait_for_slot(myappctx_pool *pool, long timeout_ms, uint64_t *deadline, int at_h
 {
     if (pool->cfg.max_waiters > 0 && pool->nwaiting >= pool->cfg.max_waiters) {
         pool->counters.rejected++;
-        return mxi_ledger_state_error(pool, err, MYAPPCTX_EFULL, "too many acquirers waiting");
+        return mxi_ledger_state_error(pool, err, MYAPPCTX_EFULL, "myappctx_pool_acquire: too many acquirers waiting");
     }
     uint64_t start = mxi_clock_now_ns();
     if (*deadline == 0)
@@ -68,9 +68,9 @@ wait_for_slot(myappctx_pool *pool, long timeout_ms, uint64_t *deadline, int at_h
         return MYAPPCTX_OK;
     }
     if (w.status != 0)     /* close() already took us off the queue */
-        return mxi_error_set(err, w.status, NULL, "pool: closed while waiting");
-    char what[80];
-    snprintf(what, sizeof what, "acquire timed out after %ld ms", timeout_ms);
+        return mxi_error_set(err, w.status, NULL, "myappctx_pool_acquire: the pool was closed while waiting");
+    char what[96];
+    snprintf(what, sizeof what, "myappctx_pool_acquire: timed out after %ld ms", timeout_ms);
     int rc = mxi_ledger_state_error(pool, err, MYAPPCTX_ETIMEOUT, what);
     if (queued)
         mxi_list_waiter_remove(pool, &w);
@@ -116,7 +116,7 @@ acquire_locked(myappctx_pool *pool, long timeout_ms, struct mxi_slot **out,
     /* After a refused connection the caller keeps its turn. */
     for (int retry = 0;; retry = 1) {
         if (pool->closed)
-            return mxi_error_set(err, MYAPPCTX_ECLOSED, NULL, "pool: the pool is closed");
+            return mxi_error_set(err, MYAPPCTX_ECLOSED, NULL, "myappctx_pool_acquire: the pool is closed");
         struct mxi_slot *slot = TAILQ_FIRST(&pool->idle);
         if (slot != NULL && pool->nwaiting == 0) {
             mxi_list_idle_remove(pool, slot);

@@ -14,7 +14,7 @@
 static int
 bad(myappctx_error *err, const char *field, const char *why)
 {
-    return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "pool config: '%s' %s", field, why);
+    return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "myappctx_pool_new: config '%s' %s", field, why);
 }
 
 /* Every duration is a count of milliseconds where 0 has a meaning
@@ -81,10 +81,10 @@ int
 mxi_config_check(const myappctx_pool_config *cfg, myappctx_error *err)
 {
     if (cfg == NULL)
-        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "pool: argument 'cfg' is NULL");
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "myappctx_pool_new: argument 'cfg' is NULL");
     if (cfg->version != MYAPPCTX_POOL_CONFIG_VERSION)
         return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
-                             "pool config: 'version' is %d, not %d (use MYAPPCTX_POOL_CONFIG_INIT)",
+                             "myappctx_pool_new: config 'version' is %d, not %d (use MYAPPCTX_POOL_CONFIG_INIT)",
                              cfg->version, MYAPPCTX_POOL_CONFIG_VERSION);
     if (cfg->conninfo == NULL)
         return bad(err, "conninfo", "is NULL (use \"\" for the PG* environment)");

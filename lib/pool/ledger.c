@@ -60,7 +60,7 @@ mxi_ledger_unused_locked(const myappctx_pool *pool)
 int
 mxi_ledger_state_error(myappctx_pool *pool, myappctx_error *err, int code, const char *what)
 {
-    return mxi_error_set(err, code, NULL, "pool: %s (size=%d in_use=%d waiting=%d max=%d)%s%s",
+    return mxi_error_set(err, code, NULL, "%s (size=%d in_use=%d waiting=%d max=%d)%s%s",
                          what, pool->size, pool->in_use, pool->nwaiting, pool->max_size,
                          pool->last_error[0] ? "; last connection error: " : "",
                          pool->last_error);

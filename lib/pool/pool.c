@@ -57,7 +57,7 @@ myappctx_pool_new(myappctx_pool **out, const myappctx_pool_config *cfg, myappctx
     if (pool == NULL || conninfo == NULL) {
         free(pool);
         free(conninfo);
-        return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "pool: out of memory");
+        return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "myappctx_pool_new: out of memory");
     }
     pool->cfg = *cfg;
     pool->cfg.conninfo = conninfo;
@@ -73,13 +73,13 @@ myappctx_pool_new(myappctx_pool **out, const myappctx_pool_config *cfg, myappctx
 
     if (init_sync(pool) != 0) {
         mxi_ledger_destroy(pool);
-        return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "pool: cannot create its locks");
+        return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "myappctx_pool_new: cannot create its locks");
     }
     pool->maint_running = 1;
     if (start_thread(pool) != 0) {
         mxi_ledger_destroy(pool);
         return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL,
-                             "pool: cannot start the background thread");
+                             "myappctx_pool_new: cannot start the background thread");
     }
     *out = pool;
     return MYAPPCTX_OK;
@@ -113,16 +113,16 @@ myappctx_pool_resize(myappctx_pool *pool, int min_size, int max_size, myappctx_e
 {
     MXI_ERROR_REQUIRE_ARG(err, pool);
     if (min_size < 0)
-        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "pool resize: 'min_size' must be >= 0");
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "myappctx_pool_resize: 'min_size' must be >= 0");
     if (max_size < 1)
-        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "pool resize: 'max_size' must be >= 1");
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "myappctx_pool_resize: 'max_size' must be >= 1");
     if (min_size > max_size)
         return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
-                             "pool resize: 'min_size' must be <= 'max_size'");
+                             "myappctx_pool_resize: 'min_size' must be <= 'max_size'");
     pthread_mutex_lock(&pool->mu);
     if (pool->closed) {
         pthread_mutex_unlock(&pool->mu);
-        return mxi_error_set(err, MYAPPCTX_ECLOSED, NULL, "pool resize: the pool is closed");
+        return mxi_error_set(err, MYAPPCTX_ECLOSED, NULL, "myappctx_pool_resize: the pool is closed");
     }
     pool->min_size = min_size;
     pool->max_size = max_size;

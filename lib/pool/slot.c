@@ -16,17 +16,17 @@ run_on_connect(myappctx_pool *pool, myappctx_conn *conn, myappctx_error *err)
         int r = pool->cfg.on_connect(conn, pool->cfg.on_connect_userdata);
         if (r != 0)
             return mxi_error_set(err, MYAPPCTX_EHOOK, NULL,
-                                 "pool: the on_connect hook refused the connection (returned %d)", r);
+                                 "the on_connect hook refused the connection (returned %d)", r);
     } else if (mxi_reset_default_init(pool)) {
         myappctx_error e;
         int rc = mxi_exec_params(conn, "SELECT api.init_connection()", 0, NULL, NULL, &e);
         if (rc != MYAPPCTX_OK)
-            return mxi_error_set(err, rc, e.sqlstate, "pool: api.init_connection() failed: %s",
+            return mxi_error_set(err, rc, e.sqlstate, "api.init_connection() failed: %s",
                                  e.message);
     }
     if (PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
         return mxi_error_set(err, MYAPPCTX_EHOOK, NULL,
-                             "pool: the on_connect step left a transaction open");
+                             "the on_connect step left a transaction open");
     return MYAPPCTX_OK;
 }
 
@@ -64,7 +64,7 @@ mxi_slot_open(myappctx_pool *pool, struct mxi_slot **out, myappctx_error *err)
     struct mxi_slot *slot = calloc(1, sizeof *slot);
     if (slot == NULL) {
         myappctx_conn_close(conn);
-        return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "pool: out of memory");
+        return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "out of memory opening a pooled connection");
     }
     slot->conn = conn;
     slot->pool = pool;
@@ -75,7 +75,7 @@ mxi_slot_open(myappctx_pool *pool, struct mxi_slot **out, myappctx_error *err)
     slot->initial_app_name = strdup(app ? app : "");
     slot->initial_session_auth = strdup(auth ? auth : "");
     if (slot->initial_app_name == NULL || slot->initial_session_auth == NULL)
-        rc = mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "pool: out of memory");
+        rc = mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "out of memory opening a pooled connection");
     if (rc == MYAPPCTX_OK)
         rc = run_on_connect(pool, conn, err);
     if (rc != MYAPPCTX_OK) {

@@ -42,10 +42,11 @@ myappctx_pool_wait_ready(myappctx_pool *pool, long timeout_ms, myappctx_error *e
 
     int rc = MYAPPCTX_OK;
     if (pool->closed) {
-        rc = mxi_error_set(err, MYAPPCTX_ECLOSED, NULL, "pool: the pool is closed");
+        rc = mxi_error_set(err, MYAPPCTX_ECLOSED, NULL, "myappctx_pool_wait_ready: the pool is closed");
     } else if (pool->size < pool->min_size) {
-        char what[96];
-        snprintf(what, sizeof what, "not ready after %ld ms: %d of min_size %d connections open",
+        char what[160];
+        snprintf(what, sizeof what,
+                 "myappctx_pool_wait_ready: not ready after %ld ms: %d of min_size %d connections open",
                  timeout_ms, pool->size, pool->min_size);
         rc = mxi_ledger_state_error(pool, err, MYAPPCTX_ETIMEOUT, what);
     }

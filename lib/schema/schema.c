@@ -65,11 +65,11 @@ myappctx_schema_migration_get(myappctx_schema_kind kind, size_t index,
     size_t n;
     MXI_ERROR_REQUIRE_ARG(err, out);
     if (kind != MYAPPCTX_SCHEMA_CORE && kind != MYAPPCTX_SCHEMA_DEMO)
-        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "schema: unknown kind %d", (int)kind);
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "myappctx_schema_migration_get: unknown kind %d", (int)kind);
     const struct mxi_embedded_file *files = group_of(kind, &n);
     if (index >= n)
         return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
-                             "schema: %s migration index %zu out of range (%zu)",
+                             "myappctx_schema_migration_get: %s migration index %zu out of range (%zu)",
                              kind_name(kind), index, n);
     out->kind = kind;
     out->version = files[index].version;
@@ -139,10 +139,10 @@ myappctx_schema_check(myappctx_conn *conn, myappctx_error *err)
         return MYAPPCTX_OK;
     if (st.installed_version == 0)
         return mxi_error_set(err, MYAPPCTX_ESCHEMA, NULL,
-                             "schema: not installed in this database "
+                             "myappctx_schema_check: not installed in this database "
                              "(run 'myappctx schema install')");
     return mxi_error_set(err, MYAPPCTX_ESCHEMA, NULL,
-                         "schema: installed version %d, this library supports %d%s",
+                         "myappctx_schema_check: installed version %d, this library supports %d%s",
                          st.installed_version, st.available_version,
                          st.installed_version < st.available_version
                              ? " (run 'myappctx schema install' to upgrade)"
@@ -165,13 +165,13 @@ verify_applied(const PGresult *applied, myappctx_schema_kind kind, myappctx_erro
                 f = &files[k];
         if (f == NULL)
             return mxi_error_set(err, MYAPPCTX_ESCHEMA, NULL,
-                                 "schema: %s migration %d (%s) is applied but unknown to "
+                                 "myappctx_schema_install: %s migration %d (%s) is applied but unknown to "
                                  "this library %s; upgrade the library",
                                  kind_name(kind), v, PQgetvalue(applied, i, 2),
                                  MYAPPCTX_VERSION_STRING);
         if (strcmp(f->sha256, PQgetvalue(applied, i, 3)) != 0)
             return mxi_error_set(err, MYAPPCTX_ESCHEMA, NULL,
-                                 "schema: checksum of applied %s migration %d (%s) differs "
+                                 "myappctx_schema_install: checksum of applied %s migration %d (%s) differs "
                                  "from the embedded one; refusing to continue",
                                  kind_name(kind), v, f->name);
     }
@@ -202,7 +202,7 @@ apply_missing(myappctx_conn *conn, const PGresult *applied, myappctx_schema_kind
         myappctx_error inner;
         int rc = mxi_exec_script(conn, files[k].sql, &inner);
         if (rc != MYAPPCTX_OK)
-            return mxi_error_set(err, rc, inner.sqlstate, "schema: %s migration %s failed: %s",
+            return mxi_error_set(err, rc, inner.sqlstate, "myappctx_schema_install: %s migration %s failed: %s",
                                  kind_name(kind), files[k].name, inner.message);
 
         char version[16];
@@ -271,22 +271,22 @@ myappctx_schema_install(myappctx_conn *conn, const myappctx_schema_options *opts
         opts = &defaults;
     if (opts->version != MYAPPCTX_SCHEMA_OPTIONS_VERSION)
         return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
-                             "schema: options version %d is not %d (use MYAPPCTX_SCHEMA_OPTIONS_INIT)",
+                             "myappctx_schema_install: options version %d is not %d (use MYAPPCTX_SCHEMA_OPTIONS_INIT)",
                              opts->version, MYAPPCTX_SCHEMA_OPTIONS_VERSION);
     if (opts->app_role != NULL) {
-        int rc = mxi_text_check(opts->app_role, 63, false, "app_role", "schema install", err);
+        int rc = mxi_text_check(opts->app_role, 63, false, "app_role", "myappctx_schema_install", err);
         if (rc != MYAPPCTX_OK)
             return rc;
         if (opts->app_role[0] == '\0')
             return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
-                                 "schema install: argument 'app_role' is empty");
+                                 "myappctx_schema_install: argument 'app_role' is empty");
     }
-    int rc = mxi_conn_ready(conn, "schema install", err);
+    int rc = mxi_conn_ready(conn, "myappctx_schema_install", err);
     if (rc != MYAPPCTX_OK)
         return rc;
     if (PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
         return mxi_error_set(err, MYAPPCTX_EBUSY, NULL,
-                             "schema install: the connection is inside a transaction; "
+                             "myappctx_schema_install: the connection is inside a transaction; "
                              "the installer needs its own");
 
     rc = myappctx_begin(conn, err);
@@ -294,7 +294,7 @@ myappctx_schema_install(myappctx_conn *conn, const myappctx_schema_options *opts
         return rc;
     rc = install_locked(conn, opts, &st, err);
     if (rc == MYAPPCTX_OK)
-        rc = mxi_exec_commit(conn, "schema install", err);
+        rc = mxi_exec_commit(conn, "myappctx_schema_install", err);
     else
         (void)myappctx_rollback(conn, NULL);
     if (rc == MYAPPCTX_OK && out != NULL)

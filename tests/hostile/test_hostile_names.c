@@ -400,7 +400,7 @@ START_TEST(role_defaults_role_names)
         size_t n = 99;
         int rc = myappctx_config_role_defaults(c, not_found[i], &out, &n, &err);
         /* The message is one line: a newline in the input ends it. */
-        hx_expect(not_found[i], rc, MYAPPCTX_ENOTFOUND, err, "config role defaults");
+        hx_expect(not_found[i], rc, MYAPPCTX_ENOTFOUND, err, "myappctx_config_role_defaults");
         ck_assert_ptr_null(out);
         ck_assert_uint_eq(n, 0);
     }
