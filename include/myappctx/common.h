@@ -1,6 +1,7 @@
 /**
  * @file myappctx/common.h
  * Export macro and forward declarations shared by every libmyappctx header.
+ * The two functions declared here may be called from any thread.
  */
 #ifndef MYAPPCTX_COMMON_H
 #define MYAPPCTX_COMMON_H
@@ -15,8 +16,8 @@
 extern "C" {
 #endif
 
-/* Marks the public API.  The library is built with -fvisibility=hidden, so
- * only declarations carrying this macro are exported. */
+/** Marks the public API.  The library is built with -fvisibility=hidden, so
+ *  only declarations carrying this macro are exported. */
 #if defined(__GNUC__) && __GNUC__ >= 4
 #  define MYAPPCTX_API __attribute__((visibility("default")))
 #else
@@ -26,12 +27,12 @@ extern "C" {
 /** Feature macro: the library has the one-round-trip pipelined transaction. */
 #define MYAPPCTX_HAS_PIPELINE 1
 
-/** A libmyappctx connection: a libpq connection plus context-safety state.
- *  One thread at a time may use a connection. */
+/** A libmyappctx connection: a libpq connection plus context-safety state
+ *  (see myappctx/conn.h). */
 typedef struct myappctx_conn myappctx_conn;
 
-/** Frees memory the library allocated for the caller (strings and arrays
- *  documented as "free with myappctx_free()").  NULL is allowed. */
+/** Frees what a function documents as "free it with myappctx_free()".
+ *  NULL is allowed. */
 MYAPPCTX_API void myappctx_free(void *ptr);
 
 /** Returns the library's version string, e.g. "0.1.0" (static storage). */

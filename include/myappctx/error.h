@@ -5,12 +5,38 @@
  * Every call returns MYAPPCTX_OK (0) or a negative MYAPPCTX_E* code.  Calls
  * that can fail take an optional `myappctx_error *err` (NULL allowed): on
  * failure the library fills it with the code, the server's SQLSTATE (empty
- * when the error did not come from the server) and a one-line message.  The
- * structure has a fixed size, is never allocated by the library and belongs
- * to the caller, so it is safe to use one per thread.  On success `err` is
- * left untouched.
+ * when the error did not come from the server) and a one-line message; on
+ * success it is left untouched.  Codes are stable: new ones are only added.
  *
- * Codes are stable: new ones are only ever added.
+ * Threading and ownership: a myappctx_error is plain memory of a fixed size
+ * that belongs to the caller and is never allocated by the library; use one
+ * per thread.  The two functions below may be called from any thread.
+ *
+ * @anchor myappctx_common_codes
+ * <b>Codes every call may return.</b>  The documentation of each function
+ * lists only the codes specific to it.  Besides those, any call may return
+ *  - MYAPPCTX_EINVAL: a NULL or invalid argument, checked before anything is
+ *    sent (the message names the argument; the limits are in the parameter
+ *    descriptions);
+ *  - MYAPPCTX_ENOMEM: out of memory, in a call that allocates;
+ *
+ * and any call that runs a statement on a myappctx_conn may return
+ *  - MYAPPCTX_ECONNECT: the connection is broken or was lost during the call
+ *    (also SQLSTATE class 08 and 57P01..57P03);
+ *  - MYAPPCTX_EBUSY: the connection is in pipeline mode or a query is still
+ *    in progress on it;
+ *  - MYAPPCTX_ETXNFAILED: the connection is inside an aborted transaction
+ *    (25P02): roll it back first;
+ *  - MYAPPCTX_ECANCELED: the statement was cancelled or ran past
+ *    statement_timeout (57014);
+ *  - MYAPPCTX_EPROTO: the server's answer has not the shape the library
+ *    expects (a schema function of another version or changed by hand);
+ *  - MYAPPCTX_ESERVER: any other server error, SQLSTATE in err->sqlstate
+ *    (e.g. 42501 when the role lacks a privilege).
+ *
+ * On a connection borrowed from a pool, such a call may also fail with the
+ * error of the reset that clears the previous borrower's state (see
+ * myappctx/pool.h).
  */
 #ifndef MYAPPCTX_ERROR_H
 #define MYAPPCTX_ERROR_H
@@ -62,11 +88,14 @@ typedef struct myappctx_error {
     char message[MYAPPCTX_ERROR_MESSAGE_SIZE];   /**< one line, NUL-terminated, may be truncated */
 } myappctx_error;
 
-/** A short description of a status code (static storage, never NULL). */
+/** A short description of a status code (static storage, never NULL, also
+ *  for an unknown code). */
 MYAPPCTX_API const char *myappctx_strerror(int code);
 
-/** The status code a SQLSTATE maps to (MYAPPCTX_ESERVER when it has no
- *  specific code; MYAPPCTX_EINVAL when sqlstate is NULL or malformed). */
+/** The status code a SQLSTATE maps to: P0050..P0058, 25P02 and 57014 have
+ *  their own codes, class 08 and 57P01..57P03 are MYAPPCTX_ECONNECT, any
+ *  other is MYAPPCTX_ESERVER.  MYAPPCTX_EINVAL when @p sqlstate is NULL or
+ *  not 5 characters long. */
 MYAPPCTX_API int myappctx_status_from_sqlstate(const char *sqlstate);
 
 #ifdef __cplusplus
