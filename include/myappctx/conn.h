@@ -2,8 +2,12 @@
  * @file myappctx/conn.h
  * The connection handle.
  *
- * A myappctx_conn wraps one libpq connection.  It is used by one thread at a
- * time (like PGconn itself); different connections may be used concurrently.
+ * Threading: a myappctx_conn wraps one libpq connection and, like PGconn, is
+ * used by one thread at a time; different connections may be used
+ * concurrently.  Ownership: myappctx_conn_open() and myappctx_conn_wrap() give
+ * the caller a handle to free with myappctx_conn_close(); a connection
+ * borrowed from a pool belongs to the pool (myappctx/pool.h).  Each function
+ * lists only its own codes; see myappctx/error.h for the common ones.
  */
 #ifndef MYAPPCTX_CONN_H
 #define MYAPPCTX_CONN_H
@@ -25,28 +29,36 @@ typedef struct myappctx_conn_options {
     int txn_pooler;
 } myappctx_conn_options;
 
-/* Version 2: check_schema left the options; call myappctx_schema_check(). */
+/** The version of myappctx_conn_options this header describes (2: the
+ *  check_schema field left; call myappctx_schema_check()). */
 #define MYAPPCTX_CONN_OPTIONS_VERSION 2
+/** Initialiser of myappctx_conn_options with every default. */
 #define MYAPPCTX_CONN_OPTIONS_INIT { MYAPPCTX_CONN_OPTIONS_VERSION, 0 }
 
 /**
- * Opens a connection.
- * @param[out] out   receives the connection; caller frees it with myappctx_conn_close()
+ * Opens a connection.  Server notices on it are discarded (the library
+ * never prints).
+ * @param[out] out   receives the connection; free it with myappctx_conn_close()
  * @param conninfo   libpq connection string or URI ("" uses the PG* environment)
  * @param opts       options, or NULL for the defaults
- * @param err        optional error details
- * @return MYAPPCTX_OK, MYAPPCTX_EINVAL, MYAPPCTX_ENOMEM, MYAPPCTX_ECONNECT.
- *         The schema is not checked here: see myappctx_schema_check().
+ * @param err        error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_ECONNECT (the server cannot be reached or
+ *         refused the connection).  The schema is not checked here: see
+ *         myappctx_schema_check().
  */
 MYAPPCTX_API int myappctx_conn_open(myappctx_conn **out, const char *conninfo,
                                     const myappctx_conn_options *opts,
                                     myappctx_error *err);
 
 /**
- * Wraps an existing, established libpq connection.  The caller keeps
- * ownership of @p pg: myappctx_conn_close() frees the wrapper only, and @p pg
- * must outlive it.
- * @return MYAPPCTX_OK, MYAPPCTX_EINVAL (NULL or not connected), MYAPPCTX_ENOMEM.
+ * Wraps an established libpq connection.  The caller keeps ownership of
+ * @p pg: myappctx_conn_close() frees the wrapper only, and @p pg must
+ * outlive it.
+ * @param[out] out  receives the wrapper; free it with myappctx_conn_close()
+ * @param pg        a connected PGconn
+ * @param opts      options, or NULL for the defaults
+ * @param err       error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL also when @p pg is not connected.
  */
 MYAPPCTX_API int myappctx_conn_wrap(myappctx_conn **out, PGconn *pg,
                                     const myappctx_conn_options *opts,
@@ -54,11 +66,11 @@ MYAPPCTX_API int myappctx_conn_wrap(myappctx_conn **out, PGconn *pg,
 
 /** The underlying libpq connection (borrowed: do not PQfinish() it).
  *  Raw access may change session state, so a pooled connection handed out
- *  this way is always reset when it is released; and if the pool deferred
- *  the previous borrower's reset to this use, it runs here first.
- *  @return the PGconn; NULL if @p conn is NULL, or if that deferred reset
- *          failed on a live connection (give the connection back to the
- *          pool: it will not be lent again). */
+ *  this way is always reset when it is released; and it never carries the
+ *  previous borrower's state: that is cleared before the PGconn is returned.
+ *  @return the PGconn; NULL if @p conn is NULL, or if clearing the previous
+ *          borrower's state failed on a live connection (give the connection
+ *          back to the pool: it will not be lent again). */
 MYAPPCTX_API PGconn *myappctx_conn_pg(myappctx_conn *conn);
 
 /** Non-zero if the connection was declared to be behind a transaction pooler. */
@@ -67,10 +79,10 @@ MYAPPCTX_API int myappctx_conn_is_txn_pooler(const myappctx_conn *conn);
 /** Non-zero if the connection is inside a transaction block (open or failed). */
 MYAPPCTX_API int myappctx_conn_in_transaction(const myappctx_conn *conn);
 
-/** Closes the connection (and the PGconn if the library opened it) and frees
+/** Closes the connection (and the PGconn unless it was wrapped) and frees
  *  the handle.  NULL is allowed.  On a connection borrowed from a pool it
- *  does what myappctx_pool_release() does (the connection goes back to the
- *  pool) rather than destroying a connection the pool owns. */
+ *  does what myappctx_pool_release() does instead: the connection goes back
+ *  to the pool. */
 MYAPPCTX_API void myappctx_conn_close(myappctx_conn *conn);
 
 #ifdef __cplusplus
