@@ -6,6 +6,12 @@
  * tree) plus optional demo objects (sql/demo/).  Installation applies the
  * missing ones in order, in one transaction, under an advisory lock, and
  * records each one's version and SHA-256 in myappctx.schema_migrations.
+ *
+ * Threading: the calls taking a myappctx_conn use it from one thread at a
+ * time; the migration accessors read static data and may be called from any
+ * thread.  Ownership: nothing here allocates; migration strings are static.
+ * Each function lists only its own codes; see myappctx/error.h for the
+ * common ones.
  */
 #ifndef MYAPPCTX_SCHEMA_H
 #define MYAPPCTX_SCHEMA_H
@@ -24,10 +30,10 @@ typedef enum myappctx_schema_kind {
 
 /** One embedded migration (all strings are static; do not free). */
 typedef struct myappctx_migration {
-    myappctx_schema_kind kind;
-    int version;
-    const char *name;
-    const char *sql;
+    myappctx_schema_kind kind;  /**< core or demo */
+    int version;                /**< its number (NNN in sql/NNN_*.sql) */
+    const char *name;           /**< its file name, e.g. "001_schemas.sql" */
+    const char *sql;            /**< its SQL text */
 } myappctx_migration;
 
 /** Options for myappctx_schema_install(); start from MYAPPCTX_SCHEMA_OPTIONS_INIT. */
@@ -42,7 +48,9 @@ typedef struct myappctx_schema_options {
     int demo;
 } myappctx_schema_options;
 
+/** The version of myappctx_schema_options this header describes. */
 #define MYAPPCTX_SCHEMA_OPTIONS_VERSION 1
+/** Initialiser of myappctx_schema_options with every default. */
 #define MYAPPCTX_SCHEMA_OPTIONS_INIT { MYAPPCTX_SCHEMA_OPTIONS_VERSION, NULL, 1, 0 }
 
 /** What is installed compared with what this library carries. */
@@ -59,23 +67,30 @@ typedef struct myappctx_schema_status {
  * nothing (but still (re)applies the role setup when @p opts->app_role is
  * set).  Concurrent installers serialise on an advisory lock; the second
  * finds the work done.  Needs privileges to create schemas, functions and
- * roles (typically a superuser).
+ * roles (typically a superuser).  On failure nothing is changed (the
+ * transaction is rolled back).
  *
  * @param conn      a connection not inside a transaction
- * @param opts      options or NULL for the defaults
+ * @param opts      options or NULL for the defaults (app_role: 1..63 bytes
+ *                  of UTF-8)
  * @param[out] out  optional; receives the status after installation
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (bad options or role name);
- *         MYAPPCTX_EBUSY (conn inside a transaction); MYAPPCTX_ESCHEMA (an
- *         applied migration's checksum differs from the embedded one, or the
- *         database has a newer schema than this library); any server error
- *         code.  On failure nothing is changed (the transaction is rolled back).
+ * @param err       error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_EBUSY (@p conn is inside a transaction
+ *         block); MYAPPCTX_ESCHEMA (an applied migration's checksum differs
+ *         from the embedded one, or the database has a migration this
+ *         library does not know: a newer schema); MYAPPCTX_EBADARG (P0058:
+ *         opts->app_role is reserved, a superuser or BYPASSRLS role, or
+ *         missing while create_role is 0); any code a failing migration's
+ *         server error maps to.
  */
 MYAPPCTX_API int myappctx_schema_install(myappctx_conn *conn,
                                          const myappctx_schema_options *opts,
                                          myappctx_schema_status *out,
                                          myappctx_error *err);
 
-/** Reads the installed and available versions (read-only, no lock). */
+/** Reads the installed and available versions (read-only, no lock; on a
+ *  database without the schema the installed versions are 0).
+ *  @return MYAPPCTX_OK or an error code. */
 MYAPPCTX_API int myappctx_schema_status_get(myappctx_conn *conn,
                                             myappctx_schema_status *out,
                                             myappctx_error *err);
@@ -91,8 +106,9 @@ MYAPPCTX_API int myappctx_schema_check(myappctx_conn *conn, myappctx_error *err)
 /** Number of embedded migrations of @p kind (0 for an unknown kind). */
 MYAPPCTX_API size_t myappctx_schema_migration_count(myappctx_schema_kind kind);
 
-/** The @p index-th (0-based) embedded migration of @p kind.
- *  @return MYAPPCTX_OK or MYAPPCTX_EINVAL (index out of range, NULL out). */
+/** The @p index-th (0-based) embedded migration of @p kind, in order.
+ *  @return MYAPPCTX_OK, or MYAPPCTX_EINVAL (also for an unknown kind or an
+ *          index out of range). */
 MYAPPCTX_API int myappctx_schema_migration_get(myappctx_schema_kind kind, size_t index,
                                                myappctx_migration *out,
                                                myappctx_error *err);

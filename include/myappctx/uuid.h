@@ -2,7 +2,11 @@
  * @file myappctx/uuid.h
  * UUIDs as a value type.  Parsing is strict: exactly 36 characters in the
  * canonical 8-4-4-4-12 form, hex digits of either case, no braces, no
- * "urn:uuid:" prefix, no surrounding space.  Anything else is MYAPPCTX_EINVAL.
+ * "urn:uuid:" prefix, no surrounding space.
+ *
+ * Threading and ownership: a myappctx_uuid is a plain value, copied freely;
+ * the functions here touch only their arguments and may be called from any
+ * thread.
  */
 #ifndef MYAPPCTX_UUID_H
 #define MYAPPCTX_UUID_H
@@ -15,7 +19,7 @@ extern "C" {
 
 /** A UUID: 16 bytes in network order.  Plain value, copy freely. */
 typedef struct myappctx_uuid {
-    unsigned char bytes[16];
+    unsigned char bytes[16];     /**< the 16 bytes, most significant first */
 } myappctx_uuid;
 
 /** Length of the canonical text form, without the NUL. */
@@ -27,29 +31,30 @@ typedef struct myappctx_uuid {
  * Parses the canonical text form.
  * @param[out] out  receives the UUID (untouched on failure)
  * @param text      NUL-terminated string
- * @param err       optional error details
- * @return MYAPPCTX_OK, or MYAPPCTX_EINVAL (NULL pointer, wrong length, bad
- *         character or misplaced dash).  Thread-safe.
+ * @param err       error details, or NULL
+ * @return MYAPPCTX_OK, or MYAPPCTX_EINVAL (also for wrong length, a bad
+ *         character or a misplaced dash; the message says which).
  */
 MYAPPCTX_API int myappctx_uuid_parse(myappctx_uuid *out, const char *text,
                                      myappctx_error *err);
 
 /**
  * Parses exactly @p len bytes (need not be NUL-terminated; an embedded NUL
- * is rejected).  Same rules as myappctx_uuid_parse().
+ * is rejected).  Same rules and codes as myappctx_uuid_parse().
  */
 MYAPPCTX_API int myappctx_uuid_parsen(myappctx_uuid *out, const char *text,
                                       size_t len, myappctx_error *err);
 
 /** Writes the lower-case canonical form and a NUL into @p buf (at least
- *  MYAPPCTX_UUID_BUFSIZE bytes).  Returns @p buf. */
+ *  MYAPPCTX_UUID_BUFSIZE bytes); a NULL @p uuid writes "".
+ *  @return @p buf (NULL when @p buf is NULL). */
 MYAPPCTX_API char *myappctx_uuid_format(const myappctx_uuid *uuid,
                                         char buf[MYAPPCTX_UUID_BUFSIZE]);
 
-/** 1 if the two UUIDs are equal, else 0. */
+/** 1 if the two UUIDs are equal (or both pointers are NULL), else 0. */
 MYAPPCTX_API int myappctx_uuid_equal(const myappctx_uuid *a, const myappctx_uuid *b);
 
-/** 1 if every byte is zero (the nil UUID), else 0. */
+/** 1 if every byte is zero (the nil UUID), else 0 (also for NULL). */
 MYAPPCTX_API int myappctx_uuid_is_nil(const myappctx_uuid *uuid);
 
 #ifdef __cplusplus
