@@ -8,7 +8,10 @@
  * and must not leak to the next one on a pooled connection.  It is
  * therefore set inside a transaction block and gone after COMMIT or ROLLBACK.
  *
- * Threading: one connection, one thread at a time.
+ * Threading: a myappctx_conn is used by one thread at a time.  Ownership:
+ * arguments are borrowed for the call only; the JSON object that
+ * myappctx_audit_get() returns is the caller's.  Each function lists only
+ * its own codes; see myappctx/error.h for the common ones.
  */
 #ifndef MYAPPCTX_AUDIT_H
 #define MYAPPCTX_AUDIT_H
@@ -25,22 +28,15 @@ extern "C" {
 /**
  * Sets the audit context of the current transaction
  * (api.set_audit_context()): {"reason": ..., "ticket": ..., "timestamp": ...}.
- * Each call replaces the previous audit context of the transaction.  Nothing
- * is sent outside a transaction block.
+ * Each call replaces the previous audit context of the transaction.
  *
  * @param conn    the connection, inside a transaction block
  * @param reason  optional (NULL = JSON null), at most MYAPPCTX_AUDIT_TEXT_MAX
  *                bytes of UTF-8; stored verbatim
  * @param ticket  optional, same rules as @p reason
- * @param err     optional error details
- * Threading: one connection, one thread at a time.
+ * @param err     error details, or NULL
  * @return MYAPPCTX_OK;
- *         MYAPPCTX_EINVAL: NULL @p conn, @p reason or @p ticket too long or
- *         not UTF-8;
- *         MYAPPCTX_ENOTXN: not inside a transaction block (nothing sent);
- *         MYAPPCTX_ETXNFAILED: the transaction is aborted (nothing sent);
- *         MYAPPCTX_EBUSY: pipeline mode or a query in progress;
- *         MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
+ *         MYAPPCTX_ENOTXN: not inside a transaction block (nothing is sent).
  */
 MYAPPCTX_API int myappctx_audit_set(myappctx_conn *conn, const char *reason,
                                     const char *ticket, myappctx_error *err);
@@ -52,19 +48,13 @@ MYAPPCTX_API int myappctx_audit_set(myappctx_conn *conn, const char *reason,
  * @param conn      the connection
  * @param[out] out  receives a new reference to a JSON object with the keys
  *                  "reason", "ticket" (string or null) and "timestamp"
- *                  (ISO 8601 string); caller releases it with json_decref().
+ *                  (ISO 8601 string); release it with json_decref().
  *                  NULL when no audit context is set (or it is '').
  *                  NULL on failure.
- * @param err       optional error details
- * Threading: one connection, one thread at a time.
+ * @param err       error details, or NULL
  * @return MYAPPCTX_OK;
- *         MYAPPCTX_EINVAL: NULL @p conn or @p out;
- *         MYAPPCTX_ENOMEM;
- *         MYAPPCTX_EBUSY: pipeline mode or a query in progress;
- *         MYAPPCTX_ETXNFAILED: inside an aborted transaction;
  *         MYAPPCTX_EMALFORMED: the variable holds something that is not a
- *         JSON object (only possible if written with raw SQL);
- *         MYAPPCTX_EPROTO, MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
+ *         JSON object (only possible if written with raw SQL).
  */
 MYAPPCTX_API int myappctx_audit_get(myappctx_conn *conn, json_t **out, myappctx_error *err);
 

@@ -7,28 +7,20 @@
  *
  * Two scopes:
  *  - session scope, myappctx_context_set(): lasts until the connection
- *    closes or myappctx_context_clear() runs.  Refused with
- *    MYAPPCTX_ESESSIONSTATE on a connection declared behind a transaction
- *    pooler, where it would leak to the next client.
+ *    closes or myappctx_context_clear() runs.  Refused on a connection
+ *    behind a transaction pooler, where it would leak to the next client.
  *  - transaction scope, myappctx_context_set_local() and
- *    myappctx_context_begin(): gone at COMMIT or ROLLBACK.  Refused with
- *    MYAPPCTX_ENOTXN outside a transaction block, because PostgreSQL would
- *    silently discard it at the end of the statement.
+ *    myappctx_context_begin(): gone at COMMIT or ROLLBACK; refused outside
+ *    a transaction block, where PostgreSQL would silently discard it at the
+ *    end of the statement.
  *
  * Readers treat an empty variable as unset and report "unset" separately
- * from a value.  A stored value that cannot be read as its type (possible
- * only if someone wrote the variable with raw SQL) is MYAPPCTX_EMALFORMED.
+ * from a value.
  *
- * Threading: like every call taking a myappctx_conn, one connection is used
- * by one thread at a time; different connections may be used concurrently.
- *
- * Every function returns MYAPPCTX_OK or a negative code and, on failure,
- * fills the optional @p err.  Arguments are checked before anything is sent
- * (MYAPPCTX_EINVAL, message naming the argument).  Besides the codes listed
- * per function, any call that reaches the server may return
- * MYAPPCTX_ECONNECT (connection broken), MYAPPCTX_ECANCELED (statement
- * cancelled or timed out, e.g. by statement_timeout) and MYAPPCTX_ESERVER
- * (unexpected server error, SQLSTATE in err->sqlstate).
+ * Threading: a myappctx_conn is used by one thread at a time.  Ownership:
+ * arguments are borrowed for the call only; what an `out` parameter
+ * receives is the caller's, freed as its description says.  Each function
+ * lists only its own codes; see myappctx/error.h for the common ones.
  */
 #ifndef MYAPPCTX_CONTEXT_H
 #define MYAPPCTX_CONTEXT_H
@@ -67,7 +59,9 @@ typedef struct myappctx_context {
     json_t *metadata;
 } myappctx_context;
 
+/** The version of myappctx_context this header describes. */
 #define MYAPPCTX_CONTEXT_VERSION 1
+/** Initialiser of myappctx_context: no user yet, every option unset. */
 #define MYAPPCTX_CONTEXT_INIT { MYAPPCTX_CONTEXT_VERSION, {{0}}, NULL, NULL, NULL, NULL }
 
 /**
@@ -76,20 +70,14 @@ typedef struct myappctx_context {
  * transaction block the change is undone if the transaction rolls back.
  *
  * @param conn  the connection (not behind a transaction pooler)
- * @param ctx   the context (borrowed for the duration of the call)
- * @param err   optional error details
- * Threading: one connection, one thread at a time.
+ * @param ctx   the context
+ * @param err   error details, or NULL
  * @return MYAPPCTX_OK;
- *         MYAPPCTX_EINVAL: NULL @p conn or @p ctx, wrong ctx->version, nil
- *         user_id or tenant_id, role or session_id empty, too long or not
- *         UTF-8, metadata not an object, too large, holding U+0000 or not
- *         serializable (invalid UTF-8 from a jansson _nocheck constructor,
- *         a reference cycle, or no memory to serialize it);
  *         MYAPPCTX_ESESSIONSTATE: the connection is behind a transaction pooler;
- *         MYAPPCTX_EBUSY: pipeline mode or a query in progress;
- *         MYAPPCTX_ETXNFAILED: inside an aborted transaction;
- *         MYAPPCTX_EIMPERSONATING: an impersonation is active (end it first);
- *         MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
+ *         MYAPPCTX_EIMPERSONATING (P0055): an impersonation is active (end it first);
+ *         MYAPPCTX_EINVAL also when ctx->metadata cannot be serialized
+ *         (invalid UTF-8 from a jansson _nocheck constructor, a reference
+ *         cycle, or no memory to serialize it).
  */
 MYAPPCTX_API int myappctx_context_set(myappctx_conn *conn, const myappctx_context *ctx,
                                       myappctx_error *err);
@@ -97,23 +85,18 @@ MYAPPCTX_API int myappctx_context_set(myappctx_conn *conn, const myappctx_contex
 /**
  * Sets the user, tenant and role for the current transaction only
  * (api.set_transaction_context()).  Works behind a transaction pooler.
- * Nothing is sent unless the connection is inside an open transaction block.
  *
  * @param conn       the connection, inside a transaction block
- * @param user_id    required (borrowed); the nil UUID is refused
- * @param tenant_id  optional (borrowed); NULL = no tenant for this transaction
+ * @param user_id    required; the nil UUID is refused
+ * @param tenant_id  optional (not the nil UUID); NULL = no tenant for this
+ *                   transaction
  * @param role       optional; NULL = no role for this transaction (a role
  *                   from a session-scoped context is hidden, not inherited);
  *                   otherwise 1..MYAPPCTX_ROLE_MAX bytes of UTF-8
- * @param err        optional error details
- * Threading: one connection, one thread at a time.
+ * @param err        error details, or NULL
  * @return MYAPPCTX_OK;
- *         MYAPPCTX_EINVAL: NULL @p conn or @p user_id, nil UUID, bad role;
- *         MYAPPCTX_ENOTXN: not inside a transaction block (nothing sent);
- *         MYAPPCTX_ETXNFAILED: the transaction is aborted (nothing sent);
- *         MYAPPCTX_EBUSY: pipeline mode or a query in progress;
- *         MYAPPCTX_EIMPERSONATING: an impersonation is active;
- *         MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
+ *         MYAPPCTX_ENOTXN: not inside a transaction block (nothing is sent);
+ *         MYAPPCTX_EIMPERSONATING (P0055): an impersonation is active.
  */
 MYAPPCTX_API int myappctx_context_set_local(myappctx_conn *conn, const myappctx_uuid *user_id,
                                             const myappctx_uuid *tenant_id, const char *role,
@@ -124,14 +107,13 @@ MYAPPCTX_API int myappctx_context_set_local(myappctx_conn *conn, const myappctx_
  * fails, the transaction is rolled back and the connection is idle again.
  * The caller ends the transaction with myappctx_commit() or myappctx_rollback().
  *
- * @param conn, user_id, tenant_id, role  as for myappctx_context_set_local()
- * Threading: one connection, one thread at a time.
+ * @param conn, user_id, tenant_id, role  as for myappctx_context_set_local(),
+ *                                        but @p conn must be idle
+ * @param err                             error details, or NULL
  * @return MYAPPCTX_OK;
- *         MYAPPCTX_EINVAL: as for myappctx_context_set_local() (nothing sent);
- *         MYAPPCTX_EBUSY: already inside a transaction block (open or
- *         aborted), pipeline mode, or a query in progress (nothing sent);
- *         MYAPPCTX_EIMPERSONATING: an impersonation is active;
- *         MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
+ *         MYAPPCTX_EBUSY also when @p conn is already inside a transaction
+ *         block, open or aborted (nothing is sent);
+ *         MYAPPCTX_EIMPERSONATING (P0055): an impersonation is active.
  */
 MYAPPCTX_API int myappctx_context_begin(myappctx_conn *conn, const myappctx_uuid *user_id,
                                         const myappctx_uuid *tenant_id, const char *role,
@@ -142,12 +124,9 @@ MYAPPCTX_API int myappctx_context_begin(myappctx_conn *conn, const myappctx_uuid
  * (logging its end), resets every myapp.* context variable, the loaded app
  * settings and application_name.  Allowed behind a transaction pooler.
  *
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK;
- *         MYAPPCTX_EINVAL: NULL @p conn;
- *         MYAPPCTX_EBUSY: pipeline mode or a query in progress;
- *         MYAPPCTX_ETXNFAILED: inside an aborted transaction;
- *         MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
+ * @param conn  the connection
+ * @param err   error details, or NULL
+ * @return MYAPPCTX_OK or an error code.
  */
 MYAPPCTX_API int myappctx_context_clear(myappctx_conn *conn, myappctx_error *err);
 
@@ -160,40 +139,34 @@ MYAPPCTX_API int myappctx_context_clear(myappctx_conn *conn, myappctx_error *err
  * @param conn        the connection
  * @param[out] out    receives the user id; the nil UUID when unset
  * @param[out] is_set receives 1 when a user id is set, 0 when unset or ''
- * Threading: one connection, one thread at a time.
+ * @param err         error details, or NULL
  * @return MYAPPCTX_OK;
- *         MYAPPCTX_EINVAL: NULL @p conn, @p out or @p is_set;
- *         MYAPPCTX_EBUSY: pipeline mode or a query in progress;
- *         MYAPPCTX_ETXNFAILED: inside an aborted transaction;
- *         MYAPPCTX_EMALFORMED: the variable holds something that is not a UUID;
- *         MYAPPCTX_EPROTO, MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
+ *         MYAPPCTX_EMALFORMED: the variable holds something that is not a
+ *         UUID (only possible if written with raw SQL).
  *         On failure *out and *is_set are untouched.
  */
 MYAPPCTX_API int myappctx_context_user_id_get(myappctx_conn *conn, myappctx_uuid *out,
                                               int *is_set, myappctx_error *err);
 
 /** Reads the current tenant id (private.get_current_tenant_id()).
- *  Parameters, threading and return codes as myappctx_context_user_id_get(). */
+ *  Parameters and return codes as myappctx_context_user_id_get(). */
 MYAPPCTX_API int myappctx_context_tenant_id_get(myappctx_conn *conn, myappctx_uuid *out,
                                                 int *is_set, myappctx_error *err);
 
 /**
  * Reads the current context role (private.get_current_role()).
  *
- * @param[out] out  receives a copy (caller frees it with myappctx_free()),
- *                  or NULL when the role is unset or ''
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK;
- *         MYAPPCTX_EINVAL: NULL @p conn or @p out;
- *         MYAPPCTX_ENOMEM; MYAPPCTX_EBUSY; MYAPPCTX_ETXNFAILED;
- *         MYAPPCTX_EPROTO, MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
- *         On failure *out is NULL.
+ * @param conn      the connection
+ * @param[out] out  receives a copy (free it with myappctx_free()), or NULL
+ *                  when the role is unset or ''; NULL on failure
+ * @param err       error details, or NULL
+ * @return MYAPPCTX_OK or an error code.
  */
 MYAPPCTX_API int myappctx_context_role_get(myappctx_conn *conn, char **out,
                                            myappctx_error *err);
 
-/** Reads the current session id (myapp.session_id).  Parameters, ownership,
- *  threading and return codes as myappctx_context_role_get(). */
+/** Reads the current session id (myapp.session_id).  Parameters, ownership
+ *  and return codes as myappctx_context_role_get(). */
 MYAPPCTX_API int myappctx_context_session_id_get(myappctx_conn *conn, char **out,
                                                  myappctx_error *err);
 
@@ -220,22 +193,18 @@ typedef struct myappctx_context_info {
  * Reads the whole context in one round trip (api.get_context()).
  *
  * @param conn      the connection
- * @param[out] out  receives a new structure (caller frees it with
+ * @param[out] out  receives a new structure (free it with
  *                  myappctx_context_info_free()); NULL on failure
- * Threading: one connection, one thread at a time.
+ * @param err       error details, or NULL
  * @return MYAPPCTX_OK;
- *         MYAPPCTX_EINVAL: NULL @p conn or @p out;
- *         MYAPPCTX_ENOMEM; MYAPPCTX_EBUSY; MYAPPCTX_ETXNFAILED;
- *         MYAPPCTX_EMALFORMED: a variable holds a value of the wrong type;
- *         MYAPPCTX_EPROTO: the server's answer has not the expected shape;
- *         MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
+ *         MYAPPCTX_EMALFORMED: a variable holds a value of the wrong type
+ *         (only possible if written with raw SQL).
  */
 MYAPPCTX_API int myappctx_context_get(myappctx_conn *conn, myappctx_context_info **out,
                                       myappctx_error *err);
 
 /** Frees a structure from myappctx_context_get() and everything it holds
- *  (json_decref on the JSON members).  NULL is allowed.  Touches only
- *  @p info, so any thread that owns it may call this. */
+ *  (json_decref on the JSON members).  NULL is allowed. */
 MYAPPCTX_API void myappctx_context_info_free(myappctx_context_info *info);
 
 /* Custom session variables other than the context (spec "Session

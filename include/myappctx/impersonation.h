@@ -11,7 +11,10 @@
  * Impersonation is session state, so it is refused on a connection behind a
  * transaction pooler.
  *
- * Threading: one connection, one thread at a time.
+ * Threading: a myappctx_conn is used by one thread at a time.  Ownership:
+ * arguments are borrowed for the call only; nothing here allocates.  Each
+ * function lists only its own codes; see myappctx/error.h for the common
+ * ones.
  */
 #ifndef MYAPPCTX_IMPERSONATION_H
 #define MYAPPCTX_IMPERSONATION_H
@@ -28,21 +31,16 @@ extern "C" {
  * current user (set with myappctx_context_set()) becomes the original user.
  *
  * @param conn            the connection (not behind a transaction pooler)
- * @param target_user_id  the user to act as (borrowed); the nil UUID is refused
- * @param err             optional error details
- * Threading: one connection, one thread at a time.
+ * @param target_user_id  the user to act as; the nil UUID is refused
+ * @param err             error details, or NULL
  * @return MYAPPCTX_OK;
- *         MYAPPCTX_EINVAL: NULL @p conn or @p target_user_id, nil UUID;
  *         MYAPPCTX_ESESSIONSTATE: the connection is behind a transaction pooler;
  *         MYAPPCTX_ENOCONTEXT (P0050): no user context is set;
  *         MYAPPCTX_EIMPERSONATING (P0055): already impersonating;
  *         MYAPPCTX_ENOTADMIN (P0053): the current user is unknown, has no
  *         role or is not an admin;
  *         MYAPPCTX_ENOUSER (P0057): the target user does not exist;
- *         MYAPPCTX_EBADARG (P0058): the target is the current user;
- *         MYAPPCTX_EBUSY: pipeline mode or a query in progress;
- *         MYAPPCTX_ETXNFAILED: inside an aborted transaction;
- *         MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
+ *         MYAPPCTX_EBADARG (P0058): the target is the current user.
  */
 MYAPPCTX_API int myappctx_impersonate(myappctx_conn *conn, const myappctx_uuid *target_user_id,
                                       myappctx_error *err);
@@ -51,11 +49,11 @@ MYAPPCTX_API int myappctx_impersonate(myappctx_conn *conn, const myappctx_uuid *
  * Ends the impersonation (api.end_impersonation()): restores the original
  * user and role and logs the end.
  *
- * Threading: one connection, one thread at a time.
+ * @param conn  the connection
+ * @param err   error details, or NULL
  * @return MYAPPCTX_OK;
- *         MYAPPCTX_EINVAL: NULL @p conn;
- *         MYAPPCTX_ENOTIMPERSONATING (P0056): no impersonation is active;
- *         MYAPPCTX_EBUSY; MYAPPCTX_ETXNFAILED; MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
+ *         MYAPPCTX_ENOTIMPERSONATING (P0056): no impersonation is active,
+ *         or none is logged as open for this session.
  */
 MYAPPCTX_API int myappctx_impersonation_end(myappctx_conn *conn, myappctx_error *err);
 
@@ -73,12 +71,10 @@ typedef struct myappctx_impersonation_status {
  * @param conn      the connection
  * @param[out] out  caller-provided structure, filled on success (untouched
  *                  on failure); nothing to free
- * Threading: one connection, one thread at a time.
+ * @param err       error details, or NULL
  * @return MYAPPCTX_OK;
- *         MYAPPCTX_EINVAL: NULL @p conn or @p out;
- *         MYAPPCTX_EBUSY; MYAPPCTX_ETXNFAILED;
- *         MYAPPCTX_EMALFORMED: a variable holds something that is not a UUID;
- *         MYAPPCTX_EPROTO, MYAPPCTX_ECONNECT, MYAPPCTX_ESERVER.
+ *         MYAPPCTX_EMALFORMED: a variable holds something that is not a
+ *         UUID (only possible if written with raw SQL).
  */
 MYAPPCTX_API int myappctx_impersonation_status_get(myappctx_conn *conn,
                                                    myappctx_impersonation_status *out,
