@@ -4,23 +4,13 @@
  * connection statistics (spec "Connection Validation" and "Connection
  * Lifecycle").
  *
- * Arrays returned here are ONE allocation each (the rows and every string
- * they point to), released by one call to the matching _free function.
- *
- * Ownership: pointer arguments are borrowed for the duration of the call
- * only; nothing is retained.  What an `out` parameter receives belongs to
- * the caller and is freed with the function its documentation names.
- *
- * Threading: one connection, one thread at a time; different connections
- * may be used concurrently.  Results are plain memory owned by the caller
- * and may be passed between threads.
- *
- * Errors common to every call that reaches the server, listed again per
- * function: MYAPPCTX_ECONNECT (connection broken), MYAPPCTX_EBUSY
- * (connection in pipeline mode or busy), MYAPPCTX_ETXNFAILED (the current
- * transaction is aborted), MYAPPCTX_ECANCELED (statement cancelled or timed
- * out) and MYAPPCTX_ESERVER (any other server error, SQLSTATE in
- * err->sqlstate).
+ * Threading: a myappctx_conn is used by one thread at a time; different
+ * connections may be used concurrently.  Results are plain memory owned by
+ * the caller and may be passed between threads.  Ownership: pointer
+ * arguments are borrowed for the call only; each result is freed, once, with
+ * the _free function its description names; arrays are ONE allocation each
+ * (the rows and every string they point to).  Each function lists only its
+ * own codes; see myappctx/error.h for the common ones.
  */
 #ifndef MYAPPCTX_LIFECYCLE_H
 #define MYAPPCTX_LIFECYCLE_H
@@ -33,7 +23,7 @@ extern "C" {
 #endif
 
 /** What api.validate_connection() reports about a connection.  The strings
- *  point into @ref raw and live as long as the structure; a string that is
+ *  point into `raw` and live as long as the structure; a string that is
  *  unset or '' on the server is NULL. */
 typedef struct myappctx_validation {
     int has_user;                  /**< 1 when a user context is set */
@@ -58,22 +48,17 @@ typedef struct myappctx_validation {
  * @param conn      the connection
  * @param[out] out  receives the report; the caller frees it with
  *                  myappctx_validation_free().  NULL on failure.
- * @param err       optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn or @p out NULL);
- *         MYAPPCTX_EMALFORMED (myapp.current_user_id or
+ * @param err       error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_EMALFORMED (myapp.current_user_id or
  *         myapp.current_tenant_id holds something other than a UUID, e.g.
- *         written with raw SQL); MYAPPCTX_EPROTO (the server's answer is not
- *         the expected JSON object); MYAPPCTX_ENOMEM; MYAPPCTX_ECONNECT,
- *         MYAPPCTX_EBUSY, MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED,
- *         MYAPPCTX_ESERVER.
+ *         written with raw SQL).
  */
 MYAPPCTX_API int myappctx_connection_validate(myappctx_conn *conn,
                                               myappctx_validation **out,
                                               myappctx_error *err);
 
 /** Frees a report of myappctx_connection_validate() (and its JSON).  NULL is
- *  allowed.  Threading: any thread, once. */
+ *  allowed. */
 MYAPPCTX_API void myappctx_validation_free(myappctx_validation *validation);
 
 /**
@@ -84,11 +69,8 @@ MYAPPCTX_API void myappctx_validation_free(myappctx_validation *validation);
  *
  * @param conn  the connection (its role needs INSERT on data.connection_log,
  *              as the application role has)
- * @param err   optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn NULL); MYAPPCTX_ESESSIONSTATE
- *         (behind a transaction pooler); MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
- *         MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER.
+ * @param err   error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_ESESSIONSTATE (behind a transaction pooler).
  */
 MYAPPCTX_API int myappctx_connection_init(myappctx_conn *conn, myappctx_error *err);
 
@@ -103,13 +85,9 @@ MYAPPCTX_API int myappctx_connection_init(myappctx_conn *conn, myappctx_error *e
  * @param conn                  the connection
  * @param idle_timeout_seconds  1 .. 2147483647
  * @param[out] out_terminated   if not NULL, receives how many were terminated
- * @param err                   optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn NULL, timeout out of range);
- *         MYAPPCTX_EBADARG (the server refused the interval, P0058);
- *         MYAPPCTX_EPROTO (no count returned); MYAPPCTX_ECONNECT,
- *         MYAPPCTX_EBUSY, MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED,
- *         MYAPPCTX_ESERVER (e.g. 42501 without EXECUTE on the function).
+ * @param err                   error details, or NULL
+ * @return MYAPPCTX_OK or an error code (MYAPPCTX_ESERVER 42501 without
+ *         EXECUTE on the function).
  */
 MYAPPCTX_API int myappctx_connection_cleanup_idle(myappctx_conn *conn,
                                                   long idle_timeout_seconds,
@@ -134,19 +112,15 @@ typedef struct myappctx_connection_summary {
  * @param[out] out        receives the rows, or NULL when there are none;
  *                        freed with myappctx_connection_summary_free()
  * @param[out] out_count  receives the number of rows
- * @param err             optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p out or @p out_count
- *         NULL); MYAPPCTX_EPROTO (a column is not what the function
- *         returns); MYAPPCTX_ENOMEM; MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
- *         MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER.
+ * @param err             error details, or NULL
+ * @return MYAPPCTX_OK or an error code.
  */
 MYAPPCTX_API int myappctx_connection_summary_get(myappctx_conn *conn,
                                                  myappctx_connection_summary **out,
                                                  size_t *out_count, myappctx_error *err);
 
 /** Frees what myappctx_connection_summary_get() returned (rows and strings).
- *  NULL is allowed.  Threading: any thread, once. */
+ *  NULL is allowed. */
 MYAPPCTX_API void myappctx_connection_summary_free(myappctx_connection_summary *rows);
 
 /** One row of api.v_connection_stats (pg_stat_activity for the current
@@ -174,19 +148,15 @@ typedef struct myappctx_connection_stat {
  * @param[out] out        receives the rows, or NULL when there are none;
  *                        freed with myappctx_connection_stats_free()
  * @param[out] out_count  receives the number of rows
- * @param err             optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p out or @p out_count
- *         NULL); MYAPPCTX_EPROTO (a time is not a number); MYAPPCTX_ENOMEM;
- *         MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY, MYAPPCTX_ETXNFAILED,
- *         MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER.
+ * @param err             error details, or NULL
+ * @return MYAPPCTX_OK or an error code.
  */
 MYAPPCTX_API int myappctx_connection_stats_get(myappctx_conn *conn,
                                                myappctx_connection_stat **out,
                                                size_t *out_count, myappctx_error *err);
 
 /** Frees what myappctx_connection_stats_get() returned (rows and strings).
- *  NULL is allowed.  Threading: any thread, once. */
+ *  NULL is allowed. */
 MYAPPCTX_API void myappctx_connection_stats_free(myappctx_connection_stat *rows);
 
 #ifdef __cplusplus

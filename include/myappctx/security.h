@@ -12,19 +12,10 @@
  * A failed check inside a transaction block aborts that transaction (the
  * server raised an error): roll it back before going on.
  *
- * Ownership: pointer arguments are borrowed for the duration of the call
- * only; nothing is retained.  What an `out` parameter receives belongs to
- * the caller and is freed with the function its documentation names.
- *
- * Threading: one connection, one thread at a time; different connections
- * may be used concurrently.
- *
- * Errors common to every call that reaches the server, listed again per
- * function: MYAPPCTX_ECONNECT (connection broken), MYAPPCTX_EBUSY
- * (connection in pipeline mode or busy), MYAPPCTX_ETXNFAILED (the current
- * transaction is aborted), MYAPPCTX_ECANCELED (statement cancelled or timed
- * out) and MYAPPCTX_ESERVER (any other server error, SQLSTATE in
- * err->sqlstate).
+ * Threading: a myappctx_conn is used by one thread at a time; different
+ * connections may be used concurrently.  Ownership: pointer arguments are
+ * borrowed for the call only; nothing here allocates.  Each function lists
+ * only its own codes; see myappctx/error.h for the common ones.
  */
 #ifndef MYAPPCTX_SECURITY_H
 #define MYAPPCTX_SECURITY_H
@@ -42,13 +33,10 @@ extern "C" {
  * Succeeds when a user context is set (private.require_context()).
  *
  * @param conn  the connection
- * @param err   optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn NULL); MYAPPCTX_ENOCONTEXT
- *         (no user context, P0050); MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
- *         MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER (e.g.
- *         22P02 when myapp.current_user_id was written with something other
- *         than a UUID).
+ * @param err   error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_ENOCONTEXT (no user context, P0050);
+ *         MYAPPCTX_ESERVER 22P02 when myapp.current_user_id was written with
+ *         something other than a UUID.
  */
 MYAPPCTX_API int myappctx_require_context(myappctx_conn *conn, myappctx_error *err);
 
@@ -57,11 +45,8 @@ MYAPPCTX_API int myappctx_require_context(myappctx_conn *conn, myappctx_error *e
  * It does not check the user; see myappctx_verify_tenant_access().
  *
  * @param conn  the connection
- * @param err   optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn NULL); MYAPPCTX_ENOTENANT
- *         (no tenant context, P0051); MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
- *         MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER.
+ * @param err   error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_ENOTENANT (no tenant context, P0051).
  */
 MYAPPCTX_API int myappctx_require_tenant(myappctx_conn *conn, myappctx_error *err);
 
@@ -72,13 +57,10 @@ MYAPPCTX_API int myappctx_require_tenant(myappctx_conn *conn, myappctx_error *er
  * rights on the table).
  *
  * @param conn  the connection
- * @param err   optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn NULL); MYAPPCTX_ENOCONTEXT
- *         (no user context, P0050); MYAPPCTX_ENOTENANT (no tenant context,
- *         P0051); MYAPPCTX_EACCESS (not a member, or the membership is
- *         inactive, P0052); MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
- *         MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER.
+ * @param err   error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_ENOCONTEXT (no user context, P0050);
+ *         MYAPPCTX_ENOTENANT (no tenant context, P0051); MYAPPCTX_EACCESS
+ *         (not a member, or the membership is inactive, P0052).
  */
 MYAPPCTX_API int myappctx_verify_tenant_access(myappctx_conn *conn, myappctx_error *err);
 
@@ -100,15 +82,9 @@ MYAPPCTX_API int myappctx_verify_tenant_access(myappctx_conn *conn, myappctx_err
  *                        bytes of UTF-8, stored verbatim
  * @param max_requests    requests allowed per window, >= 0 (0 refuses all)
  * @param window_seconds  window length, > 0
- * @param err             optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn or @p action NULL, action
- *         empty, too long or not UTF-8, max_requests < 0, window_seconds
- *         <= 0); MYAPPCTX_ENOCONTEXT (no user context, P0050);
- *         MYAPPCTX_ERATELIMIT (limit exceeded, P0054); MYAPPCTX_EBADARG
- *         (the server refused an argument, P0058); MYAPPCTX_ECONNECT,
- *         MYAPPCTX_EBUSY, MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED,
- *         MYAPPCTX_ESERVER.
+ * @param err             error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_ENOCONTEXT (no user context, P0050);
+ *         MYAPPCTX_ERATELIMIT (limit exceeded, P0054).
  */
 MYAPPCTX_API int myappctx_rate_limit_check(myappctx_conn *conn, const char *action,
                                            int max_requests, int window_seconds,
@@ -123,13 +99,9 @@ MYAPPCTX_API int myappctx_rate_limit_check(myappctx_conn *conn, const char *acti
  * @param conn                the connection
  * @param older_than_seconds  1 .. 2147483647
  * @param[out] out_deleted    if not NULL, receives the number of counters deleted
- * @param err                 optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn NULL, age out of range);
- *         MYAPPCTX_EBADARG (the server refused the interval, P0058);
- *         MYAPPCTX_EPROTO (no count returned); MYAPPCTX_ECONNECT,
- *         MYAPPCTX_EBUSY, MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED,
- *         MYAPPCTX_ESERVER (e.g. 42501 without EXECUTE on the function).
+ * @param err                 error details, or NULL
+ * @return MYAPPCTX_OK or an error code (MYAPPCTX_ESERVER 42501 without
+ *         EXECUTE on the function).
  */
 MYAPPCTX_API int myappctx_rate_limit_cleanup(myappctx_conn *conn, long older_than_seconds,
                                              int *out_deleted, myappctx_error *err);

@@ -18,19 +18,11 @@
  * shown but not set or reset here: writing them directly would bypass the
  * checks and the impersonation log of the context API (myappctx/context.h).
  *
- * Ownership: pointer arguments are borrowed for the duration of the call
- * only; nothing is retained.  What an `out` parameter receives belongs to
- * the caller and is freed with the function its documentation names.
- *
- * Threading: one connection, one thread at a time; different connections
- * may be used concurrently.
- *
- * Errors common to every call that reaches the server, listed again per
- * function: MYAPPCTX_ECONNECT (connection broken), MYAPPCTX_EBUSY
- * (connection in pipeline mode or busy), MYAPPCTX_ETXNFAILED (the current
- * transaction is aborted), MYAPPCTX_ECANCELED (statement cancelled or timed
- * out) and MYAPPCTX_ESERVER (any other server error, SQLSTATE in
- * err->sqlstate).
+ * Threading: a myappctx_conn is used by one thread at a time; different
+ * connections may be used concurrently.  Ownership: pointer arguments are
+ * borrowed for the call only; what an `out` parameter receives is the
+ * caller's, freed with the function its description names.  Each function
+ * lists only its own codes; see myappctx/error.h for the common ones.
  */
 #ifndef MYAPPCTX_SESSION_CONFIG_H
 #define MYAPPCTX_SESSION_CONFIG_H
@@ -64,16 +56,14 @@ extern "C" {
  *                  at most MYAPPCTX_CONFIG_VALUE_MAX bytes of UTF-8, sent
  *                  verbatim.  Borrowed for the call only.
  * @param is_local  non-zero for transaction scope
- * @param err       optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p name or @p value NULL,
- *         bad name, context variable name, value too long or not UTF-8);
- *         MYAPPCTX_ENOTXN (is_local outside a transaction block);
- *         MYAPPCTX_ESESSIONSTATE (session-level on a connection behind a
- *         transaction pooler); MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
- *         MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER (e.g.
- *         22023 invalid value or unknown built-in parameter, 42501 not
- *         allowed for this role, 55P02 cannot be changed now).
+ * @param err       error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL also for a context variable's name;
+ *         MYAPPCTX_ENOTXN (is_local outside a transaction block: nothing is
+ *         sent); MYAPPCTX_ESESSIONSTATE (session-level on a connection
+ *         behind a transaction pooler); the server's refusals are
+ *         MYAPPCTX_ESERVER (22023 invalid value or unknown built-in
+ *         parameter, 42501 not allowed for this role, 55P02 cannot be
+ *         changed now).
  */
 MYAPPCTX_API int myappctx_config_set(myappctx_conn *conn, const char *name,
                                      const char *value, int is_local,
@@ -92,13 +82,9 @@ MYAPPCTX_API int myappctx_config_set(myappctx_conn *conn, const char *name,
  * @param[out] out  receives a NUL-terminated copy of the value, or NULL when
  *                  unset; the caller frees it with myappctx_free().  NULL on
  *                  failure.
- * @param err       optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p name or @p out NULL, bad
- *         name); MYAPPCTX_ENOTFOUND (unknown built-in parameter);
- *         MYAPPCTX_ENOMEM; MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
- *         MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER (e.g.
- *         42501 for a parameter this role may not read).
+ * @param err       error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_ENOTFOUND (unknown built-in parameter);
+ *         MYAPPCTX_ESERVER 42501 for a parameter this role may not read.
  */
 MYAPPCTX_API int myappctx_config_show(myappctx_conn *conn, const char *name, char **out,
                                       myappctx_error *err);
@@ -112,14 +98,12 @@ MYAPPCTX_API int myappctx_config_show(myappctx_conn *conn, const char *name, cha
  *
  * @param conn  the connection
  * @param name  the parameter name (not a context variable)
- * @param err   optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn or @p name NULL, bad name,
- *         context variable name); MYAPPCTX_ESESSIONSTATE (behind a
- *         transaction pooler); MYAPPCTX_ENOTFOUND (unknown parameter, or a
- *         custom one that does not exist in this session);
- *         MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY, MYAPPCTX_ETXNFAILED,
- *         MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER (e.g. 42501, 55P02).
+ * @param err   error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL also for a context variable's name;
+ *         MYAPPCTX_ESESSIONSTATE (behind a transaction pooler);
+ *         MYAPPCTX_ENOTFOUND (unknown parameter, or a custom one that does
+ *         not exist in this session); the server's refusals are
+ *         MYAPPCTX_ESERVER (e.g. 42501, 55P02).
  */
 MYAPPCTX_API int myappctx_config_reset(myappctx_conn *conn, const char *name,
                                        myappctx_error *err);
@@ -135,21 +119,18 @@ MYAPPCTX_API int myappctx_config_reset(myappctx_conn *conn, const char *name,
  * the context API).  Session-level, so refused behind a transaction pooler.
  *
  * @param conn  the connection
- * @param err   optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn NULL);
- *         MYAPPCTX_ESESSIONSTATE (behind a transaction pooler);
- *         MYAPPCTX_EIMPERSONATING (an impersonation is active);
- *         MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY, MYAPPCTX_ETXNFAILED,
- *         MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER.
+ * @param err   error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_ESESSIONSTATE (behind a transaction
+ *         pooler); MYAPPCTX_EIMPERSONATING (an impersonation is active:
+ *         nothing is reset).
  */
 MYAPPCTX_API int myappctx_config_reset_all(myappctx_conn *conn, myappctx_error *err);
 
 /** A parameter and its value, e.g. "TimeZone" and "UTC", or
  *  "myapp.default_page_size" and "25". */
 typedef struct myappctx_config_entry {
-    const char *name;
-    const char *value;
+    const char *name;       /**< the parameter's name */
+    const char *value;      /**< its value as SHOW prints it */
 } myappctx_config_entry;
 
 /**
@@ -163,11 +144,8 @@ typedef struct myappctx_config_entry {
  * @param[out] out        receives the entries, or NULL when there are none;
  *                        one allocation, freed with myappctx_config_entries_free()
  * @param[out] out_count  receives the number of entries
- * @param err             optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p out or @p out_count
- *         NULL); MYAPPCTX_ENOMEM; MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
- *         MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER.
+ * @param err             error details, or NULL
+ * @return MYAPPCTX_OK or an error code.
  */
 MYAPPCTX_API int myappctx_config_show_all(myappctx_conn *conn, myappctx_config_entry **out,
                                           size_t *out_count, myappctx_error *err);
@@ -186,21 +164,16 @@ MYAPPCTX_API int myappctx_config_show_all(myappctx_conn *conn, myappctx_config_e
  *                        there are none; one allocation, freed with
  *                        myappctx_config_entries_free()
  * @param[out] out_count  receives the number of entries
- * @param err             optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p out or @p out_count
- *         NULL, @p role empty, too long or not UTF-8); MYAPPCTX_ENOTFOUND
- *         (no such role); MYAPPCTX_ENOMEM; MYAPPCTX_ECONNECT,
- *         MYAPPCTX_EBUSY, MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED,
- *         MYAPPCTX_ESERVER.
+ * @param err             error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_ENOTFOUND (no such role).
  */
 MYAPPCTX_API int myappctx_config_role_defaults(myappctx_conn *conn, const char *role,
                                                myappctx_config_entry **out,
                                                size_t *out_count, myappctx_error *err);
 
 /** Frees what myappctx_config_show_all() or myappctx_config_role_defaults()
- *  returned (all entries and their strings).  NULL is allowed.
- *  Threading: any thread, once. */
+ *  returned (all entries and their strings, one allocation).  NULL is
+ *  allowed. */
 MYAPPCTX_API void myappctx_config_entries_free(myappctx_config_entry *entries);
 
 #ifdef __cplusplus

@@ -1,7 +1,7 @@
 /**
  * @file myappctx/settings.h
  * Application settings (spec "Application-Specific Settings"): rows of
- * data.app_settings that api.load_app_settings() copies into myapp.<key>
+ * data.app_settings that api.load_app_settings() copies into `myapp.<key>`
  * session variables, read back with private.get_app_setting().
  *
  * Writing a setting (myappctx_setting_put()) changes the table only; a
@@ -19,19 +19,11 @@
  * Unset: a key that was never loaded, and a value of '' (PostgreSQL reads a
  * custom variable back as '' once it has existed), both read as unset.
  *
- * Ownership: pointer arguments are borrowed for the duration of the call
- * only; nothing is retained.  What an `out` parameter receives belongs to
- * the caller and is freed with the function its documentation names.
- *
- * Threading: one connection, one thread at a time; different connections
- * may be used concurrently.
- *
- * Errors common to every call that reaches the server, listed again per
- * function: MYAPPCTX_ECONNECT (connection broken), MYAPPCTX_EBUSY
- * (connection in pipeline mode or busy), MYAPPCTX_ETXNFAILED (the current
- * transaction is aborted), MYAPPCTX_ECANCELED (statement cancelled or timed
- * out) and MYAPPCTX_ESERVER (any other server error, SQLSTATE in
- * err->sqlstate).
+ * Threading: a myappctx_conn is used by one thread at a time; different
+ * connections may be used concurrently.  Ownership: pointer arguments are
+ * borrowed for the call only; what an `out` parameter receives is the
+ * caller's, freed with the function its description names.  Each function
+ * lists only its own codes; see myappctx/error.h for the common ones.
  */
 #ifndef MYAPPCTX_SETTINGS_H
 #define MYAPPCTX_SETTINGS_H
@@ -51,7 +43,7 @@ extern "C" {
 
 /**
  * Loads every application setting into this session (api.load_app_settings()):
- * each row of data.app_settings becomes the session variable myapp.<key>
+ * each row of data.app_settings becomes the session variable `myapp.<key>`
  * until the connection closes or the context is cleared.
  *
  * Session-scoped, so refused on a connection behind a transaction pooler,
@@ -60,12 +52,9 @@ extern "C" {
  *
  * @param conn            the connection
  * @param[out] out_count  if not NULL, receives the number of settings loaded
- * @param err             optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn NULL); MYAPPCTX_ESESSIONSTATE
- *         (connection behind a transaction pooler); MYAPPCTX_EPROTO (the
- *         server did not return a count); MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
- *         MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER.
+ * @param err             error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_ESESSIONSTATE (connection behind a
+ *         transaction pooler).
  */
 MYAPPCTX_API int myappctx_settings_load(myappctx_conn *conn, int *out_count,
                                         myappctx_error *err);
@@ -83,12 +72,8 @@ MYAPPCTX_API int myappctx_settings_load(myappctx_conn *conn, int *out_count,
  *                       and there is no default (or the default is '').  The
  *                       caller frees it with myappctx_free().  Set to NULL on
  *                       failure.
- * @param err            optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p key or @p out NULL, bad
- *         or reserved key, @p default_value too long or not UTF-8);
- *         MYAPPCTX_ENOMEM; MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY,
- *         MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER.
+ * @param err            error details, or NULL
+ * @return MYAPPCTX_OK or an error code.
  */
 MYAPPCTX_API int myappctx_setting_get(myappctx_conn *conn, const char *key,
                                       const char *default_value, char **out,
@@ -107,13 +92,9 @@ MYAPPCTX_API int myappctx_setting_get(myappctx_conn *conn, const char *key,
  * @param key            the setting key
  * @param default_value  used when the setting is unset (any non-zero is 1)
  * @param[out] out       receives 1 or 0; untouched on failure
- * @param err            optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p key or @p out NULL, bad
- *         or reserved key); MYAPPCTX_EMALFORMED (the value is not a boolean;
- *         the message names the key and the value); MYAPPCTX_ECONNECT,
- *         MYAPPCTX_EBUSY, MYAPPCTX_ETXNFAILED, MYAPPCTX_ECANCELED,
- *         MYAPPCTX_ESERVER.
+ * @param err            error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_EMALFORMED (the value is not a boolean; the
+ *         message names the key and the value).
  */
 MYAPPCTX_API int myappctx_setting_get_bool(myappctx_conn *conn, const char *key,
                                            int default_value, int *out,
@@ -128,13 +109,9 @@ MYAPPCTX_API int myappctx_setting_get_bool(myappctx_conn *conn, const char *key,
  * @param key            the setting key
  * @param default_value  used when the setting is unset
  * @param[out] out       receives the value; untouched on failure
- * @param err            optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p key or @p out NULL, bad
- *         or reserved key); MYAPPCTX_EMALFORMED (not an integer, or out of
- *         range; the message names the key and the value);
- *         MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY, MYAPPCTX_ETXNFAILED,
- *         MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER.
+ * @param err            error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_EMALFORMED (not an integer, or out of range;
+ *         the message names the key and the value).
  */
 MYAPPCTX_API int myappctx_setting_get_int(myappctx_conn *conn, const char *key,
                                           long long default_value, long long *out,
@@ -153,13 +130,8 @@ MYAPPCTX_API int myappctx_setting_get_int(myappctx_conn *conn, const char *key,
  *                     UTF-8, stored verbatim
  * @param description  a description (at most MYAPPCTX_SETTING_DESCRIPTION_MAX
  *                     bytes of UTF-8), or NULL to keep the stored one
- * @param err          optional error details
- * Threading: one connection, one thread at a time.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (@p conn, @p key or @p value NULL,
- *         bad or reserved key, text too long or not UTF-8);
- *         MYAPPCTX_EBADARG (the server refused the key or value, P0058);
- *         MYAPPCTX_ECONNECT, MYAPPCTX_EBUSY, MYAPPCTX_ETXNFAILED,
- *         MYAPPCTX_ECANCELED, MYAPPCTX_ESERVER (e.g. 42501 without the
+ * @param err          error details, or NULL
+ * @return MYAPPCTX_OK or an error code (MYAPPCTX_ESERVER 42501 without the
  *         table rights).
  */
 MYAPPCTX_API int myappctx_setting_put(myappctx_conn *conn, const char *key,
