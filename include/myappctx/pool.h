@@ -1,26 +1,36 @@
 /**
  * @file myappctx/pool.h
- * A thread-safe connection pool with validation hooks and a reset on release
- * that keeps one borrower's context away from the next.
+ * A thread-safe connection pool with validation hooks and a reset on
+ * release: a pooled connection never reaches the next borrower with the
+ * previous borrower's context.
  *
  * Threading: every function here may be called from any thread at any time,
  * except that myappctx_pool_free() must be the last call on a pool (it may
  * still be followed by myappctx_pool_release() of connections borrowed
- * before it).  A borrowed myappctx_conn belongs to the borrower and follows
- * the usual rule: one connection, one thread at a time.
+ * before it).  A borrowed connection is used like any myappctx_conn: by one
+ * thread at a time.
  *
- * Life of a connection: the pool opens it (libpq connect, then the
- * on_connect step), lends it out (myappctx_pool_acquire(), after the
- * validation step), takes it back (myappctx_pool_release(): rollback, reset)
- * and closes it when it is broken, refused by a hook, too old, idle for too
- * long, above the size limit, or when the pool is closed.
+ * Ownership: myappctx_pool_new() gives the caller a pool to free with
+ * myappctx_pool_free().  A connection from myappctx_pool_acquire() stays the
+ * pool's: give it back with myappctx_pool_release() (myappctx_conn_close()
+ * does the same) and do not use it afterwards.
  *
- * A background thread (all signals blocked), started by myappctx_pool_new()
- * and stopped by myappctx_pool_close(), opens every connection (to reach min_size, and on
- * demand of waiting acquirers up to max_size), retries failed connects with
- * exponential backoff, health-checks idle connections and evicts idle ones
- * that are too old or idle for too long.  Acquire and release never open a
- * connection themselves.
+ * Connections are opened by a background thread (all signals blocked) that
+ * myappctx_pool_new() starts and myappctx_pool_close() stops: it keeps
+ * min_size open, opens more up to max_size for waiting acquirers, retries
+ * failed connects with exponential backoff, health-checks idle connections
+ * and closes idle ones that are too old or idle for too long.  Acquire and
+ * release never open a connection themselves.
+ *
+ * The reset of a returned connection (myappctx_pool_reset) runs at release
+ * or at the start of the connection's next use, always before any statement
+ * of the next borrower.  If it fails there, the borrower's call fails with
+ * its error ("resetting the pooled connection before use ...") and runs
+ * none of its statements; nothing else runs on the connection until a reset
+ * succeeds (or the pool closes it when it is released).
+ *
+ * Each function lists only its own codes; see myappctx/error.h for the
+ * common ones.
  */
 #ifndef MYAPPCTX_POOL_H
 #define MYAPPCTX_POOL_H
@@ -67,20 +77,14 @@ typedef enum myappctx_pool_reset {
     /** `RESET SESSION AUTHORIZATION; RESET ROLE; SELECT api.clear_context()`
      *  (which also ends an impersonation), then `SELECT api.load_app_settings()`
      *  when the default on_connect step is in use, so every borrower starts
-     *  from the same state.  When the borrower leaves a transaction open it
-     *  runs at release (with the ROLLBACK, one round trip); otherwise it is
-     *  deferred to the connection's next use: it runs before the next
-     *  borrower's first statement, and travels at the head of a
-     *  myappctx_run_in_context() pipeline at no extra round trip.  After a
-     *  myappctx_run_in_context() unit, the same round trip asks the server
-     *  whether the session is still clean (private.session_is_clean()): a
-     *  clean session needs no reset at all.  Other session state
-     *  (search_path, temporary tables, prepared statements, advisory locks,
-     *  custom variables the schema does not know) is kept. */
+     *  from the same state.  It costs a myappctx_run_in_context() unit no
+     *  extra round trip.  Other session state (search_path, temporary
+     *  tables, prepared statements, advisory locks, custom variables the
+     *  schema does not know) is kept. */
     MYAPPCTX_POOL_RESET_TARGETED = 0,
-    /** `DISCARD ALL` (its own round trip): the session goes back to its login
-     *  state, including what on_connect had set up (the default on_connect
-     *  is not run again). */
+    /** `DISCARD ALL`, at release (its own round trip): the session goes back
+     *  to its login state, including what on_connect had set up (the default
+     *  on_connect is not run again). */
     MYAPPCTX_POOL_RESET_DISCARD_ALL = 1,
     /** The on_release hook is the reset (it is then required); the pool
      *  itself only rolls back an open transaction. */
@@ -137,20 +141,22 @@ typedef struct myappctx_pool_config {
      *  Refusal (or a transaction left open) counts as a failed connect:
      *  stats.errors, retried with backoff. */
     myappctx_pool_hook on_connect;
-    void *on_connect_userdata;
+    void *on_connect_userdata;   /**< passed to on_connect */
     /** With MYAPPCTX_POOL_VALIDATE_HOOK (and only then): runs at every
      *  acquire; refusal discards the connection and the acquirer gets
      *  another one within its timeout. */
     myappctx_pool_hook on_acquire;
-    void *on_acquire_userdata;
+    void *on_acquire_userdata;   /**< passed to on_acquire */
     /** With MYAPPCTX_POOL_RESET_HOOK (and only then): runs at release after
      *  the rollback, when the borrower used the connection; refusal
      *  discards it. */
     myappctx_pool_hook on_release;
-    void *on_release_userdata;
+    void *on_release_userdata;   /**< passed to on_release */
 } myappctx_pool_config;
 
+/** The version of myappctx_pool_config this header describes. */
 #define MYAPPCTX_POOL_CONFIG_VERSION 1
+/** Initialiser of myappctx_pool_config with every default. */
 #define MYAPPCTX_POOL_CONFIG_INIT                                              \
     { MYAPPCTX_POOL_CONFIG_VERSION, "", 1, 10, 30000L, 0, 3600000L, 0.1,       \
       600000L, 30000L, MYAPPCTX_POOL_VALIDATE_PING, 1000L,                     \
@@ -167,7 +173,7 @@ typedef struct myappctx_pool_stats {
     int waiting;        /**< acquirers waiting */
     int connecting;     /**< connects in progress */
     int min_size;       /**< current limits (after myappctx_pool_resize()) */
-    int max_size;
+    int max_size;       /**< see min_size */
     int closed;         /**< non-zero after myappctx_pool_close() */
     uint64_t acquires;              /**< successful acquires */
     uint64_t acquire_wait_total_us; /**< time acquirers spent queued (0 when a connection was idle) */
@@ -180,28 +186,30 @@ typedef struct myappctx_pool_stats {
     uint64_t discarded; /**< closed because a hook refused them, validation or reset
                              failed, or the borrower left results pending or pipeline mode on */
     uint64_t evicted;   /**< closed as too old, idle too long, or above max_size after a resize */
-    uint64_t resets;    /**< returned connections that needed a reset (run at release,
-                             or deferred to the next use) */
+    uint64_t resets;    /**< returned connections that needed a reset (counted at
+                             release, whenever the reset runs) */
 } myappctx_pool_stats;
 
+/** The version of myappctx_pool_stats this header describes. */
 #define MYAPPCTX_POOL_STATS_VERSION 1
+/** Initialiser of myappctx_pool_stats (sets the version). */
 #define MYAPPCTX_POOL_STATS_INIT { MYAPPCTX_POOL_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, \
                                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /**
- * Creates a pool and starts its background thread.  Connections are opened
- * lazily by that thread (min_size of them right away): the call does not
- * wait for the server, and a server that is down is retried with backoff
- * until it comes back.  Use myappctx_pool_wait_ready() to wait for min_size
- * connections (and to see a connection error early).
+ * Creates a pool and starts its background thread, which opens min_size
+ * connections right away: the call does not wait for the server, and a
+ * server that is down is retried with backoff until it comes back.  Use
+ * myappctx_pool_wait_ready() to wait for min_size connections (and to see a
+ * connection error early).
  * @param[out] out  receives the pool (NULL on failure); free it with
  *                  myappctx_pool_free()
  * @param cfg       options (copied, conninfo included; hooks' userdata are
  *                  stored as given and must outlive the pool)
- * @param err       optional error details
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (NULL @p out or @p cfg, wrong version,
- *         or an invalid field, named in the message); MYAPPCTX_ENOMEM (also
- *         when the locks or the background thread cannot be created).
+ * @param err       error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL also for an invalid field of @p cfg
+ *         (named in the message); MYAPPCTX_ENOMEM also when the locks or
+ *         the background thread cannot be created.
  */
 MYAPPCTX_API int myappctx_pool_new(myappctx_pool **out, const myappctx_pool_config *cfg,
                                    myappctx_error *err);
@@ -213,17 +221,16 @@ MYAPPCTX_API int myappctx_pool_new(myappctx_pool **out, const myappctx_pool_conf
  * connection that fails validation is closed and the caller keeps its place
  * for the next one.
  * @param pool        the pool
- * @param[out] out    receives the connection (NULL on failure); the caller
- *                    uses it from one thread at a time and gives it back
- *                    with myappctx_pool_release(), never myappctx_conn_close()
+ * @param[out] out    receives the connection (NULL on failure); give it back
+ *                    with myappctx_pool_release()
  * @param timeout_ms  how long to wait; < 0 uses cfg.acquire_timeout_ms,
  *                    0 fails at once when none is free
- * @param err         optional error details
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (NULL argument); MYAPPCTX_ECLOSED (the
- *         pool is closed, also for waiters when it closes); MYAPPCTX_EFULL
- *         (max_waiters already waiting, returned at once); MYAPPCTX_ETIMEOUT
- *         (message: "size=N in_use=N waiting=N max=N" and the last
- *         connection error, if any).
+ * @param err         error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_ECLOSED (the pool is closed, also for
+ *         waiters when it closes); MYAPPCTX_EFULL (max_waiters already
+ *         waiting, returned at once); MYAPPCTX_ETIMEOUT (message:
+ *         "size=N in_use=N waiting=N max=N" and the last connection error,
+ *         if any).
  */
 MYAPPCTX_API int myappctx_pool_acquire(myappctx_pool *pool, myappctx_conn **out,
                                        long timeout_ms, myappctx_error *err);
@@ -232,42 +239,49 @@ MYAPPCTX_API int myappctx_pool_acquire(myappctx_pool *pool, myappctx_conn **out,
  * Gives a borrowed connection back.  Never fails for a connection borrowed
  * from @p pool: an open or failed transaction is rolled back; a connection
  * that is broken, has results pending or is in pipeline mode is closed; a
- * connection the borrower used is reset (see myappctx_pool_reset: in the
- * calling thread before the call returns when a transaction was left open,
- * otherwise deferred to the connection's next use; a connection never used
- * since it was lent, or found clean after a fast-path unit, needs none);
- * one whose reset fails, that is too old, or above max_size, or returned
- * after myappctx_pool_close() (or _free()) is closed.  Then the connection goes to the first waiter or back to the idle
- * list.  @p conn must not be used afterwards.
+ * connection the borrower used is reset (myappctx_pool_reset; one never
+ * used since it was lent needs none); one whose reset fails, that is too
+ * old, above max_size, or returned after myappctx_pool_close() (or _free())
+ * is closed.  Then the connection goes to the first waiter or back to the
+ * idle list.  @p conn must not be used afterwards.
  * @return MYAPPCTX_OK, or MYAPPCTX_EINVAL when @p pool or @p conn is NULL or
  *         @p conn is not currently borrowed from @p pool (then nothing is done).
  */
 MYAPPCTX_API int myappctx_pool_release(myappctx_pool *pool, myappctx_conn *conn);
 
 /**
- * Changes min_size and max_size.  Growing lets waiters get new connections
- * at once and refills to the new minimum in the background; shrinking closes
+ * Changes min_size and max_size.  Growing lets the background thread open
+ * connections for waiters and up to the new minimum; shrinking closes
  * surplus idle connections now and surplus borrowed ones when returned.
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (NULL pool, min < 0, max < 1 or
- *         min > max); MYAPPCTX_ECLOSED.
+ * @param pool      the pool
+ * @param min_size  0 .. @p max_size
+ * @param max_size  >= 1
+ * @param err       error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_ECLOSED (the pool is closed).
  */
 MYAPPCTX_API int myappctx_pool_resize(myappctx_pool *pool, int min_size, int max_size,
                                       myappctx_error *err);
 
 /**
  * Waits until at least min_size connections are open.
+ * @param pool        the pool
  * @param timeout_ms  < 0 uses cfg.acquire_timeout_ms
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL (NULL pool); MYAPPCTX_ECLOSED;
- *         MYAPPCTX_ETIMEOUT (message with the pool state and the last
- *         connection error, e.g. a wrong password or a missing database).
+ * @param err         error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_ECLOSED (the pool is closed, also while
+ *         waiting); MYAPPCTX_ETIMEOUT (message with the pool state and the
+ *         last connection error, e.g. a wrong password or a missing
+ *         database).
  */
 MYAPPCTX_API int myappctx_pool_wait_ready(myappctx_pool *pool, long timeout_ms,
                                           myappctx_error *err);
 
 /**
- * Fills @p out with a consistent snapshot.  Valid until myappctx_pool_free().
+ * Fills @p out with a consistent snapshot.  Callable until myappctx_pool_free(),
+ * also after myappctx_pool_close().
+ * @param pool      the pool
  * @param[out] out  caller-owned, initialised with MYAPPCTX_POOL_STATS_INIT
- * @return MYAPPCTX_OK, or MYAPPCTX_EINVAL (NULL argument or wrong version).
+ * @return MYAPPCTX_OK, or MYAPPCTX_EINVAL (also when out->version is not
+ *         MYAPPCTX_POOL_STATS_VERSION).
  */
 MYAPPCTX_API int myappctx_pool_stats_get(myappctx_pool *pool, myappctx_pool_stats *out);
 
