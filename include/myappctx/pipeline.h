@@ -11,6 +11,12 @@
  *
  * They work on plain connections, pooled connections and connections behind
  * PgBouncer in transaction mode (only unnamed statements are used).
+ *
+ * Threading: a myappctx_conn is used by one thread at a time.  Ownership:
+ * the statements and the context are read during the call only; every
+ * PGresult handed back is the caller's (PQclear() or myappctx_results_free()).
+ * Each function lists only its own codes; see myappctx/error.h for the
+ * common ones.
  */
 #ifndef MYAPPCTX_PIPELINE_H
 #define MYAPPCTX_PIPELINE_H
@@ -43,7 +49,9 @@ typedef struct myappctx_txn_context {
     const char *audit_ticket;      /**< optional, ≤ MYAPPCTX_AUDIT_TEXT_MAX bytes */
 } myappctx_txn_context;
 
+/** The version of myappctx_txn_context this header describes. */
 #define MYAPPCTX_TXN_CONTEXT_VERSION 1
+/** Initialiser of myappctx_txn_context: no user yet, every option unset. */
 #define MYAPPCTX_TXN_CONTEXT_INIT { MYAPPCTX_TXN_CONTEXT_VERSION, NULL, NULL, NULL, NULL, NULL }
 
 /** Most statements one call accepts. */
@@ -53,23 +61,29 @@ typedef struct myappctx_txn_context {
  * Runs @p nstmts statements as one atomic unit under a transaction-local
  * context, in one round trip: set context, statements, Sync.
  *
+ * On a connection from a pool with MYAPPCTX_POOL_RESET_TARGETED (not behind
+ * a transaction pooler; schema version 9 or later), the unit starts from
+ * the pool's clean state: what the targeted reset restores (session
+ * context, role and session authorization, impersonation, application
+ * settings, application_name) is reset first, inside the unit, whoever set
+ * it -- this borrower too, before the call.
+ *
  * @param conn        an idle connection (not inside a transaction block)
  * @param ctx         the context (user required)
  * @param stmts       1..MYAPPCTX_PIPELINE_MAX_STMTS statements
  * @param nstmts      number of statements
  * @param[out] results  optional array of @p nstmts; on success element i
- *                    receives statement i's result (caller PQclear()s each,
- *                    or calls myappctx_results_free()); on failure every
+ *                    receives statement i's result (free each with PQclear(),
+ *                    or all with myappctx_results_free()); on failure every
  *                    element is set to NULL
- * @param err         optional error details; a server error carries its
+ * @param err         error details, or NULL; a server error carries its
  *                    SQLSTATE and names the failing statement's index
- * @return MYAPPCTX_OK (everything committed); MYAPPCTX_EINVAL; MYAPPCTX_EBUSY
- *         (connection inside a transaction, in pipeline mode or busy);
- *         MYAPPCTX_ECONNECT; or the code of the server error (nothing of the
- *         unit is committed).  When the connection breaks mid-way the
- *         outcome is unknown to the server's client, and MYAPPCTX_ECONNECT
- *         says so in the message.
- * Threading: one connection, one thread at a time.
+ * @return MYAPPCTX_OK (everything committed); MYAPPCTX_EBUSY also when
+ *         @p conn is inside a transaction block; the code of any server
+ *         error, as for myappctx_exec() (nothing of the unit is committed);
+ *         MYAPPCTX_ECONNECT when the connection breaks, and if it broke
+ *         after the unit was sent, the outcome is unknown (the message says
+ *         so).
  */
 MYAPPCTX_API int myappctx_run_in_context(myappctx_conn *conn,
                                          const myappctx_txn_context *ctx,
@@ -81,11 +95,14 @@ MYAPPCTX_API int myappctx_run_in_context(myappctx_conn *conn,
  * in one round trip (BEGIN, context, statement, Sync).  On success the
  * connection is inside the transaction: run more statements with
  * myappctx_exec() and finish with myappctx_commit() or myappctx_rollback().
- * On failure the transaction has been rolled back and the connection is idle.
+ * On failure no transaction is left open.
  *
+ * @param conn        an idle connection (not inside a transaction block)
+ * @param ctx         the context (user required)
  * @param first       the first statement (may be NULL: then only BEGIN and the context)
  * @param[out] out_first optional; receives the first statement's result
- *                    (caller PQclear()s), NULL on failure
+ *                    (free it with PQclear()), NULL on failure
+ * @param err         error details, or NULL
  * @return as myappctx_run_in_context().
  */
 MYAPPCTX_API int myappctx_begin_in_context(myappctx_conn *conn,
