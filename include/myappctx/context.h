@@ -42,8 +42,7 @@ extern "C" {
 #define MYAPPCTX_METADATA_DEPTH_MAX 64
 
 /** A context to set with myappctx_context_set().  Start from
- *  MYAPPCTX_CONTEXT_INIT so that fields added later get their defaults.
- *  Nothing in it is retained by the library after the call returns. */
+ *  MYAPPCTX_CONTEXT_INIT so that fields added later get their defaults. */
 typedef struct myappctx_context {
     int version;                     /**< MYAPPCTX_CONTEXT_VERSION */
     myappctx_uuid user_id;           /**< required; the nil UUID is refused */
@@ -54,8 +53,8 @@ typedef struct myappctx_context {
     const char *session_id;
     /** optional JSON object (borrowed, not modified), NULL = {}; at most
      *  MYAPPCTX_METADATA_MAX bytes once serialized, nested at most
-     *  MYAPPCTX_METADATA_DEPTH_MAX levels, numbers below 1e18 in magnitude; strings must not contain
-     *  U+0000 (PostgreSQL's jsonb cannot store it) */
+     *  MYAPPCTX_METADATA_DEPTH_MAX levels, numbers below 1e18 in magnitude,
+     *  no U+0000 in strings (jsonb cannot store it) */
     json_t *metadata;
 } myappctx_context;
 
@@ -123,9 +122,6 @@ MYAPPCTX_API int myappctx_context_begin(myappctx_conn *conn, const myappctx_uuid
  * Clears the context (api.clear_context()): ends an active impersonation
  * (logging its end), resets every myapp.* context variable, the loaded app
  * settings and application_name.  Allowed behind a transaction pooler.
- *
- * @param conn  the connection
- * @param err   error details, or NULL
  * @return MYAPPCTX_OK or an error code.
  */
 MYAPPCTX_API int myappctx_context_clear(myappctx_conn *conn, myappctx_error *err);

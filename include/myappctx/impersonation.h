@@ -48,9 +48,6 @@ MYAPPCTX_API int myappctx_impersonate(myappctx_conn *conn, const myappctx_uuid *
 /**
  * Ends the impersonation (api.end_impersonation()): restores the original
  * user and role and logs the end.
- *
- * @param conn  the connection
- * @param err   error details, or NULL
  * @return MYAPPCTX_OK;
  *         MYAPPCTX_ENOTIMPERSONATING (P0056): no impersonation is active,
  *         or none is logged as open for this session.

@@ -65,7 +65,6 @@ MYAPPCTX_API void myappctx_validation_free(myappctx_validation *validation);
  * Initialises a new connection (api.init_connection()): loads the
  * application settings, sets TimeZone to UTC and DateStyle to "ISO, MDY"
  * for the session, and records the connection in data.connection_log.
- * Session-scoped, so refused behind a transaction pooler.
  *
  * @param conn  the connection (its role needs INSERT on data.connection_log,
  *              as the application role has)

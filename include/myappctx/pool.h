@@ -124,12 +124,10 @@ typedef struct myappctx_pool_config {
     long validate_idle_ms;
     myappctx_pool_reset reset;   /**< default MYAPPCTX_POOL_RESET_TARGETED */
     /** Non-zero: behind a transaction pooler (PgBouncer pool_mode=transaction).
-     *  Every connection is opened with myappctx_conn_options.txn_pooler, so
-     *  session-scoped calls fail with MYAPPCTX_ESESSIONSTATE; the default
-     *  on_connect step is skipped (its session state would land on whichever
-     *  server connection the pooler picks and leak to other clients); and
-     *  the targeted reset only rolls back (there is no session of ours to
-     *  clean).  The pool never uses named prepared statements. */
+     *  Every connection is opened with myappctx_conn_options.txn_pooler
+     *  (session-scoped calls fail with MYAPPCTX_ESESSIONSTATE), the default
+     *  on_connect step is skipped, and the targeted reset only rolls back.
+     *  The pool never uses named prepared statements. */
     int txn_pooler;
     /** Non-zero (default): when on_connect is NULL, each new connection runs
      *  `SELECT api.init_connection()` (settings, timezone, connection log),

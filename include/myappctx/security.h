@@ -31,9 +31,6 @@ extern "C" {
 
 /**
  * Succeeds when a user context is set (private.require_context()).
- *
- * @param conn  the connection
- * @param err   error details, or NULL
  * @return MYAPPCTX_OK; MYAPPCTX_ENOCONTEXT (no user context, P0050);
  *         MYAPPCTX_ESERVER 22P02 when myapp.current_user_id was written with
  *         something other than a UUID.
@@ -43,9 +40,6 @@ MYAPPCTX_API int myappctx_require_context(myappctx_conn *conn, myappctx_error *e
 /**
  * Succeeds when a tenant context is set (private.require_tenant_context()).
  * It does not check the user; see myappctx_verify_tenant_access().
- *
- * @param conn  the connection
- * @param err   error details, or NULL
  * @return MYAPPCTX_OK; MYAPPCTX_ENOTENANT (no tenant context, P0051).
  */
 MYAPPCTX_API int myappctx_require_tenant(myappctx_conn *conn, myappctx_error *err);
@@ -55,9 +49,6 @@ MYAPPCTX_API int myappctx_require_tenant(myappctx_conn *conn, myappctx_error *er
  * tenant (private.verify_user_tenant_access(), which reads
  * data.user_tenants with its owner's rights: the calling role needs no
  * rights on the table).
- *
- * @param conn  the connection
- * @param err   error details, or NULL
  * @return MYAPPCTX_OK; MYAPPCTX_ENOCONTEXT (no user context, P0050);
  *         MYAPPCTX_ENOTENANT (no tenant context, P0051); MYAPPCTX_EACCESS
  *         (not a member, or the membership is inactive, P0052).
@@ -71,11 +62,11 @@ MYAPPCTX_API int myappctx_verify_tenant_access(myappctx_conn *conn, myappctx_err
  * aligned to multiples of that length since the Unix epoch, so a burst can
  * straddle two windows.
  *
- * The counter is written with the function owner's rights (the application
- * role cannot write it directly) and inside the caller's transaction: a
- * request whose transaction rolls back is not counted, and a refused one
+ * The count is part of the caller's transaction: a request whose
+ * transaction rolls back is not counted, and a refused one
  * (MYAPPCTX_ERATELIMIT) is not counted either.  Outside a transaction block
- * each call commits on its own.
+ * each call commits on its own.  The application role needs no rights on
+ * the counters' table.
  *
  * @param conn            the connection (with a user context)
  * @param action          the action's name: 1..MYAPPCTX_RATE_LIMIT_ACTION_MAX

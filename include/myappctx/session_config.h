@@ -7,16 +7,14 @@
  * Parameter names are checked in C before any round trip: at most 63 bytes
  * matching ^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$ (a built-in
  * parameter such as statement_timeout, or a two-part custom one such as
- * myapp.debug_mode).  Names and values are sent as bound parameters of
- * set_config() / current_setting(), never pasted into SQL text.  Names are
- * case-insensitive, as in PostgreSQL.
+ * myapp.debug_mode).  Names are case-insensitive, as in PostgreSQL.
  *
  * The context variables (myapp.current_user_id, myapp.current_tenant_id,
  * myapp.current_role, myapp.session_id, myapp.context_metadata,
  * myapp.context_created_at, myapp.audit_context, myapp.original_user_id,
  * myapp.original_role, myapp.is_impersonating, myapp.loaded_settings) can be
- * shown but not set or reset here: writing them directly would bypass the
- * checks and the impersonation log of the context API (myappctx/context.h).
+ * shown but not set or reset here: use the context API (myappctx/context.h),
+ * whose checks and impersonation log direct writes would bypass.
  *
  * Threading: a myappctx_conn is used by one thread at a time; different
  * connections may be used concurrently.  Ownership: pointer arguments are
@@ -44,17 +42,14 @@ extern "C" {
  *
  * A session-level value (is_local == 0) lasts until the connection closes
  * or is reset, and is undone if the surrounding transaction block rolls
- * back; it is refused on a connection behind a transaction pooler, where it
- * would reach other clients.  A local value lasts until the end of the
- * current transaction and must be set inside a transaction block (outside
- * one PostgreSQL would discard it at the end of the statement).
+ * back.  A local value lasts until the end of the current transaction.
  *
  * @param conn      the connection
  * @param name      the parameter name (see the file comment; not a context
  *                  variable)
  * @param value     the value as SET would take it ("10s", "256MB", "off"),
  *                  at most MYAPPCTX_CONFIG_VALUE_MAX bytes of UTF-8, sent
- *                  verbatim.  Borrowed for the call only.
+ *                  verbatim
  * @param is_local  non-zero for transaction scope
  * @param err       error details, or NULL
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL also for a context variable's name;
@@ -93,8 +88,7 @@ MYAPPCTX_API int myappctx_config_show(myappctx_conn *conn, const char *name, cha
  * Resets one parameter to its default, like RESET name: the value the
  * session started with, which includes the role's and the database's
  * defaults (e.g. statement_timeout = 30s for the application role).
- * Session-level, so refused behind a transaction pooler; inside a
- * transaction block it is undone if the transaction rolls back.
+ * Inside a transaction block it is undone if the transaction rolls back.
  *
  * @param conn  the connection
  * @param name  the parameter name (not a context variable)
@@ -116,10 +110,7 @@ MYAPPCTX_API int myappctx_config_reset(myappctx_conn *conn, const char *name,
  *
  * Refused while impersonating, because it would drop the impersonation
  * without closing its log entry: end it first (or clear the context with
- * the context API).  Session-level, so refused behind a transaction pooler.
- *
- * @param conn  the connection
- * @param err   error details, or NULL
+ * the context API).
  * @return MYAPPCTX_OK; MYAPPCTX_ESESSIONSTATE (behind a transaction
  *         pooler); MYAPPCTX_EIMPERSONATING (an impersonation is active:
  *         nothing is reset).

@@ -10,11 +10,9 @@
  * set with myappctx_config_set()), not what is in the table.
  *
  * Keys: a lower-case identifier matching ^[a-z][a-z0-9_]{0,62}$ that is not
- * one of the context variable names (current_user_id, current_tenant_id,
- * current_role, session_id, context_metadata, context_created_at,
- * audit_context, original_user_id, original_role, is_impersonating,
- * loaded_settings): a setting with such a key would be loaded over the
- * context.  Every function checks the key before any round trip.
+ * the name of a context variable (listed in myappctx/session_config.h): a
+ * setting with such a key would be loaded over the context.  Every function
+ * checks the key before any round trip.
  *
  * Unset: a key that was never loaded, and a value of '' (PostgreSQL reads a
  * custom variable back as '' once it has existed), both read as unset.
@@ -46,9 +44,8 @@ extern "C" {
  * each row of data.app_settings becomes the session variable `myapp.<key>`
  * until the connection closes or the context is cleared.
  *
- * Session-scoped, so refused on a connection behind a transaction pooler,
- * where the variables would reach other clients.  Inside a transaction block
- * the load is undone if the transaction rolls back.
+ * Inside a transaction block the load is undone if the transaction rolls
+ * back.
  *
  * @param conn            the connection
  * @param[out] out_count  if not NULL, receives the number of settings loaded
