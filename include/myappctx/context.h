@@ -46,7 +46,7 @@ extern "C" {
 typedef struct myappctx_context {
     int version;                     /**< MYAPPCTX_CONTEXT_VERSION */
     myappctx_uuid user_id;           /**< required; the nil UUID is refused */
-    const myappctx_uuid *tenant_id;  /**< optional (borrowed), NULL = no tenant */
+    const myappctx_uuid *tenant_id;  /**< optional (borrowed, not the nil UUID), NULL = no tenant */
     /** optional, NULL = "user"; 1..MYAPPCTX_ROLE_MAX bytes of UTF-8 */
     const char *role;
     /** optional, NULL = none; 1..MYAPPCTX_SESSION_ID_MAX bytes of UTF-8 */

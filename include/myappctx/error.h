@@ -15,9 +15,9 @@
  * @anchor myappctx_common_codes
  * <b>Codes every call may return.</b>  The documentation of each function
  * lists only the codes specific to it.  Besides those, any call may return
- *  - MYAPPCTX_EINVAL: a NULL or invalid argument, checked before anything is
- *    sent (the message names the argument; the limits are in the parameter
- *    descriptions);
+ *  - MYAPPCTX_EINVAL: a NULL or invalid argument, refused before the call
+ *    sends a statement of its own (the message names the argument; the
+ *    limits are in the parameter descriptions);
  *  - MYAPPCTX_ENOMEM: out of memory, in a call that allocates;
  *
  * and any call that runs a statement on a myappctx_conn may return
