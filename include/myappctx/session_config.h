@@ -69,8 +69,7 @@ MYAPPCTX_API int myappctx_config_set(myappctx_conn *conn, const char *name,
  *
  * Unset is not an error: a custom parameter that does not exist in this
  * session, and a value of '' (how a custom parameter reads once it has
- * existed), give MYAPPCTX_OK with *out NULL.  An unknown built-in (one-part)
- * name is MYAPPCTX_ENOTFOUND, so that a typo is not mistaken for "unset".
+ * existed), give MYAPPCTX_OK with *out NULL.
  *
  * @param conn      the connection
  * @param name      the parameter name
@@ -78,8 +77,9 @@ MYAPPCTX_API int myappctx_config_set(myappctx_conn *conn, const char *name,
  *                  unset; the caller frees it with myappctx_free().  NULL on
  *                  failure.
  * @param err       error details, or NULL
- * @return MYAPPCTX_OK; MYAPPCTX_ENOTFOUND (unknown built-in parameter);
- *         MYAPPCTX_ESERVER 42501 for a parameter this role may not read.
+ * @return MYAPPCTX_OK; MYAPPCTX_ENOTFOUND (an unknown built-in, one-part
+ *         name: a typo does not pass for "unset"); MYAPPCTX_ESERVER 42501
+ *         for a parameter this role may not read.
  */
 MYAPPCTX_API int myappctx_config_show(myappctx_conn *conn, const char *name, char **out,
                                       myappctx_error *err);
