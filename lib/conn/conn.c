@@ -23,6 +23,12 @@ conn_new(myappctx_conn **out, PGconn *pg, bool owns,
     myappctx_conn *c = calloc(1, sizeof *c);
     if (c == NULL)
         return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "%s: out of memory", what);
+    const char *auth = PQparameterStatus(pg, "session_authorization");
+    c->login_role = strdup(auth != NULL ? auth : "");
+    if (c->login_role == NULL) {
+        free(c);
+        return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "%s: out of memory", what);
+    }
     c->pg = pg;
     c->owns_pg = owns;
     c->txn_pooler = opts != NULL && opts->txn_pooler;
@@ -124,6 +130,7 @@ myappctx_conn_close(myappctx_conn *conn)
     }
     if (conn->owns_pg)
         PQfinish(conn->pg);
+    free(conn->login_role);
     free(conn);
 }
 
@@ -149,7 +156,8 @@ int
 mxi_conn_ready(myappctx_conn *conn, const char *what, myappctx_error *err)
 {
     int rc = mxi_conn_check(conn, what, err);
-    if (rc == MYAPPCTX_OK && conn->owner != NULL && conn->owner->prepare != NULL)
+    if (rc == MYAPPCTX_OK && conn->owner != NULL && conn->owner->prepare != NULL &&
+        PQtransactionStatus(conn->pg) == PQTRANS_IDLE)
         rc = conn->owner->prepare(conn, what, err);
     return rc;
 }

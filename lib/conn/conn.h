@@ -10,47 +10,50 @@
 
 #include "core/core.h"
 
-/* Number of values bound after the context in a unit whose owner asked for
- * the clean check (struct mxi_conn_unit). */
-#define MXI_CONN_CLEAN_NPARAMS 5
-
-/* What an owner wants done around a one-round-trip unit of work
- * (lib/pipeline): filled by mxi_conn_owner.unit_begin. */
+/* What an owner wants done for a unit of work (lib/pipeline/unit.c):
+ * filled by mxi_conn_owner.unit_begin. */
 struct mxi_conn_unit {
-    /* Statements (no parameters) to send ahead of the unit, inside its
-     * implicit transaction; nlead may be 0. */
-    const char *const *lead;
-    int nlead;
-    /* Non-NULL: start the unit with private.begin_pooled_unit() bound to
-     * these MXI_CONN_CLEAN_NPARAMS values instead of leading statements. */
-    const char *const *clean_params;
+    /* Non-NULL: the unit sets application_name to this value, transaction-
+     * locally (the session's differs from what the owner's baseline is). */
+    const char *app_name;
+    /* Non-NULL: the session's baseline of other myapp.* variables (role and
+     * database defaults, loaded settings) as two text[] literals of names
+     * and values; the unit restores them for itself when they differ. */
+    const char *baseline_names, *baseline_values;
 };
 
 /* The hooks of a connection's owner.  Every hook may be NULL. */
 struct mxi_conn_owner {
-    /* Before the library's next statement (mxi_conn_ready) and before raw
-     * access (myappctx_conn_pg): settle what the owner deferred. */
+    /* Before the library's next statement outside a transaction block
+     * (mxi_conn_ready) and before raw access (myappctx_conn_pg): settle what
+     * the owner deferred. */
     int (*prepare)(myappctx_conn *conn, const char *what, myappctx_error *err);
     /* myappctx_conn_close() on an owned connection: the owner takes it back. */
     void (*give_back)(myappctx_conn *conn);
-    /* A one-round-trip unit is about to be sent. */
+    /* A unit of work is about to be sent. */
     void (*unit_begin)(myappctx_conn *conn, struct mxi_conn_unit *out);
-    /* The unit's context statement failed and nothing of the unit ran:
-     * make the session clean in a round trip of its own so that the unit
-     * can be sent once more.  Returns MYAPPCTX_OK to send it again, 1 when
-     * the owner has nothing to try, or a negative code with @err filled. */
-    int (*unit_retry)(myappctx_conn *conn, const char *what, myappctx_error *err);
-    /* The unit committed. */
-    void (*unit_done)(myappctx_conn *conn);
+    /* The unit's context statement ran; @dirty: the session carried state
+     * of its own (a role, context or impersonation) that the unit had to
+     * clear for itself. */
+    void (*unit_done)(myappctx_conn *conn, bool dirty);
 };
 
 struct myappctx_conn {
     PGconn *pg;
     bool    owns_pg;       /* close the PGconn in myappctx_conn_close() */
-    bool    txn_pooler;    /* refuse session-scoped state */
+    bool    txn_pooler;    /* refuse session-scoped state; no named statements */
     /* Set by every call that may talk to the server and by raw access: a
      * connection untouched since its owner last reset it needs no reset. */
     bool    touched;
+    /* The library started an impersonation on this session and has not seen
+     * it end (lib/context/impersonation.c). */
+    bool    impersonating;
+    /* Which of the library's named statements this session has prepared
+     * (bits of lib/pipeline/unit.c); cleared when the session drops them. */
+    unsigned prepared;
+    /* session_authorization as the server reported it at connect: the role
+     * a unit of work runs as. */
+    char   *login_role;
     const struct mxi_conn_owner *owner;   /* NULL unless lent by an owner */
     void   *owner_data;                   /* the owner's per-connection state */
 };
@@ -59,7 +62,9 @@ struct myappctx_conn {
  * not in pipeline mode, no query in progress.  Marks it touched. */
 int mxi_conn_check(myappctx_conn *conn, const char *what, myappctx_error *err);
 
-/* mxi_conn_check(), then the owner's prepare hook. */
+/* mxi_conn_check(), then, outside a transaction block, the owner's prepare
+ * hook.  (Inside one the owner has nothing to settle: a unit of work starts
+ * from a clean state by itself, and any other block began with this call.) */
 int mxi_conn_ready(myappctx_conn *conn, const char *what, myappctx_error *err);
 
 /* mxi_conn_ready(), then MYAPPCTX_ENOTXN unless inside an open transaction

@@ -19,14 +19,27 @@ myappctx_impersonate(myappctx_conn *conn, const myappctx_uuid *target_user_id,
         return rc;
     char target[MYAPPCTX_UUID_BUFSIZE];
     const char *params[] = { myappctx_uuid_format(target_user_id, target) };
-    return mxi_exec_params(conn, "SELECT api.impersonate_user($1::uuid)", 1, params, NULL, err);
+    rc = mxi_exec_params(conn, "SELECT api.impersonate_user($1::uuid)", 1, params, NULL, err);
+    /* Known here, without asking the server: a pool ends it (logged) when
+     * the connection comes back, instead of leaving it to a later reset. */
+    if (rc == MYAPPCTX_OK)
+        conn->impersonating = true;
+    return rc;
 }
 
+/* Refused behind a transaction pooler like the start: the impersonation
+ * state it would end lives on whichever server connection the pooler picks
+ * for this statement. */
 MYAPPCTX_API int
 myappctx_impersonation_end(myappctx_conn *conn, myappctx_error *err)
 {
     MXI_ERROR_REQUIRE_ARG(err, conn);
-    return mxi_exec_params(conn, "SELECT api.end_impersonation()", 0, NULL, NULL, err);
+    int rc = mxi_conn_require_session_state(conn, __func__, err);
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_exec_params(conn, "SELECT api.end_impersonation()", 0, NULL, NULL, err);
+    if (rc == MYAPPCTX_OK)
+        conn->impersonating = false;
+    return rc;
 }
 
 /* Column @col of the status row as a UUID; nil and *has = 0 for NULL. */

@@ -1,6 +1,8 @@
 /* Setting and clearing the application context: session scope
- * (api.set_context), transaction scope (api.set_transaction_context) and
- * api.clear_context. */
+ * (api.set_context), transaction scope inside the caller's transaction
+ * (api.set_transaction_context) and api.clear_context.  The units of work
+ * that open their own transaction (myappctx_context_begin() and the
+ * pipelined ones) are lib/pipeline/unit.c. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -53,7 +55,7 @@ myappctx_context_set(myappctx_conn *conn, const myappctx_context *ctx, myappctx_
     return rc;
 }
 
-/* Checks shared by the transaction-scoped setters (nothing is sent). */
+/* Checks of the transaction-scoped setter (nothing is sent). */
 static int
 check_local_args(myappctx_conn *conn, const myappctx_uuid *user_id,
                  const myappctx_uuid *tenant_id, const char *role, const char *what,
@@ -103,35 +105,11 @@ myappctx_context_set_local(myappctx_conn *conn, const myappctx_uuid *user_id,
 }
 
 MYAPPCTX_API int
-myappctx_context_begin(myappctx_conn *conn, const myappctx_uuid *user_id,
-                       const myappctx_uuid *tenant_id, const char *role,
-                       myappctx_error *err)
-{
-    const char *const what = __func__;
-    int rc = check_local_args(conn, user_id, tenant_id, role, what, err);
-    if (rc == MYAPPCTX_OK)
-        rc = mxi_conn_ready(conn, what, err);
-    if (rc != MYAPPCTX_OK)
-        return rc;
-    if (PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
-        return mxi_error_set(err, MYAPPCTX_EBUSY, NULL,
-                             "%s: already inside a transaction block; use "
-                             "myappctx_context_set_local()", what);
-    rc = mxi_exec_params(conn, "BEGIN", 0, NULL, NULL, err);
-    if (rc != MYAPPCTX_OK)
-        return rc;
-    rc = send_local(conn, user_id, tenant_id, role, err);
-    if (rc != MYAPPCTX_OK) {
-        /* The caller's error is the interesting one; a failed ROLLBACK can
-         * only mean a broken connection, which the next call reports. */
-        (void)mxi_exec_params(conn, "ROLLBACK", 0, NULL, NULL, NULL);
-    }
-    return rc;
-}
-
-MYAPPCTX_API int
 myappctx_context_clear(myappctx_conn *conn, myappctx_error *err)
 {
     MXI_ERROR_REQUIRE_ARG(err, conn);
-    return mxi_exec_params(conn, "SELECT api.clear_context()", 0, NULL, NULL, err);
+    int rc = mxi_exec_params(conn, "SELECT api.clear_context()", 0, NULL, NULL, err);
+    if (rc == MYAPPCTX_OK)
+        conn->impersonating = false;    /* clear_context() ends one */
+    return rc;
 }

@@ -9,7 +9,7 @@
 #include "core/context_vars.h"
 
 /* A setting with one of these keys would be loaded over the context. */
-#define NAME_STRING(name) #name,
+#define NAME_STRING(name, kind) #name,
 static const char *const context_names[] = { MXI_CONTEXT_VARS(NAME_STRING) };
 
 static bool

@@ -1,106 +1,19 @@
-/* Context-scoped units of work in one round trip (libpq pipeline mode).
+/* Sending several statements in one network round trip (libpq pipeline
+ * mode) and reading every result back.
  *
- * Everything up to one Sync runs as one implicit transaction (PostgreSQL's
- * extended-protocol rule), so set_config(..., true) issued first is visible
- * to the statements after it, and the first error aborts the rest and rolls
- * the whole unit back at the Sync -- no BEGIN, no COMMIT, no extra round
- * trip on either path.  The variant that leaves a transaction open sends an
- * explicit BEGIN and, on error, pays one more round trip for the ROLLBACK. */
+ * Everything between two Syncs runs as one implicit transaction
+ * (PostgreSQL's extended-protocol rule): set_config(..., true) issued first
+ * is visible to the statements after it, and the first error aborts the rest
+ * of the segment, which is rolled back at its Sync.  The next segment runs
+ * on its own.  A failure to commit a segment's implicit transaction arrives
+ * as an error just before its Sync and is reported against that Sync step. */
 #include "config.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "pipeline/pipeline.h"
-
-/* Most statements an owner may lead a unit with (struct mxi_conn_unit). */
-#define MAX_LEAD_STMTS 8
-
-struct pl_query {
-    const char *sql;
-    int nparams;
-    const char *const *params;
-};
-
-/* The context statement and its parameters (storage for the UUID text). */
-struct pl_context {
-    char user[MYAPPCTX_UUID_BUFSIZE];
-    char tenant[MYAPPCTX_UUID_BUFSIZE];
-    const char *params[10];
-    struct pl_query query;
-};
-
-/* [audit][pooled]: a pooled connection starts its unit with
- * private.begin_pooled_unit(), which resets a dirty session inside the
- * unit's transaction before setting the context (sql/009_session_check.sql). */
-static const char *const context_sql[2][2] = {
-    { "SELECT api.set_transaction_context($1::uuid, $2::uuid, $3::text)",
-      "SELECT private.begin_pooled_unit($1::uuid, $2::uuid, $3::text, $4::boolean, "
-      "$5::text[], $6::text[], $7::text, $8::text)" },
-    { "SELECT api.set_transaction_context($1::uuid, $2::uuid, $3::text), "
-      "api.set_audit_context($4::text, $5::text)",
-      "SELECT private.begin_pooled_unit($1::uuid, $2::uuid, $3::text, $4::boolean, "
-      "$5::text[], $6::text[], $7::text, $8::text), api.set_audit_context($9::text, $10::text)" },
-};
-
-/* @clean: the owner's clean-check values (struct mxi_conn_unit), or NULL. */
-static int
-build_context(const myappctx_txn_context *ctx, const char *const *clean,
-              struct pl_context *pc, const char *what, myappctx_error *err)
-{
-    if (ctx == NULL)
-        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "%s: argument 'ctx' is NULL", what);
-    if (ctx->version != MYAPPCTX_TXN_CONTEXT_VERSION)
-        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
-                             "%s: ctx->version %d is not %d (use MYAPPCTX_TXN_CONTEXT_INIT)",
-                             what, ctx->version, MYAPPCTX_TXN_CONTEXT_VERSION);
-    int rc = mxi_codec_check_uuid(ctx->user_id, false, "ctx->user_id", what, err);
-    if (rc == MYAPPCTX_OK)
-        rc = mxi_codec_check_uuid(ctx->tenant_id, true, "ctx->tenant_id", what, err);
-    if (rc == MYAPPCTX_OK)
-        rc = mxi_codec_check_label(ctx->role, MYAPPCTX_ROLE_MAX, "ctx->role", what, err);
-    if (rc == MYAPPCTX_OK)
-        rc = mxi_text_check(ctx->audit_reason, MYAPPCTX_AUDIT_TEXT_MAX, true,
-                            "ctx->audit_reason", what, err);
-    if (rc == MYAPPCTX_OK)
-        rc = mxi_text_check(ctx->audit_ticket, MYAPPCTX_AUDIT_TEXT_MAX, true,
-                            "ctx->audit_ticket", what, err);
-    if (rc != MYAPPCTX_OK)
-        return rc;
-
-    bool audit = ctx->audit_reason != NULL || ctx->audit_ticket != NULL;
-    int n = 0;
-    pc->params[n++] = myappctx_uuid_format(ctx->user_id, pc->user);
-    pc->params[n++] = mxi_codec_uuid_param(ctx->tenant_id, pc->tenant);
-    /* As myappctx_context_set_local(): a NULL role is '' (no role in this
-     * transaction), never the session's role showing through. */
-    pc->params[n++] = ctx->role != NULL ? ctx->role : "";
-    for (int i = 0; clean != NULL && i < MXI_CONN_CLEAN_NPARAMS; i++)
-        pc->params[n++] = clean[i];
-    if (audit) {
-        pc->params[n++] = ctx->audit_reason;
-        pc->params[n++] = ctx->audit_ticket;
-    }
-    pc->query.sql = context_sql[audit][clean != NULL];
-    pc->query.nparams = n;
-    pc->query.params = pc->params;
-    return MYAPPCTX_OK;
-}
-
-static int
-check_stmt(const myappctx_stmt *s, size_t index, const char *what, myappctx_error *err)
-{
-    if (s->sql == NULL)
-        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "%s: stmts[%zu].sql is NULL", what, index);
-    if (s->nparams < 0 || s->nparams > 65535 || (s->nparams > 0 && s->params == NULL))
-        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
-                             "%s: stmts[%zu] has %d parameters with %s array",
-                             what, index, s->nparams, s->params ? "an" : "no");
-    return MYAPPCTX_OK;
-}
 
 /* Flushes the queued pipeline without blocking on a full socket while the
  * server waits for us to read: a large pipeline in blocking mode can
@@ -119,86 +32,113 @@ flush_pipeline(PGconn *pg)
     return r;
 }
 
-/* Reads the results of @nq queries and the Sync.  Keeps the first error in
- * @err (with the query's label) and stores successful results of queries
- * >= @first_user into @results (else clears them). */
 static int
-read_results(PGconn *pg, size_t nq, size_t nreset, size_t first_user, PGresult **results,
-             size_t *failed, const char *what, myappctx_error *err)
+send_step(PGconn *pg, const struct mxi_pipeline_step *s)
 {
-    int rc = MYAPPCTX_OK;
-    *failed = SIZE_MAX;
-    for (size_t i = 0; i < nq; i++) {
-        PGresult *res = PQgetResult(pg);
-        ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-        if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && st != PGRES_PIPELINE_ABORTED &&
-            rc == MYAPPCTX_OK) {
-            myappctx_error inner;
-            rc = mxi_error_from_pg(&inner, pg, res);
-            *failed = i;
-            if (i < nreset)
-                mxi_error_set(err, rc, inner.sqlstate,
-                              "%s: resetting the pooled connection before use: %s",
-                              what, inner.message);
-            else if (i < first_user)
-                mxi_error_set(err, rc, inner.sqlstate, "%s: setting the context: %s", what, inner.message);
-            else
-                mxi_error_set(err, rc, inner.sqlstate, "%s: statement %zu: %s", what,
-                              i - first_user, inner.message);
-        }
-        if (i >= first_user && results != NULL &&
-            (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK))
-            results[i - first_user] = res;
-        else
-            PQclear(res);
-        if (res == NULL || PQstatus(pg) == CONNECTION_BAD)
-            return rc != MYAPPCTX_OK ? rc
-                   : mxi_error_set(err, MYAPPCTX_ECONNECT, NULL,
-                                   "%s: connection lost; the outcome is unknown", what);
-        /* Each query's results end with a NULL. */
-        while ((res = PQgetResult(pg)) != NULL)
-            PQclear(res);
+    switch (s->op) {
+    case MXI_PIPELINE_EXEC:
+        return PQsendQueryParams(pg, s->sql, s->nparams, NULL, s->params, NULL, NULL, 0);
+    case MXI_PIPELINE_PREPARE:
+        return PQsendPrepare(pg, s->name, s->sql, s->nparams, NULL);
+    case MXI_PIPELINE_EXEC_PREPARED:
+        return PQsendQueryPrepared(pg, s->name, s->nparams, s->params, NULL, NULL, 0);
+    case MXI_PIPELINE_SYNC:
+        return PQpipelineSync(pg);
     }
-    /* Then the Sync.  A failure to commit the implicit transaction arrives
-     * as an error result just before it. */
+    return 0;
+}
+
+/* The connection died while results were outstanding: the caller cannot
+ * know what committed. */
+static int
+lost(myappctx_error *err, const char *what)
+{
+    return mxi_error_set(err, MYAPPCTX_ECONNECT, NULL,
+                         "%s: connection lost; the outcome is unknown", what);
+}
+
+/* Records the first failure: its step in *failed, the server's error in
+ * @inner and, labelled with the step, in @err. */
+static int
+record(PGconn *pg, const PGresult *res, const struct mxi_pipeline_step *s, size_t i,
+       size_t *failed, myappctx_error *inner, const char *what, myappctx_error *err)
+{
+    int rc = mxi_error_from_pg(inner, pg, res);
+    *failed = i;
+    if (s->label == NULL)
+        mxi_error_set(err, rc, inner->sqlstate, "%s: %s", what, inner->message);
+    else if (s->index >= 0)
+        mxi_error_set(err, rc, inner->sqlstate, "%s: %s %ld: %s", what, s->label, s->index,
+                      inner->message);
+    else
+        mxi_error_set(err, rc, inner->sqlstate, "%s: %s: %s", what, s->label, inner->message);
+    return rc;
+}
+
+/* Reads up to the next Sync.  A commit failure of the segment comes as an
+ * error first.  Returns false when the connection is lost. */
+static bool
+read_sync(PGconn *pg, int *rc, const struct mxi_pipeline_step *s, size_t i, size_t *failed,
+          myappctx_error *inner, const char *what, myappctx_error *err)
+{
     for (;;) {
         PGresult *res = PQgetResult(pg);
         if (res == NULL) {
             if (PQstatus(pg) == CONNECTION_BAD)
-                return mxi_error_set(err, MYAPPCTX_ECONNECT, NULL,
-                                     "%s: connection lost before the commit was confirmed; "
-                                     "the outcome is unknown", what);
+                return false;
             continue;
         }
         ExecStatusType st = PQresultStatus(res);
-        if (st == PGRES_PIPELINE_SYNC) {
-            PQclear(res);
-            return rc;
-        }
-        if (st == PGRES_FATAL_ERROR && rc == MYAPPCTX_OK) {
-            myappctx_error inner;
-            rc = mxi_error_from_pg(&inner, pg, res);
-            mxi_error_set(err, rc, inner.sqlstate, "%s: commit: %s", what, inner.message);
-        }
+        if (st == PGRES_FATAL_ERROR && *rc == MYAPPCTX_OK)
+            *rc = record(pg, res, s, i, failed, inner, what, err);
         PQclear(res);
+        if (st == PGRES_PIPELINE_SYNC)
+            return true;
         if (PQstatus(pg) == CONNECTION_BAD)
-            return rc;
+            return false;
     }
 }
 
-/* Sends @nq queries and a Sync as one pipeline and reads everything back.
- * *failed receives the index of the query that failed (SIZE_MAX if none). */
+/* Reads the results of steps [0, n); @keep: hand them to the steps' out. */
 static int
-run_pipeline(myappctx_conn *conn, const struct pl_query *q, size_t nq, size_t nreset,
-             size_t first_user, PGresult **results, size_t *failed, const char *what,
-             myappctx_error *err)
+read_results(PGconn *pg, const struct mxi_pipeline_step *steps, size_t n, bool keep,
+             size_t *failed, myappctx_error *inner, const char *what, myappctx_error *err)
 {
-    size_t ignored;
-    if (failed == NULL)
-        failed = &ignored;
-    *failed = SIZE_MAX;
+    int rc = MYAPPCTX_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (steps[i].op == MXI_PIPELINE_SYNC) {
+            if (!read_sync(pg, &rc, &steps[i], i, failed, inner, what, err))
+                return rc != MYAPPCTX_OK ? rc : lost(err, what);
+            continue;
+        }
+        PGresult *res = PQgetResult(pg);
+        ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        bool ok = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+        if (!ok && st != PGRES_PIPELINE_ABORTED && rc == MYAPPCTX_OK)
+            rc = record(pg, res, &steps[i], i, failed, inner, what, err);
+        if (ok && keep && steps[i].out != NULL)
+            *steps[i].out = res;
+        else
+            PQclear(res);
+        if (res == NULL || PQstatus(pg) == CONNECTION_BAD)
+            return rc != MYAPPCTX_OK ? rc : lost(err, what);
+        while ((res = PQgetResult(pg)) != NULL)    /* each step's results end with a NULL */
+            PQclear(res);
+    }
+    return rc;
+}
+
+int
+mxi_pipeline_run(myappctx_conn *conn, const struct mxi_pipeline_step *steps, size_t n,
+                 size_t *failed, myappctx_error *inner, const char *what, myappctx_error *err)
+{
     PGconn *pg = conn->pg;
-    int rc;
+    *failed = SIZE_MAX;
+    inner->code = MYAPPCTX_OK;
+    inner->sqlstate[0] = inner->message[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (steps[i].out != NULL)
+            *steps[i].out = NULL;
 
     if (!PQenterPipelineMode(pg))
         return mxi_error_set(err, MYAPPCTX_EBUSY, NULL, "%s: cannot enter pipeline mode: %s",
@@ -208,21 +148,29 @@ run_pipeline(myappctx_conn *conn, const struct pl_query *q, size_t nq, size_t nr
         return mxi_error_set(err, MYAPPCTX_ECONNECT, NULL, "%s: %s", what, PQerrorMessage(pg));
     }
     size_t sent = 0;
-    for (; sent < nq; sent++)
-        if (!PQsendQueryParams(pg, q[sent].sql, q[sent].nparams, NULL, q[sent].params,
-                               NULL, NULL, 0))
-            break;
-    bool synced = PQpipelineSync(pg) == 1;
+    while (sent < n && send_step(pg, &steps[sent]) == 1)
+        sent++;
+    /* What was sent must end with a Sync, or its results never come. */
+    bool synced = sent > 0 && steps[sent - 1].op == MXI_PIPELINE_SYNC;
+    if (!synced && sent < n)
+        synced = PQpipelineSync(pg) == 1;
     int flushed = synced ? flush_pipeline(pg) : -1;
     PQsetnonblocking(pg, 0);
 
-    if (sent < nq || !synced || flushed != 0) {
+    int rc;
+    if (sent < n || flushed != 0) {
         rc = mxi_error_set(err, MYAPPCTX_ECONNECT, NULL, "%s: sending the pipeline failed: %s",
                            what, PQerrorMessage(pg));
-        if (synced && flushed == 0)   /* the connection still works: drain it */
-            (void)read_results(pg, sent, nreset, nq, NULL, failed, what, NULL);
+        if (flushed == 0) {   /* the connection still works: drain what was sent */
+            size_t ignored;
+            myappctx_error discard;
+            int drc = MYAPPCTX_OK;
+            if (read_results(pg, steps, sent, false, &ignored, &discard, what, NULL) != MYAPPCTX_ECONNECT &&
+                (sent == 0 || steps[sent - 1].op != MXI_PIPELINE_SYNC))
+                (void)read_sync(pg, &drc, &steps[0], 0, &ignored, &discard, what, NULL);
+        }
     } else {
-        rc = read_results(pg, nq, nreset, first_user, results, failed, what, err);
+        rc = read_results(pg, steps, n, true, failed, inner, what, err);
     }
     if (PQstatus(pg) == CONNECTION_OK && !PQexitPipelineMode(pg) && rc == MYAPPCTX_OK)
         rc = mxi_error_set(err, MYAPPCTX_EPROTO, NULL, "%s: cannot leave pipeline mode: %s",
@@ -230,26 +178,9 @@ run_pipeline(myappctx_conn *conn, const struct pl_query *q, size_t nq, size_t nr
     /* An error followed by the loss of the connection (a backend terminated
      * right after it) is a lost connection to the caller: nothing can be
      * retried on it. */
-    if (rc != MYAPPCTX_OK && rc != MYAPPCTX_ECONNECT && PQstatus(pg) == CONNECTION_BAD) {
-        myappctx_error first;
-        if (err != NULL)
-            first = *err;
+    if (rc != MYAPPCTX_OK && rc != MYAPPCTX_ECONNECT && PQstatus(pg) == CONNECTION_BAD)
         rc = mxi_error_set(err, MYAPPCTX_ECONNECT, NULL, "%s: connection lost (after: %s)",
-                           what, err != NULL ? first.message : myappctx_strerror(rc));
-    }
-    return rc;
-}
-
-/* @defer_reset: leave a pending pool reset to be sent at the head of the
- * pipeline instead of running it now. */
-static int
-require_idle(myappctx_conn *conn, bool defer_reset, const char *what, myappctx_error *err)
-{
-    int rc = defer_reset ? mxi_conn_check(conn, what, err) : mxi_conn_ready(conn, what, err);
-    if (rc == MYAPPCTX_OK && PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
-        rc = mxi_error_set(err, MYAPPCTX_EBUSY, NULL,
-                           "%s: the connection is inside a transaction; this call "
-                           "runs its own", what);
+                           what, inner->message[0] ? inner->message : myappctx_strerror(rc));
     return rc;
 }
 
@@ -262,108 +193,4 @@ myappctx_results_free(PGresult **results, size_t n)
         PQclear(results[i]);
         results[i] = NULL;
     }
-}
-
-MYAPPCTX_API int
-myappctx_run_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
-                        const myappctx_stmt *stmts, size_t nstmts,
-                        PGresult **results, myappctx_error *err)
-{
-    const char *const what = __func__;
-    struct pl_context pc;
-    struct pl_query q[MAX_LEAD_STMTS + 1 + MYAPPCTX_PIPELINE_MAX_STMTS];
-
-    if (results != NULL)
-        for (size_t i = 0; i < nstmts && i < MYAPPCTX_PIPELINE_MAX_STMTS; i++)
-            results[i] = NULL;
-    MXI_ERROR_REQUIRE_ARG(err, stmts);
-    if (nstmts == 0 || nstmts > MYAPPCTX_PIPELINE_MAX_STMTS)
-        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "%s: nstmts is %zu (1..%d)",
-                             what, nstmts, MYAPPCTX_PIPELINE_MAX_STMTS);
-    int rc = require_idle(conn, true, what, err);
-    struct mxi_conn_unit unit = { NULL, 0, NULL };
-    if (rc == MYAPPCTX_OK && conn->owner != NULL && conn->owner->unit_begin != NULL)
-        conn->owner->unit_begin(conn, &unit);
-    if (rc == MYAPPCTX_OK)
-        rc = build_context(ctx, unit.clean_params, &pc, what, err);
-    for (size_t i = 0; rc == MYAPPCTX_OK && i < nstmts; i++)
-        rc = check_stmt(&stmts[i], i, what, err);
-    if (rc != MYAPPCTX_OK)
-        return rc;
-
-    /* What the owner leads the unit with (the pool: a deferred reset) shares
-     * the unit's implicit transaction: committed with it, or rolled back
-     * with it and still pending. */
-    size_t nq = 0, nlead = (size_t)unit.nlead;
-    if (nlead > MAX_LEAD_STMTS)
-        return mxi_error_set(err, MYAPPCTX_EPROTO, NULL, "%s: deferred reset too long", what);
-    for (size_t i = 0; i < nlead; i++)
-        q[nq++] = (struct pl_query){ unit.lead[i], 0, NULL };
-    q[nq++] = pc.query;
-    for (size_t i = 0; i < nstmts; i++)
-        q[nq++] = (struct pl_query){ stmts[i].sql, stmts[i].nparams, stmts[i].params };
-    size_t failed;
-    rc = run_pipeline(conn, q, nq, nlead, nlead + 1, results, &failed, what, err);
-    /* The context statement failed, so nothing of the unit ran: the owner
-     * may make the session clean in a round trip of its own, and the unit
-     * is sent once more. */
-    if (rc != MYAPPCTX_OK && failed == nlead && conn->owner != NULL &&
-        conn->owner->unit_retry != NULL) {
-        int retry = conn->owner->unit_retry(conn, what, err);
-        if (retry <= 0)
-            rc = retry == MYAPPCTX_OK
-                     ? run_pipeline(conn, q, nq, nlead, nlead + 1, results, NULL, what, err)
-                     : retry;
-    }
-    if (rc != MYAPPCTX_OK)
-        myappctx_results_free(results, nstmts);
-    else if (conn->owner != NULL && conn->owner->unit_done != NULL)
-        conn->owner->unit_done(conn);
-    return rc;
-}
-
-MYAPPCTX_API int
-myappctx_begin_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
-                          const myappctx_stmt *first, PGresult **out_first,
-                          myappctx_error *err)
-{
-    const char *const what = __func__;
-    struct pl_context pc;
-    struct pl_query q[3];
-    PGresult *res[1] = { NULL };
-
-    if (out_first != NULL)
-        *out_first = NULL;
-    int rc = build_context(ctx, NULL, &pc, what, err);
-    if (rc == MYAPPCTX_OK && first != NULL)
-        rc = check_stmt(first, 0, what, err);
-    /* A deferred pool reset runs first, in its own round trip: inside the
-     * transaction it would be undone by the caller's ROLLBACK. */
-    if (rc == MYAPPCTX_OK)
-        rc = require_idle(conn, false, what, err);
-    if (rc != MYAPPCTX_OK)
-        return rc;
-
-    size_t nq = 0;
-    q[nq++] = (struct pl_query){ "BEGIN", 0, NULL };
-    q[nq++] = pc.query;
-    if (first != NULL)
-        q[nq++] = (struct pl_query){ first->sql, first->nparams, first->params };
-    /* Results are labelled from the first statement on (index 2). */
-    rc = run_pipeline(conn, q, nq, 0, 2, first ? res : NULL, NULL, what, err);
-    if (rc == MYAPPCTX_OK && PQtransactionStatus(conn->pg) != PQTRANS_INTRANS)
-        rc = mxi_error_set(err, MYAPPCTX_EPROTO, NULL,
-                           "%s: the transaction is not open after BEGIN", what);
-    if (rc != MYAPPCTX_OK) {
-        PQclear(res[0]);
-        if (PQstatus(conn->pg) == CONNECTION_OK &&
-            PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
-            (void)mxi_exec_params(conn, "ROLLBACK", 0, NULL, NULL, NULL);
-        return rc;
-    }
-    if (out_first != NULL)
-        *out_first = res[0];
-    else
-        PQclear(res[0]);
-    return MYAPPCTX_OK;
 }

@@ -1,11 +1,48 @@
-/* lib/pipeline: context-scoped units of work in one round trip (libpq
- * pipeline mode).  It builds on the context layer's argument checks and
- * reaches whoever owns the connection (the pool) only through the owner
- * hooks of lib/conn/conn.h.  Nothing here is shared with other files yet;
- * the header marks the layer's place (docs/design.md, "Layers"). */
+/* lib/pipeline: statements in one network round trip (pipeline.c) and the
+ * library's units of work built on it (unit.c): a context set for one
+ * transaction, the caller's statements, and nothing of any earlier state.
+ * Whoever owns the connection (the pool) is reached only through the owner
+ * hooks of lib/conn/conn.h. */
 #ifndef MXI_PIPELINE_H
 #define MXI_PIPELINE_H
 
 #include "context/context.h"
+
+/* ---- pipeline.c ---------------------------------------------------------- */
+
+enum mxi_pipeline_op {
+    MXI_PIPELINE_EXEC,            /* sql with params (unnamed statement) */
+    MXI_PIPELINE_PREPARE,         /* Parse sql as the named statement name */
+    MXI_PIPELINE_EXEC_PREPARED,   /* the named statement name with params */
+    MXI_PIPELINE_SYNC             /* ends the segment's implicit transaction */
+};
+
+struct mxi_pipeline_step {
+    enum mxi_pipeline_op op;
+    const char *sql;
+    const char *name;
+    int nparams;
+    const char *const *params;
+    const char *label;    /* in the error message: "<what>: <label>[ <index>]: ..." */
+    long index;           /* -1: no index */
+    PGresult **out;       /* non-NULL: receives the result on success */
+};
+
+/* Sends @n steps as one pipeline (the last must be a Sync) and reads every
+ * result.  A step's successful result goes to *out when out is set (NULL
+ * otherwise; the caller PQclear()s it, also when a later step failed).  On
+ * failure *failed is the first failed step (SIZE_MAX when none: the
+ * connection was lost or the pipeline could not be sent), @inner the
+ * server's error as it came, and @err the labelled one. */
+int mxi_pipeline_run(myappctx_conn *conn, const struct mxi_pipeline_step *steps, size_t n,
+                     size_t *failed, myappctx_error *inner, const char *what,
+                     myappctx_error *err);
+
+/* ---- unit.c ------------------------------------------------------------ */
+
+/* The context statement every unit starts with, by variant (bit 0: with the
+ * audit context; bit 1: with a baseline of other myapp.* variables):
+ * exposed for tests/unit/test_unit_sql.c. */
+const char *mxi_unit_sql(unsigned variant);
 
 #endif /* MXI_PIPELINE_H */

@@ -13,7 +13,6 @@ static const struct mxi_conn_owner owner_hooks = {
     .prepare = mxi_reset_prepare,
     .give_back = mxi_acquire_give_back,
     .unit_begin = mxi_reset_unit_begin,
-    .unit_retry = mxi_reset_unit_retry,
     .unit_done = mxi_reset_unit_done,
 };
 

@@ -33,19 +33,6 @@ enum mxi_slot_drop {
     MXI_SLOT_DROP_LOST, MXI_SLOT_DROP_DISCARDED, MXI_SLOT_DROP_EVICTED, MXI_SLOT_DROP_CLOSED
 };
 
-/* A reset the pool runs on a connection, or defers to its next use
- * (reset.c): the whole as one simple-query script, and the same one
- * statement at a time to lead a pipeline. */
-struct mxi_reset_script {
-    const char *script;
-    const char *const *stmts;
-    int nstmts;
-};
-
-/* Whether the fast path may check the session instead of resetting it
- * (reset.c); _SETTINGS: the baseline includes loaded application settings. */
-enum mxi_reset_clean { MXI_RESET_CLEAN_OFF, MXI_RESET_CLEAN_ON, MXI_RESET_CLEAN_SETTINGS };
-
 /* One pooled connection; slot->conn->owner_data points back here. */
 struct mxi_slot {
     myappctx_conn *conn;
@@ -57,16 +44,11 @@ struct mxi_slot {
     uint64_t last_ok_ns;                /* when it last talked to the server successfully */
 
     /* What reset.c keeps per connection; only the slot's holder touches it. */
-    const struct mxi_reset_script *pending_reset;  /* deferred to the next use */
-    const struct mxi_reset_script *pool_reset;     /* the fast path's fallback */
+    const char *pending_reset;          /* the reset deferred to the next use */
     bool reset_failed;                  /* cannot be made safe: close at release */
-    enum mxi_reset_clean clean;
-    /* The bound values of the clean check: the session's baseline of
-     * non-context myapp.* variables (two text[] literals), the clean-check
-     * flag, and application_name and session_authorization as the server
-     * reported them at connect. */
-    char *clean_names, *clean_values, *initial_app_name, *initial_session_auth;
-    const char *clean_params[MXI_CONN_CLEAN_NPARAMS];
+    bool reset_at_release;              /* a unit found the session dirty */
+    char *initial_app_name;             /* application_name after on_connect */
+    char *baseline_names, *baseline_values;  /* private.session_baseline(), or NULL */
 };
 TAILQ_HEAD(mxi_slot_list, mxi_slot);
 
@@ -155,12 +137,14 @@ int mxi_ledger_state_error(myappctx_pool *pool, myappctx_error *err, int code, c
  * give_back, which acquire.c adds. */
 int mxi_reset_prepare(myappctx_conn *conn, const char *what, myappctx_error *err);
 void mxi_reset_unit_begin(myappctx_conn *conn, struct mxi_conn_unit *out);
-int mxi_reset_unit_retry(myappctx_conn *conn, const char *what, myappctx_error *err);
-void mxi_reset_unit_done(myappctx_conn *conn);
-/* After on_connect: enable the fast path's clean check if the schema has it. */
-void mxi_reset_enable_clean_check(myappctx_pool *pool, struct mxi_slot *slot);
+void mxi_reset_unit_done(myappctx_conn *conn, bool dirty);
+/* After on_connect: the baseline units compare other myapp.* variables with. */
+void mxi_reset_read_baseline(myappctx_pool *pool, struct mxi_slot *slot);
 /* Release: roll back, then reset now or defer the reset to the next use. */
 int mxi_reset_on_release(myappctx_pool *pool, struct mxi_slot *slot, int in_txn);
+/* Before the connection is closed: clear a borrower's state not yet reset
+ * (an impersonation ends, logged). */
+void mxi_reset_before_close(myappctx_pool *pool, struct mxi_slot *slot);
 /* The default on_connect step (api.init_connection()) is in effect. */
 int mxi_reset_default_init(const myappctx_pool *pool);
 /* Frees what reset.c allocated for @slot. */

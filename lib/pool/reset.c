@@ -1,46 +1,44 @@
 /* What a pooled connection carries from one borrower to the next, and how
- * the pool takes it away: the targeted reset (run at release inside an open
- * transaction, otherwise deferred to the connection's next use), and the
- * hooks by which the connection and the fast path reach that state
- * (struct mxi_conn_owner; see docs/design.md, "The deferred reset" and
- * "The clean check"). */
+ * the pool takes it away (docs/design.md, "The pool's reset").
+ *
+ * A unit of work clears every earlier state for itself (lib/pipeline/
+ * unit.c), so the session-level reset is needed only before what is not a
+ * unit: the library's other calls and raw access.  It is therefore deferred
+ * at release and run (prepare hook) before the connection's next statement
+ * outside a transaction block -- or not at all while the connection serves
+ * only units.  It runs at release instead when it matters then: a
+ * transaction left open (it holds locks), an impersonation the library saw
+ * start (its log row must be closed now), or a unit that found the session
+ * dirty (someone left state on it; clear it once rather than in every unit).
+ * Before a connection is closed, a reset still pending or a borrower's
+ * state not yet reset is cleared first, so that an impersonation is always
+ * ended and logged. */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pool/pool.h"
+#include "pipeline/pipeline.h"
 
 /* The targeted reset, in one simple-query round trip.  Order matters:
  * session authorization and role first, so that api.clear_context() runs
- * with the login role's rights whatever SET ROLE the borrower left behind.
- * A leading ROLLBACK ends an open or failed transaction block, after which
- * the rest runs in its own implicit transaction. */
-#define RESET_SQL "RESET SESSION AUTHORIZATION; RESET ROLE; SELECT api.clear_context()"
+ * with the login role's rights whatever SET ROLE the borrower left behind;
+ * clear_context() ends an impersonation (logged) and resets every context
+ * variable and loaded setting.  UNLISTEN: the next borrower must not receive
+ * notifications for channels this one listened to. */
+#define RESET_SQL "RESET SESSION AUTHORIZATION; RESET ROLE; UNLISTEN *; SELECT api.clear_context()"
 /* clear_context() also resets the app settings api.init_connection()
  * loaded; loading them again gives every borrower the same start. */
 #define RELOAD_SQL "; SELECT api.load_app_settings()"
 
+static const char *const reset_sql[2] = {
+    /* [reload settings] */
+    RESET_SQL, RESET_SQL RELOAD_SQL,
+};
 static const char *const rollback_reset_sql[2] = {
-    /* [reload settings] */
     "ROLLBACK; " RESET_SQL, "ROLLBACK; " RESET_SQL RELOAD_SQL,
-};
-
-/* The same reset, deferred: when a borrower returns an idle connection it
- * used, the reset is not run at release but at the head of the
- * connection's next use -- a separate round trip before an ordinary call,
- * and no extra round trip at all in front of a one-round-trip pipeline
- * (lib/pipeline), which commits it together with the next unit of work or,
- * if that unit fails, leaves it pending.  Either way nothing reaches the
- * server from the next borrower before it. */
-static const char *const deferred_stmts[] = {
-    "RESET SESSION AUTHORIZATION", "RESET ROLE", "SELECT api.clear_context()",
-    "SELECT api.load_app_settings()",
-};
-static const struct mxi_reset_script deferred[2] = {
-    /* [reload settings] */
-    { RESET_SQL, deferred_stmts, 3 },
-    { RESET_SQL RELOAD_SQL, deferred_stmts, 4 },
 };
 
 int
@@ -50,9 +48,33 @@ mxi_reset_default_init(const myappctx_pool *pool)
            !pool->cfg.txn_pooler;
 }
 
+/* libpq queues the notifications it reads along with any result; those
+ * read on a borrower's behalf must not reach the next one. */
+static void
+drop_notifications(myappctx_conn *conn)
+{
+    PGnotify *n;
+    while ((n = PQnotifies(conn->pg)) != NULL)
+        PQfreemem(n);
+}
+
+/* Runs @sql now; the connection is clean afterwards (or unfit). */
+static int
+reset_now(struct mxi_slot *slot, const char *sql, myappctx_error *err)
+{
+    int rc = mxi_exec_script_unchecked(slot->conn, sql, err);
+    drop_notifications(slot->conn);
+    if (rc == MYAPPCTX_OK) {
+        slot->pending_reset = NULL;
+        slot->reset_at_release = false;
+        slot->conn->impersonating = false;
+    }
+    return rc;
+}
+
 /* Runs the reset deferred at the last release, before anything else the
- * next borrower sends.  A failure leaves the connection unfit to be lent
- * again: it is closed when it comes back. */
+ * next borrower sends outside a unit.  A failure leaves the connection unfit
+ * to be lent again: it is closed when it comes back. */
 int
 mxi_reset_prepare(myappctx_conn *conn, const char *what, myappctx_error *err)
 {
@@ -60,87 +82,92 @@ mxi_reset_prepare(myappctx_conn *conn, const char *what, myappctx_error *err)
     if (slot->pending_reset == NULL)
         return MYAPPCTX_OK;
     myappctx_error inner;
-    int rc = mxi_exec_script_unchecked(conn, slot->pending_reset->script, &inner);
+    int rc = reset_now(slot, slot->pending_reset, &inner);
     if (rc != MYAPPCTX_OK) {
         mxi_error_set(err, rc, inner.sqlstate,
                       "%s: resetting the pooled connection before use failed: %s",
                       what, inner.message);
         slot->reset_failed = true;
-    } else {
-        slot->pending_reset = NULL;
     }
     return rc;
 }
 
-/* With the clean check, private.begin_pooled_unit() resets a dirty session
- * inside the unit's own transaction; otherwise the deferred reset's
- * statements lead the unit and commit (or roll back) with it. */
+/* The unit restores application_name for itself when the session's (the
+ * server reports every change) is not the one the connection started with,
+ * and the other myapp.* variables when they left the baseline. */
 void
 mxi_reset_unit_begin(myappctx_conn *conn, struct mxi_conn_unit *out)
 {
     struct mxi_slot *slot = conn->owner_data;
-    memset(out, 0, sizeof *out);
-    if (slot->clean != MXI_RESET_CLEAN_OFF) {
-        out->clean_params = slot->clean_params;
-    } else if (slot->pending_reset != NULL) {
-        out->lead = slot->pending_reset->stmts;
-        out->nlead = slot->pending_reset->nstmts;
+    const char *app = PQparameterStatus(conn->pg, "application_name");
+    out->app_name = app != NULL && strcmp(app, slot->initial_app_name) != 0
+                        ? slot->initial_app_name : NULL;
+    if (slot->baseline_names != NULL && slot->baseline_values != NULL) {
+        out->baseline_names = slot->baseline_names;
+        out->baseline_values = slot->baseline_values;
     }
 }
 
-/* The context statement itself can fail on a dirty session, e.g. under a
- * role SET earlier (by the previous borrower, or by this one in an earlier
- * unit) that may not use schema private.  Nothing of the unit ran: reset in
- * a round trip of its own so that it can be sent once more. */
-int
-mxi_reset_unit_retry(myappctx_conn *conn, const char *what, myappctx_error *err)
-{
-    struct mxi_slot *slot = conn->owner_data;
-    const struct mxi_reset_script *fallback =
-        slot->pool_reset != NULL ? slot->pool_reset : slot->pending_reset;
-    if (fallback == NULL || PQstatus(conn->pg) != CONNECTION_OK)
-        return 1;
-    if (PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
-        (void)mxi_exec_script(conn, "ROLLBACK", NULL);
-    slot->pending_reset = fallback;
-    return mxi_conn_ready(conn, what, err);
-}
-
-/* The unit committed: the previous borrower's state is gone with it. */
+/* A unit compares the session's other myapp.* variables with this baseline
+ * and restores them for itself when a borrower changed one: role and
+ * database defaults and the settings on_connect loaded, read once (a
+ * session's defaults are fixed when it starts).  Without the schema function
+ * (an older schema) units do without. */
 void
-mxi_reset_unit_done(myappctx_conn *conn)
+mxi_reset_read_baseline(myappctx_pool *pool, struct mxi_slot *slot)
 {
-    struct mxi_slot *slot = conn->owner_data;
-    slot->pending_reset = NULL;
-}
-
-/* Lets the fast path skip the reset of a session it finds clean (see
- * private.session_is_clean()).  Without the schema function (an older
- * schema) the connection is simply always reset. */
-void
-mxi_reset_enable_clean_check(myappctx_pool *pool, struct mxi_slot *slot)
-{
+    if (pool->cfg.reset != MYAPPCTX_POOL_RESET_TARGETED || pool->cfg.txn_pooler)
+        return;
     PGresult *res;
     if (mxi_exec_params(slot->conn,
                         "SELECT names::text, \"values\"::text FROM private.session_baseline()",
                         0, NULL, &res, NULL) != MYAPPCTX_OK)
         return;
     if (PQntuples(res) == 1) {
-        slot->clean_names = strdup(PQgetvalue(res, 0, 0));
-        slot->clean_values = strdup(PQgetvalue(res, 0, 1));
+        slot->baseline_names = strdup(PQgetvalue(res, 0, 0));
+        slot->baseline_values = strdup(PQgetvalue(res, 0, 1));
     }
     PQclear(res);
-    if (slot->clean_names == NULL || slot->clean_values == NULL)
-        return;
-    int settings = mxi_reset_default_init(pool);
-    slot->clean = settings ? MXI_RESET_CLEAN_SETTINGS : MXI_RESET_CLEAN_ON;
-    slot->pool_reset = &deferred[settings];
-    /* The order of private.begin_pooled_unit()'s parameters after the context. */
-    slot->clean_params[0] = settings ? "true" : "false";
-    slot->clean_params[1] = slot->clean_names;
-    slot->clean_params[2] = slot->clean_values;
-    slot->clean_params[3] = slot->initial_session_auth;
-    slot->clean_params[4] = slot->initial_app_name;
+}
+
+void
+mxi_reset_unit_done(myappctx_conn *conn, bool dirty)
+{
+    struct mxi_slot *slot = conn->owner_data;
+    if (dirty)
+        slot->reset_at_release = true;
+}
+
+/* DISCARD ALL refuses to run inside any transaction block, even the
+ * implicit one of several statements: it gets a segment of its own, after
+ * the one that ends an impersonation (closing its log row; DISCARD ALL would
+ * only forget it) -- one round trip for both. */
+static int
+discard_all(struct mxi_slot *slot)
+{
+    static const struct mxi_pipeline_step steps[] = {
+        { .op = MXI_PIPELINE_EXEC, .sql = "RESET SESSION AUTHORIZATION", .index = -1 },
+        { .op = MXI_PIPELINE_EXEC, .sql = "RESET ROLE", .index = -1 },
+        { .op = MXI_PIPELINE_EXEC,
+          .sql = "SELECT api.clear_context() "
+                 "WHERE COALESCE(current_setting('myapp.is_impersonating', true), '') <> '' "
+                 "OR COALESCE(current_setting('myapp.original_user_id', true), '') <> ''",
+          .index = -1 },
+        { .op = MXI_PIPELINE_SYNC, .index = -1 },
+        { .op = MXI_PIPELINE_EXEC, .sql = "DISCARD ALL", .index = -1 },
+        { .op = MXI_PIPELINE_SYNC, .index = -1 },
+    };
+    size_t failed;
+    myappctx_error inner;
+    int rc = mxi_pipeline_run(slot->conn, steps, sizeof steps / sizeof steps[0], &failed, &inner,
+                              "myappctx_pool_release", NULL);
+    slot->conn->prepared = 0;          /* DISCARD ALL deallocates them */
+    drop_notifications(slot->conn);
+    if (rc == MYAPPCTX_OK) {
+        slot->reset_at_release = false;
+        slot->conn->impersonating = false;
+    }
+    return rc;
 }
 
 int
@@ -148,38 +175,62 @@ mxi_reset_on_release(myappctx_pool *pool, struct mxi_slot *slot, int in_txn)
 {
     const myappctx_pool_config *cfg = &pool->cfg;
     myappctx_conn *conn = slot->conn;
+    int settings = mxi_reset_default_init(pool);
     int rc = MYAPPCTX_OK;
 
     if (cfg->reset == MYAPPCTX_POOL_RESET_TARGETED) {
         /* Behind a transaction pooler there is no session of ours: the
-         * next statement may run on another server connection. */
-        if (cfg->txn_pooler)
-            return in_txn ? mxi_exec_script(conn, "ROLLBACK", NULL) : MYAPPCTX_OK;
-        /* An open transaction holds locks and snapshots: end it now. */
-        if (in_txn) {
-            slot->pending_reset = NULL;
-            return mxi_exec_script(conn, rollback_reset_sql[mxi_reset_default_init(pool)], NULL);
+         * next statement may run on another server connection; units clear
+         * what they find for themselves. */
+        if (cfg->txn_pooler) {
+            rc = in_txn ? mxi_exec_script_unchecked(conn, "ROLLBACK", NULL) : MYAPPCTX_OK;
+            drop_notifications(conn);
+            return rc;
         }
-        slot->pending_reset = &deferred[mxi_reset_default_init(pool)];
+        if (in_txn)
+            return reset_now(slot, rollback_reset_sql[settings], NULL);
+        if (slot->reset_at_release || conn->impersonating)
+            return reset_now(slot, reset_sql[settings], NULL);
+        slot->pending_reset = reset_sql[settings];
+        drop_notifications(conn);
         return MYAPPCTX_OK;
     }
-    /* DISCARD ALL refuses to run inside any transaction block, even the
-     * implicit one of a multi-statement query: separate round trips. */
     slot->pending_reset = NULL;
     if (in_txn)
-        rc = mxi_exec_script(conn, "ROLLBACK", NULL);
+        rc = mxi_exec_script_unchecked(conn, "ROLLBACK", NULL);
     if (rc != MYAPPCTX_OK)
         return rc;
     if (cfg->reset == MYAPPCTX_POOL_RESET_DISCARD_ALL)
-        return mxi_exec_script(conn, "DISCARD ALL", NULL);
-    return cfg->on_release(conn, cfg->on_release_userdata) != 0 ? MYAPPCTX_EHOOK : MYAPPCTX_OK;
+        return discard_all(slot);
+    rc = cfg->on_release(conn, cfg->on_release_userdata) != 0 ? MYAPPCTX_EHOOK : MYAPPCTX_OK;
+    drop_notifications(conn);
+    return rc;
+}
+
+/* A connection about to be closed may still carry a borrower's state that
+ * no reset cleared (deferred, or the borrower's own when the pool closes it
+ * on release); an impersonation in it must end, logged, before the session
+ * goes.  Best effort: a broken connection has nothing left to end. */
+void
+mxi_reset_before_close(myappctx_pool *pool, struct mxi_slot *slot)
+{
+    myappctx_conn *conn = slot->conn;
+    if (conn->owner == NULL || pool->cfg.txn_pooler ||
+        pool->cfg.reset == MYAPPCTX_POOL_RESET_HOOK || slot->reset_failed ||
+        PQstatus(conn->pg) != CONNECTION_OK ||
+        (slot->pending_reset == NULL && !conn->touched && !conn->impersonating))
+        return;
+    if (PQtransactionStatus(conn->pg) == PQTRANS_ACTIVE || PQpipelineStatus(conn->pg) != PQ_PIPELINE_OFF)
+        return;         /* results still pending: nothing can be sent */
+    (void)reset_now(slot, PQtransactionStatus(conn->pg) == PQTRANS_IDLE ? RESET_SQL
+                                                                         : "ROLLBACK; " RESET_SQL,
+                    NULL);
 }
 
 void
 mxi_reset_free(struct mxi_slot *slot)
 {
-    free(slot->clean_names);
-    free(slot->clean_values);
     free(slot->initial_app_name);
-    free(slot->initial_session_auth);
+    free(slot->baseline_names);
+    free(slot->baseline_values);
 }

@@ -68,24 +68,20 @@ mxi_slot_open(myappctx_pool *pool, struct mxi_slot **out, myappctx_error *err)
     }
     slot->conn = conn;
     slot->pool = pool;
-    /* As the server reported them at connect, before on_connect: the clean
-     * check compares the session with them. */
+    rc = run_on_connect(pool, conn, err);
+    /* What on_connect set up is the baseline every borrower starts from;
+     * application_name as the server reports it now is the one a unit
+     * restores for itself when a borrower changed it. */
     const char *app = PQparameterStatus(conn->pg, "application_name");
-    const char *auth = PQparameterStatus(conn->pg, "session_authorization");
-    slot->initial_app_name = strdup(app ? app : "");
-    slot->initial_session_auth = strdup(auth ? auth : "");
-    if (slot->initial_app_name == NULL || slot->initial_session_auth == NULL)
+    if (rc == MYAPPCTX_OK && (slot->initial_app_name = strdup(app ? app : "")) == NULL)
         rc = mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "out of memory opening a pooled connection");
-    if (rc == MYAPPCTX_OK)
-        rc = run_on_connect(pool, conn, err);
     if (rc != MYAPPCTX_OK) {
         mxi_slot_destroy(slot);
         return rc;
     }
+    mxi_reset_read_baseline(pool, slot);
     uint64_t now = mxi_clock_now_ns();
-    if (pool->cfg.reset == MYAPPCTX_POOL_RESET_TARGETED && !pool->cfg.txn_pooler)
-        mxi_reset_enable_clean_check(pool, slot);
-    conn->touched = false;          /* what on_connect set up is the baseline */
+    conn->touched = false;
     conn->owner = pool->owner;
     conn->owner_data = slot;
     slot->expires_ns = expiry(pool, now);
@@ -99,6 +95,7 @@ mxi_slot_destroy(struct mxi_slot *slot)
 {
     if (slot == NULL)
         return;
+    mxi_reset_before_close(slot->pool, slot);
     slot->conn->owner = NULL;       /* closing it now really closes it */
     slot->conn->owner_data = NULL;
     myappctx_conn_close(slot->conn);
