@@ -1,14 +1,19 @@
 /* The library's side of `make bench` (tests/bench/run-bench.sh drives it).
  *
- *   bench_fastpath fastpath   SECONDS CLIENTS CONNINFO TXN_POOLER
- *   bench_fastpath roundtrips SECONDS CLIENTS CONNINFO TXN_POOLER
+ *   bench_fastpath fastpath   SECONDS CLIENTS CONNINFO TXN_POOLER [STATEMENTS]
+ *   bench_fastpath roundtrips SECONDS CLIENTS CONNINFO TXN_POOLER [STATEMENTS]
  *       CLIENTS threads over a pool of CLIENTS connections, each looping
  *       acquire -> unit of work -> release until SECONDS have passed.  The
  *       unit: set user and tenant transaction-locally, read them back with
- *       current_setting(), commit -- in one round trip (myappctx_run_in_context)
- *       or in four (BEGIN, set, SELECT, COMMIT).
+ *       current_setting() STATEMENTS times (default 1, at most
+ *       MYAPPCTX_PIPELINE_MAX_STMTS), commit -- in one round trip
+ *       (myappctx_run_in_context with STATEMENTS statements) or as the
+ *       idiomatic pooled transaction: myappctx_context_begin (BEGIN, set),
+ *       STATEMENTS myappctx_exec calls, myappctx_commit -- STATEMENTS + 3
+ *       round trips.
  *       Prints: tps=.. mean_us=.. p99_us=.. n=.. errors=.. resets=..
- *   bench_fastpath fastpath-unpooled SECONDS CLIENTS CONNINFO 0
+ *       (tps counts units, not statements)
+ *   bench_fastpath fastpath-unpooled SECONDS CLIENTS CONNINFO 0 [STATEMENTS]
  *       the fast path with one connection per thread and no pool, to tell
  *       the pool's share of case c from the pipeline's.
  *   bench_fastpath poolmicro CONNINFO
@@ -111,43 +116,58 @@ struct worker {
     myappctx_pool *pool;             /* NULL: the worker has its own connection */
     const char *conninfo;
     int fastpath;
+    int nstmts;                      /* read-back statements per unit */
+    const myappctx_stmt *stmts;      /* nstmts copies of READ_BACK (fast path) */
+    PGresult **results;              /* nstmts slots (fast path) */
     uint64_t deadline;
     struct samples lat;
     unsigned long errors;
     char last_error[MYAPPCTX_ERROR_MESSAGE_SIZE];
 };
 
+/* The read-back must see the unit's own user. */
 static int
-unit_fastpath(myappctx_conn *conn, const myappctx_uuid *user, const myappctx_uuid *tenant,
-              myappctx_error *err)
+check_read_back(const PGresult *res, myappctx_error *err)
+{
+    if (strcmp(PQgetvalue(res, 0, 0), USER_ID) == 0)
+        return MYAPPCTX_OK;
+    if (err != NULL)
+        snprintf(err->message, sizeof err->message, "read back '%s', not the unit's user",
+                 PQgetvalue(res, 0, 0));
+    return MYAPPCTX_EPROTO;
+}
+
+static int
+unit_fastpath(const struct worker *w, myappctx_conn *conn, const myappctx_uuid *user,
+              const myappctx_uuid *tenant, myappctx_error *err)
 {
     myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
     ctx.user_id = user;
     ctx.tenant_id = tenant;
-    myappctx_stmt q = { READ_BACK, 0, NULL };
-    PGresult *res;
-    int rc = myappctx_run_in_context(conn, &ctx, &q, 1, &res, err);
-    if (rc == MYAPPCTX_OK) {
-        if (strcmp(PQgetvalue(res, 0, 0), USER_ID) != 0)
-            rc = MYAPPCTX_EPROTO;
-        PQclear(res);
-    }
+    int rc = myappctx_run_in_context(conn, &ctx, w->stmts, (size_t)w->nstmts, w->results, err);
+    if (rc == MYAPPCTX_OK)
+        for (int i = 0; i < w->nstmts && rc == MYAPPCTX_OK; i++)
+            rc = check_read_back(w->results[i], err);
+    myappctx_results_free(w->results, (size_t)w->nstmts);
     return rc;
 }
 
+/* The idiomatic pooled transaction: BEGIN and set (myappctx_context_begin),
+ * the statements one by one, COMMIT. */
 static int
-unit_roundtrips(myappctx_conn *conn, const myappctx_uuid *user, const myappctx_uuid *tenant,
-                myappctx_error *err)
+unit_roundtrips(const struct worker *w, myappctx_conn *conn, const myappctx_uuid *user,
+                const myappctx_uuid *tenant, myappctx_error *err)
 {
-    PGresult *res;
     int rc = myappctx_context_begin(conn, user, tenant, NULL, err);  /* BEGIN, then set */
     if (rc != MYAPPCTX_OK)
         return rc;
-    rc = myappctx_exec(conn, READ_BACK, 0, NULL, &res, err);
-    if (rc == MYAPPCTX_OK) {
-        if (strcmp(PQgetvalue(res, 0, 0), USER_ID) != 0)
-            rc = MYAPPCTX_EPROTO;
-        PQclear(res);
+    for (int i = 0; i < w->nstmts && rc == MYAPPCTX_OK; i++) {
+        PGresult *res;
+        rc = myappctx_exec(conn, READ_BACK, 0, NULL, &res, err);
+        if (rc == MYAPPCTX_OK) {
+            rc = check_read_back(res, err);
+            PQclear(res);
+        }
     }
     if (rc == MYAPPCTX_OK)
         return myappctx_commit(conn, err);
@@ -173,8 +193,8 @@ worker_main(void *arg)
         myappctx_error err;
         int rc = own ? MYAPPCTX_OK : myappctx_pool_acquire(w->pool, &conn, 10000, &err);
         if (rc == MYAPPCTX_OK) {
-            rc = w->fastpath ? unit_fastpath(conn, &user, &tenant, &err)
-                             : unit_roundtrips(conn, &user, &tenant, &err);
+            rc = w->fastpath ? unit_fastpath(w, conn, &user, &tenant, &err)
+                             : unit_roundtrips(w, conn, &user, &tenant, &err);
             if (own == NULL)
                 myappctx_pool_release(w->pool, conn);
         }
@@ -191,10 +211,24 @@ worker_main(void *arg)
 
 static int
 run_load(int fastpath, int pooled, double seconds, int clients, const char *conninfo,
-         int txn_pooler)
+         int txn_pooler, int nstmts)
 {
+    if (clients < 1 || seconds <= 0 || nstmts < 1 || nstmts > MYAPPCTX_PIPELINE_MAX_STMTS) {
+        fprintf(stderr, "bench: need SECONDS > 0, CLIENTS >= 1 and 1 <= STATEMENTS <= %d\n",
+                MYAPPCTX_PIPELINE_MAX_STMTS);
+        return 2;
+    }
     myappctx_pool *pool = pooled ? make_pool(conninfo, clients, txn_pooler) : NULL;
     struct worker *w = calloc((size_t)clients, sizeof *w);
+    /* Shared and read-only: the statements; one results array per worker. */
+    myappctx_stmt *stmts = calloc((size_t)nstmts, sizeof *stmts);
+    PGresult **results = calloc((size_t)clients * (size_t)nstmts, sizeof *results);
+    if (w == NULL || stmts == NULL || results == NULL) {
+        fprintf(stderr, "bench: out of memory\n");
+        exit(1);
+    }
+    for (int i = 0; i < nstmts; i++)
+        stmts[i] = (myappctx_stmt){ READ_BACK, 0, NULL };
     struct samples all = { 0 };
     unsigned long errors = 0;
     uint64_t start = now_ns();
@@ -203,6 +237,9 @@ run_load(int fastpath, int pooled, double seconds, int clients, const char *conn
         w[i].pool = pool;
         w[i].conninfo = conninfo;
         w[i].fastpath = fastpath;
+        w[i].nstmts = nstmts;
+        w[i].stmts = stmts;
+        w[i].results = results + (size_t)i * (size_t)nstmts;
         w[i].deadline = deadline;
         pthread_create(&w[i].thread, NULL, worker_main, &w[i]);
     }
@@ -226,6 +263,8 @@ run_load(int fastpath, int pooled, double seconds, int clients, const char *conn
            (unsigned long long)st.resets);
     free(all.v);
     free(w);
+    free(stmts);
+    free(results);
     myappctx_pool_free(pool);
     return errors ? 1 : 0;
 }
@@ -340,16 +379,17 @@ int
 main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (argc == 6 && (strcmp(argv[1], "fastpath") == 0 || strcmp(argv[1], "roundtrips") == 0 ||
-                      strcmp(argv[1], "fastpath-unpooled") == 0))
+    if ((argc == 6 || argc == 7) &&
+        (strcmp(argv[1], "fastpath") == 0 || strcmp(argv[1], "roundtrips") == 0 ||
+         strcmp(argv[1], "fastpath-unpooled") == 0))
         return run_load(strcmp(argv[1], "roundtrips") != 0,
                         strcmp(argv[1], "fastpath-unpooled") != 0, atof(argv[2]),
-                        atoi(argv[3]), argv[4], atoi(argv[5]));
+                        atoi(argv[3]), argv[4], atoi(argv[5]), argc == 7 ? atoi(argv[6]) : 1);
     if (argc == 3 && strcmp(argv[1], "poolmicro") == 0)
         return run_poolmicro(argv[2]);
     if (argc == 4 && strcmp(argv[1], "memory") == 0)
         return run_memory(argv[2], atoi(argv[3]));
-    fprintf(stderr, "usage: bench_fastpath fastpath|roundtrips|fastpath-unpooled SECONDS CLIENTS CONNINFO TXN_POOLER\n"
+    fprintf(stderr, "usage: bench_fastpath fastpath|roundtrips|fastpath-unpooled SECONDS CLIENTS CONNINFO TXN_POOLER [STATEMENTS]\n"
                     "       bench_fastpath poolmicro CONNINFO\n"
                     "       bench_fastpath memory CONNINFO N\n");
     return 2;
