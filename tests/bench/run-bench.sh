@@ -9,9 +9,14 @@
 #   b  pgbench, the same statements as one pipeline (\startpipeline, -M extended)
 #   c  libmyappctx pool + myappctx_run_in_context (one round trip)
 #   c' the same with one connection per client and no pool (the pool's share)
-#   d  libmyappctx pool, separate round trips (begin+set, SELECT, COMMIT)
+#   d  libmyappctx pool, the idiomatic pooled transaction: acquire,
+#      myappctx_context_begin (BEGIN, set), myappctx_exec (SELECT),
+#      myappctx_commit, release -- separate round trips
 #   e  b and c through PgBouncer (pool_mode=transaction)
-# Then the pool micro-benchmark and the memory per pooled connection.
+# Then the pool micro-benchmark and the memory per pooled connection, the
+# ratios (pooled_txn_vs_pgbench_naive is d / a) and the goals, reported only.
+# `make bench-sweep` (run-sweep.sh) runs a, b, c, d over clients and
+# statements per unit.
 set -euo pipefail
 bench=${1:?usage: run-bench.sh PATH/TO/bench_fastpath}
 secs=${BENCH_SECONDS:-5}
@@ -104,7 +109,23 @@ done
 echo
 "$bench" memory "$direct" 50
 "$bench" poolmicro "$direct" | tee "$tmp/micro"
-awk -v a="$tps_a" -v b="$tps_b" -v c="$tps_c" -v cu="$tps_c_u" 'BEGIN {
+awk -v a="$tps_a" -v b="$tps_b" -v c="$tps_c" -v cu="$tps_c_u" -v d="$tps_d" 'BEGIN {
     printf "fastpath_unpooled_vs_pgbench_pipelined=%.2f\n", cu / b
     printf "fastpath_vs_pgbench_pipelined=%.2f\n", c / b
-    printf "fastpath_vs_pgbench_naive=%.2f\n", c / a }'
+    printf "fastpath_vs_pgbench_naive=%.2f\n", c / a
+    printf "pooled_txn_vs_pgbench_naive=%.2f\n", d / a }' | tee "$tmp/ratios"
+
+# The goals of issue 10, reported and never asserted (a shared machine's
+# figures are noise to a test).  The lines read "goal NAME >= X: ...", never
+# "NAME=", so that tooling grepping the figures above sees each once.
+val() { sed -n "s/^$1=//p" "$tmp/ratios" "$tmp/micro" | head -n 1; }
+goal() {   # goal NAME OP LIMIT
+    awk -v n="$1" -v op="$2" -v lim="$3" -v v="$(val "$1")" 'BEGIN {
+        if (v == "") { printf "goal %s %s %s: no figure\n", n, op, lim; exit }
+        ok = (op == ">=") ? (v + 0 >= lim + 0) : (v + 0 <= lim + 0)
+        printf "goal %s %s %s: %s (%s)\n", n, op, lim, ok ? "met" : "not met", v }'
+}
+echo
+goal fastpath_vs_pgbench_pipelined '>=' 1.0
+goal pooled_txn_vs_pgbench_naive '>=' 1.25
+goal pool_pair_ns '<=' 100
