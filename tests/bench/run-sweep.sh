@@ -160,9 +160,9 @@ for c in a b c d; do
         sort -t, -k3,3n >"$out/statements_$c.dat"
 done
 if gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1; then
-    term="pngcairo size 1000,560 font 'Sans,11'"
+    term="pngcairo size 1100,600 font 'Sans,11'"
 else
-    term="png size 1000,560"
+    term="png size 1100,600"
 fi
 xtics_c=$(echo "$clients_list" | tr ' ' '\n' | sort -n -u | paste -sd, -)
 xtics_s=$(echo "$stmts_list" | tr ' ' '\n' | sort -n -u | paste -sd, -)
@@ -181,7 +181,7 @@ set pointsize 1.2
 la = "a  pgbench naive (N+3 RT)"
 lb = "b  pgbench pipelined (1 RT)"
 lc = "c  pool + run\\\\_in\\\\_context (1 RT)"
-ld = "d  pool: begin, N exec, commit (N+3 RT)"
+ld = "d  pool: begin, N exec, commit (N+3 RT + reset)"
 
 set output "tps-vs-clients.png"
 set title "Units of work per second against clients (1 statement per unit)\\n{/*0.8 $about}"
