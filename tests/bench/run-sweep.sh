@@ -232,4 +232,5 @@ echo
 cat "$out/sweep.md"
 echo
 echo "bench-sweep: $npoints points in ${elapsed}s; wrote $csv and, beside it, tps-vs-clients.png p99-vs-clients.png tps-vs-statements.png sweep.md"
-echo "bench-sweep: to update the README: cp $out/*.png $srcdir/docs/bench/ and paste sweep.md under \"Performance\""
+echo "bench-sweep: to update the README: cp $out/*.png $out/sweep.csv $srcdir/docs/bench/ and replace the"
+echo "bench-sweep: table and its \"Measured by\" line in README.md (Performance, \"The sweep\") with $out/sweep.md"
