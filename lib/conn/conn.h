@@ -16,9 +16,12 @@ struct mxi_conn_unit {
     /* Non-NULL: the unit sets application_name to this value, transaction-
      * locally (the session's differs from what the owner's baseline is). */
     const char *app_name;
-    /* Non-NULL: the session's baseline of other myapp.* variables (role and
-     * database defaults, loaded settings) as two text[] literals of names
-     * and values; the unit restores them for itself when they differ. */
+    /* The session's baseline of other myapp.* variables (role and database
+     * defaults, loaded settings), which the unit restores for itself when a
+     * value differs: nbaseline name/value pairs in baseline[2 * i], [2 * i +
+     * 1], and the same as two text[] literals. */
+    int nbaseline;
+    const char *const *baseline;
     const char *baseline_names, *baseline_values;
 };
 

@@ -40,9 +40,10 @@ int mxi_pipeline_run(myappctx_conn *conn, const struct mxi_pipeline_step *steps,
 
 /* ---- unit.c ------------------------------------------------------------ */
 
-/* The context statement every unit starts with, by variant (bit 0: with the
- * audit context; bit 1: with a baseline of other myapp.* variables):
- * exposed for tests/unit/test_unit_sql.c. */
-const char *mxi_unit_sql(unsigned variant);
+/* Writes the context statement every unit starts with (with the audit
+ * context or not, with a baseline of @nbaseline other myapp.* variables)
+ * into @buf; returns its length (cut when >= @size).  For
+ * tests/unit/test_unit_sql.c. */
+size_t mxi_unit_sql(char *buf, size_t size, bool audit, int nbaseline);
 
 #endif /* MXI_PIPELINE_H */

@@ -25,18 +25,20 @@
 #include "pipeline/pipeline.h"
 #include "core/context_vars.h"
 
-/* The statements, by variant: bit 0 with the audit context, bit 1 with a
- * baseline of other myapp.* variables.  Parameters: $1 user id, $2 tenant
- * id or NULL, $3 role or NULL, [$4 audit reason, $5 audit ticket], [then the
- * baseline's names and values as text[]].  The last column is true when the
- * session carried state the unit had to clear. */
-#define UNIT_SQL_MAX 4096
-#define UNIT_VARIANT_AUDIT 1u
-#define UNIT_VARIANT_BASELINE 2u
-static char unit_sql[4][UNIT_SQL_MAX];
-static pthread_once_t unit_sql_once = PTHREAD_ONCE_INIT;
-static const char *const unit_name[4] = {
-    "myappctx_unit", "myappctx_unit_a", "myappctx_unit_b", "myappctx_unit_ab",
+/* The context statement, by shape: with or without the audit context, and
+ * with the owner's baseline of other myapp.* variables compared one by one
+ * (up to SPELLED_MAX, cheap: no executor) or as arrays (more: a subquery).
+ * Parameters: $1 user id, $2 tenant id or NULL, $3 role or NULL, [$4 audit
+ * reason, $5 audit ticket], then the baseline: name and value pairs, or
+ * the text[] of names and the text[] of values.  The last column is true
+ * when the session carried state the unit had to clear. */
+#define UNIT_SQL_MAX 8192
+#define SPELLED_MAX 16
+
+struct unit_shape {
+    bool audit;
+    int nspelled;         /* baseline pairs compared one by one */
+    bool array;           /* the baseline as two arrays instead */
 };
 
 struct context_var {
@@ -66,8 +68,8 @@ unit_value(const char *name)
     return NULL;
 }
 
-/* Appends NUL-terminated pieces up to a NULL; the buffer is far larger
- * than the statement (a test checks the statement is whole). */
+/* Appends NUL-terminated pieces up to a NULL; what does not fit is cut
+ * (the buffer is far larger than any statement; a test checks them). */
 static void __attribute__((sentinel))
 append(char *buf, size_t *len, ...)
 {
@@ -91,12 +93,22 @@ cleared(const struct context_var *v, bool audit)
     return v->kind == MXI_CONTEXT_VARS_SESSION || (!audit && v->kind == MXI_CONTEXT_VARS_AUDIT);
 }
 
-static void
-build_one(char *buf, unsigned variant)
+/* "$<n>" */
+static const char *
+param(char buf[16], int n)
 {
-    bool audit = variant & UNIT_VARIANT_AUDIT;
-    const char *names = audit ? "$6" : "$4", *values = audit ? "$7" : "$5";
+    snprintf(buf, 16, "$%d", n);
+    return buf;
+}
+
+static void
+build_sql(char *buf, const struct unit_shape *shape)
+{
+    bool audit = shape->audit;
+    int base = audit ? 5 : 3;
+    char p1[16], p2[16];
     size_t len = 0;
+    buf[0] = '\0';
     append(buf, &len, "SELECT ", NULL);
     for (size_t i = 0; i < NCONTEXT_VARS; i++) {
         const struct context_var *v = &context_vars[i];
@@ -113,38 +125,55 @@ build_one(char *buf, unsigned variant)
         if (cleared(&context_vars[i], audit))
             append(buf, &len, ", current_setting('myapp.", context_vars[i].name, "', true)", NULL);
     append(buf, &len, ") <> ''", NULL);
-    if (variant & UNIT_VARIANT_BASELINE)
-        append(buf, &len, " OR ARRAY(SELECT current_setting(n, true) FROM unnest(", names,
-               "::text[]) AS n) IS DISTINCT FROM ", values, "::text[]", NULL);
+    for (int i = 0; i < shape->nspelled; i++)
+        append(buf, &len, " OR current_setting(", param(p1, base + 2 * i + 1), ", true) "
+               "IS DISTINCT FROM ", param(p2, base + 2 * i + 2), NULL);
+    if (shape->array)
+        append(buf, &len, " OR ARRAY(SELECT current_setting(n, true) FROM unnest(",
+               param(p1, base + 1), "::text[]) AS n) IS DISTINCT FROM ", param(p2, base + 2),
+               "::text[]", NULL);
     append(buf, &len, " THEN concat(set_config('role', 'none', true)", NULL);
     for (size_t i = 0; i < NCONTEXT_VARS; i++)
         if (cleared(&context_vars[i], audit))
             append(buf, &len, ", set_config('myapp.", context_vars[i].name, "', '', true)", NULL);
-    if (variant & UNIT_VARIANT_BASELINE)
-        append(buf, &len, ", (SELECT count(set_config(b.n, b.v, true)) FROM unnest(", names,
-               "::text[], ", values, "::text[]) AS b(n, v))", NULL);
+    for (int i = 0; i < shape->nspelled; i++)
+        append(buf, &len, ", set_config(", param(p1, base + 2 * i + 1), ", ",
+               param(p2, base + 2 * i + 2), ", true)", NULL);
+    if (shape->array)
+        append(buf, &len, ", (SELECT count(set_config(b.n, b.v, true)) FROM unnest(",
+               param(p1, base + 1), "::text[], ", param(p2, base + 2), "::text[]) AS b(n, v))",
+               NULL);
     append(buf, &len, ") END IS NOT NULL AS dirty", NULL);
 }
 
+/* The statements without a baseline, built once (behind a transaction
+ * pooler they are sent with every unit). */
+static char plain_sql[2][UNIT_SQL_MAX];
+static pthread_once_t plain_sql_once = PTHREAD_ONCE_INIT;
+
 static void
-build_unit_sql(void)
+build_plain_sql(void)
 {
-    for (unsigned v = 0; v < 4; v++)
-        build_one(unit_sql[v], v);
+    for (int audit = 0; audit <= 1; audit++)
+        build_sql(plain_sql[audit], &(struct unit_shape){ .audit = audit });
 }
 
-const char *
-mxi_unit_sql(unsigned variant)
+size_t
+mxi_unit_sql(char *buf, size_t size, bool audit, int nbaseline)
 {
-    pthread_once(&unit_sql_once, build_unit_sql);
-    return unit_sql[variant & 3u];
+    struct unit_shape shape = { audit, nbaseline <= SPELLED_MAX ? nbaseline : 0,
+                                nbaseline > SPELLED_MAX };
+    char tmp[UNIT_SQL_MAX];
+    build_sql(tmp, &shape);
+    snprintf(buf, size, "%s", tmp);
+    return strlen(tmp);
 }
 
 /* The unit's arguments, checked, as bound values. */
 struct unit_args {
     char user[MYAPPCTX_UUID_BUFSIZE];
     char tenant[MYAPPCTX_UUID_BUFSIZE];
-    const char *params[7];
+    const char *params[5];
     int nparams;
     bool audit;
 };
@@ -216,8 +245,10 @@ struct unit {
     size_t n, cap;
     size_t ctx_step, prepare_step;   /* SIZE_MAX: none */
     PGresult *ctx_res;
-    unsigned variant;
-    const char *params[7];
+    unsigned variant;                /* bit in conn->prepared */
+    char name[32];                   /* of the prepared statement */
+    char *sql;                       /* built for a Parse, or NULL */
+    const char *params[5 + 2 * SPELLED_MAX];
     const char *login_param[1], *app_param[1];
 };
 
@@ -259,18 +290,36 @@ begin_unit(struct unit *u, myappctx_conn *conn, const struct unit_args *a, bool 
         add(u, (struct mxi_pipeline_step){ .op = MXI_PIPELINE_EXEC, .sql = "SELECT set_config('application_name', $1, true)", .nparams = 1, .params = u->app_param, .label = "restoring application_name", .index = -1 });
     }
     /* The parameters: the unit's, then the owner's baseline if any. */
-    unsigned variant = a->audit ? UNIT_VARIANT_AUDIT : 0;
+    struct unit_shape shape = { .audit = a->audit };
     int nparams = a->nparams;
     memcpy(u->params, a->params, (size_t)nparams * sizeof u->params[0]);
-    if (owner.baseline_names != NULL && owner.baseline_values != NULL) {
-        variant |= UNIT_VARIANT_BASELINE;
+    if (owner.nbaseline > 0 && owner.nbaseline <= SPELLED_MAX) {
+        shape.nspelled = owner.nbaseline;
+        for (int i = 0; i < 2 * owner.nbaseline; i++)
+            u->params[nparams++] = owner.baseline[i];
+    } else if (owner.nbaseline > SPELLED_MAX) {
+        shape.array = true;
         u->params[nparams++] = owner.baseline_names;
         u->params[nparams++] = owner.baseline_values;
     }
-    u->variant = variant;
-    const char *sql = mxi_unit_sql(variant);
-    unsigned bit = 1u << variant;
-    u->ctx_step = u->n + (!conn->txn_pooler && !(conn->prepared & bit));
+    u->variant = (unsigned)a->audit | (shape.nspelled ? 2u : 0u) | (shape.array ? 4u : 0u);
+    snprintf(u->name, sizeof u->name, "myappctx_unit%s_%d%s", a->audit ? "_audit" : "",
+             shape.nspelled, shape.array ? "_array" : "");
+    bool plain = shape.nspelled == 0 && !shape.array;
+    bool prepared = (conn->prepared & (1u << u->variant)) != 0;
+    const char *sql = NULL;
+    if (conn->txn_pooler || !prepared) {
+        if (plain) {
+            pthread_once(&plain_sql_once, build_plain_sql);
+            sql = plain_sql[a->audit];
+        } else if ((u->sql = malloc(UNIT_SQL_MAX)) == NULL) {
+            return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "%s: out of memory", what);
+        } else {
+            build_sql(u->sql, &shape);
+            sql = u->sql;
+        }
+    }
+    u->ctx_step = u->n + (!conn->txn_pooler && !prepared);
     if (conn->txn_pooler) {
         /* PgBouncer in transaction mode keeps no named statement for us. */
         add(u, (struct mxi_pipeline_step){ .op = MXI_PIPELINE_EXEC, .sql = sql, .nparams = nparams,
@@ -278,13 +327,13 @@ begin_unit(struct unit *u, myappctx_conn *conn, const struct unit_args *a, bool 
                                            .index = -1, .out = &u->ctx_res });
         return MYAPPCTX_OK;
     }
-    if (!(conn->prepared & bit)) {
+    if (!prepared) {
         u->prepare_step = u->n;
-        add(u, (struct mxi_pipeline_step){ .op = MXI_PIPELINE_PREPARE, .sql = sql,
-                                           .name = unit_name[variant], .nparams = nparams,
-                                           .label = "preparing the context", .index = -1 });
+        add(u, (struct mxi_pipeline_step){ .op = MXI_PIPELINE_PREPARE, .sql = sql, .name = u->name,
+                                           .nparams = nparams, .label = "preparing the context",
+                                           .index = -1 });
     }
-    add(u, (struct mxi_pipeline_step){ .op = MXI_PIPELINE_EXEC_PREPARED, .name = unit_name[variant],
+    add(u, (struct mxi_pipeline_step){ .op = MXI_PIPELINE_EXEC_PREPARED, .name = u->name,
                                        .nparams = nparams, .params = u->params,
                                        .label = "setting the context", .index = -1,
                                        .out = &u->ctx_res });
@@ -296,6 +345,8 @@ end_unit(struct unit *u)
 {
     PQclear(u->ctx_res);
     u->ctx_res = NULL;
+    free(u->sql);
+    u->sql = NULL;
     if (u->steps != u->small)
         free(u->steps);
     u->steps = NULL;

@@ -48,7 +48,11 @@ struct mxi_slot {
     bool reset_failed;                  /* cannot be made safe: close at release */
     bool reset_at_release;              /* a unit found the session dirty */
     char *initial_app_name;             /* application_name after on_connect */
-    char *baseline_names, *baseline_values;  /* private.session_baseline(), or NULL */
+    /* private.session_baseline(): nbaseline name/value pairs (one block),
+     * and the same as two text[] literals; NULL without the schema function. */
+    char **baseline;
+    int nbaseline;
+    char *baseline_names, *baseline_values;
 };
 TAILQ_HEAD(mxi_slot_list, mxi_slot);
 

@@ -102,7 +102,9 @@ mxi_reset_unit_begin(myappctx_conn *conn, struct mxi_conn_unit *out)
     const char *app = PQparameterStatus(conn->pg, "application_name");
     out->app_name = app != NULL && strcmp(app, slot->initial_app_name) != 0
                         ? slot->initial_app_name : NULL;
-    if (slot->baseline_names != NULL && slot->baseline_values != NULL) {
+    if (slot->baseline != NULL) {
+        out->nbaseline = slot->nbaseline;
+        out->baseline = (const char *const *)slot->baseline;
         out->baseline_names = slot->baseline_names;
         out->baseline_values = slot->baseline_values;
     }
@@ -120,12 +122,34 @@ mxi_reset_read_baseline(myappctx_pool *pool, struct mxi_slot *slot)
         return;
     PGresult *res;
     if (mxi_exec_params(slot->conn,
-                        "SELECT names::text, \"values\"::text FROM private.session_baseline()",
+                        "SELECT b.names::text, b.\"values\"::text, u.n, u.v "
+                        "FROM private.session_baseline() AS b "
+                        "LEFT JOIN LATERAL unnest(b.names, b.\"values\") AS u(n, v) ON true",
                         0, NULL, &res, NULL) != MYAPPCTX_OK)
         return;
-    if (PQntuples(res) == 1) {
-        slot->baseline_names = strdup(PQgetvalue(res, 0, 0));
-        slot->baseline_values = strdup(PQgetvalue(res, 0, 1));
+    int rows = PQntuples(res);
+    int n = rows > 0 && !PQgetisnull(res, 0, 2) ? rows : 0;
+    /* One block: the pointers, then the strings they point to. */
+    size_t size = (size_t)(2 * n) * sizeof(char *);
+    for (int i = 0; i < n; i++)
+        size += (size_t)PQgetlength(res, i, 2) + (size_t)PQgetlength(res, i, 3) + 2;
+    char **pairs = rows > 0 ? malloc(size ? size : 1) : NULL;
+    if (rows > 0 && pairs != NULL && !PQgetisnull(res, 0, 0) && !PQgetisnull(res, 0, 1) &&
+        (slot->baseline_names = strdup(PQgetvalue(res, 0, 0))) != NULL &&
+        (slot->baseline_values = strdup(PQgetvalue(res, 0, 1))) != NULL) {
+        char *str = (char *)(pairs + 2 * n);
+        for (int i = 0; i < 2 * n; i++) {
+            const char *v = PQgetvalue(res, i / 2, 2 + i % 2);
+            size_t len = strlen(v) + 1;
+            pairs[i] = memcpy(str, v, len);
+            str += len;
+        }
+        slot->baseline = pairs;
+        slot->nbaseline = n;
+    } else {
+        free(pairs);
+        free(slot->baseline_names);
+        slot->baseline_names = NULL;
     }
     PQclear(res);
 }
@@ -233,4 +257,5 @@ mxi_reset_free(struct mxi_slot *slot)
     free(slot->initial_app_name);
     free(slot->baseline_names);
     free(slot->baseline_values);
+    free(slot->baseline);
 }
