@@ -19,7 +19,20 @@
 #include <limits.h>
 #include <stdlib.h>
 
-#include "hostile_util.h"
+#include "testutil.h"
+
+/* As the superuser: rows of app_audit.impersonation_log for @admin. */
+static long long
+impersonation_log_rows(const myappctx_uuid *admin)
+{
+    char buf[MYAPPCTX_UUID_BUFSIZE];
+    const char *params[] = { myappctx_uuid_format(admin, buf) };
+    myappctx_conn *su = tu_connect();
+    long long n = tu_int(su, "SELECT count(*) FROM app_audit.impersonation_log "
+                             "WHERE admin_user_id = $1::uuid", 1, params);
+    myappctx_conn_close(su);
+    return n;
+}
 
 /* ------------------------------------------------ the calls, as adapters */
 
@@ -128,7 +141,7 @@ static int
 a_impersonate(myappctx_conn *c, myappctx_error *err)
 {
     myappctx_uuid target;
-    hx_random_uuid(&target, NULL);
+    tu_random_uuid(&target, NULL);
     return myappctx_impersonate(c, &target, err);
 }
 
@@ -136,7 +149,7 @@ static int
 a_context_set(myappctx_conn *c, myappctx_error *err)
 {
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
-    hx_random_uuid(&ctx.user_id, NULL);
+    tu_random_uuid(&ctx.user_id, NULL);
     return myappctx_context_set(c, &ctx, err);
 }
 
@@ -144,7 +157,7 @@ static int
 a_set_local(myappctx_conn *c, myappctx_error *err)
 {
     myappctx_uuid user;
-    hx_random_uuid(&user, NULL);
+    tu_random_uuid(&user, NULL);
     myappctx_error e2 = { 0 };
     tu_assert_ok(myappctx_begin(c, &e2), e2);
     int rc = myappctx_context_set_local(c, &user, NULL, NULL, err);
@@ -156,7 +169,7 @@ static int
 a_run_in_context(myappctx_conn *c, myappctx_error *err)
 {
     myappctx_uuid user;
-    hx_random_uuid(&user, NULL);
+    tu_random_uuid(&user, NULL);
     myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
     ctx.user_id = &user;
     /* Inside the unit: its own user, and no impersonation whatever was
@@ -304,27 +317,27 @@ static const forged_row rows[] = {
 START_TEST(forged_rows)
 {
     const forged_row *r = &rows[_i];
-    myappctx_conn *c = hx_app_connect();
+    myappctx_conn *c = tu_app_connect();
     for (size_t i = 0; i < 3 && r->forged[i].var != NULL; i++)
-        hx_raw_set(c, r->forged[i].var, r->forged[i].value);
+        tu_raw_set(c, r->forged[i].var, r->forged[i].value);
     char label[256];
     snprintf(label, sizeof label, "forged %s -> %s", r->name, r->call);
     myappctx_error err = { 0 };
     int rc = r->fn(c, &err);
-    hx_expect(label, rc, r->code, err, NULL);
+    tu_expect_row(label, rc, r->code, err, NULL);
     if (r->sqlstate != NULL)
         ck_assert_msg(strcmp(err.sqlstate, r->sqlstate) == 0, "%s: SQLSTATE '%s', expected '%s'",
                       label, err.sqlstate, r->sqlstate);
     /* The same call without an error structure gives the same code. */
     myappctx_conn_close(c);
-    c = hx_app_connect();
+    c = tu_app_connect();
     for (size_t i = 0; i < 3 && r->forged[i].var != NULL; i++)
-        hx_raw_set(c, r->forged[i].var, r->forged[i].value);
+        tu_raw_set(c, r->forged[i].var, r->forged[i].value);
     ck_assert_msg(r->fn(c, NULL) == r->code, "%s: different code without err", label);
     myappctx_conn_close(c);
     /* The schema is intact whatever the value held. */
-    myappctx_conn *su = hx_su_connect();
-    free(hx_value(su, "SELECT count(*) FROM data.users", 0, NULL));
+    myappctx_conn *su = tu_connect();
+    free(tu_value(su, "SELECT count(*) FROM data.users", 0, NULL));
     myappctx_conn_close(su);
 }
 END_TEST
@@ -332,26 +345,26 @@ END_TEST
 /* Values that parse: what the readers return for them. */
 START_TEST(forged_values_that_parse)
 {
-    myappctx_conn *c = hx_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid got, expected;
     int is_set = -1;
 
-    hx_raw_set(c, "myapp.current_user_id", "{" U1 "}");
+    tu_raw_set(c, "myapp.current_user_id", "{" U1 "}");
     tu_assert_ok(myappctx_context_user_id_get(c, &got, &is_set, &err), err);
     tu_assert_ok(myappctx_uuid_parse(&expected, U1, &err), err);
     ck_assert_int_eq(is_set, 1);
     ck_assert(myappctx_uuid_equal(&got, &expected));
 
     /* A forged nil reads as a set nil id, never as "unset". */
-    hx_raw_set(c, "myapp.current_user_id", "00000000-0000-0000-0000-000000000000");
+    tu_raw_set(c, "myapp.current_user_id", "00000000-0000-0000-0000-000000000000");
     tu_assert_ok(myappctx_context_user_id_get(c, &got, &is_set, &err), err);
     ck_assert_int_eq(is_set, 1);
     ck_assert(myappctx_uuid_is_nil(&got));
 
     /* Roles and session ids are text: read back verbatim. */
-    hx_raw_set(c, "myapp.current_role", "admin'; --");
-    hx_raw_set(c, "myapp.session_id", "\\x00 %s%n");
+    tu_raw_set(c, "myapp.current_role", "admin'; --");
+    tu_raw_set(c, "myapp.session_id", "\\x00 %s%n");
     myappctx_context_info *info = NULL;
     tu_assert_ok(myappctx_context_get(c, &info, &err), err);
     ck_assert_str_eq(info->role, "admin'; --");
@@ -359,7 +372,7 @@ START_TEST(forged_values_that_parse)
     myappctx_context_info_free(info);
 
     /* is_impersonating 'true' without an original user is not impersonating. */
-    hx_raw_set(c, "myapp.is_impersonating", "true");
+    tu_raw_set(c, "myapp.is_impersonating", "true");
     tu_assert_ok(myappctx_context_get(c, &info, &err), err);
     ck_assert_int_eq(info->is_impersonating, 0);
     ck_assert_int_eq(info->has_original_user_id, 0);
@@ -369,7 +382,7 @@ START_TEST(forged_values_that_parse)
     ck_assert_int_eq(st.active, 0);
 
     /* JSON null metadata reads as unset. */
-    hx_raw_set(c, "myapp.context_metadata", "null");
+    tu_raw_set(c, "myapp.context_metadata", "null");
     tu_assert_ok(myappctx_context_get(c, &info, &err), err);
     ck_assert_ptr_null(info->metadata);
     myappctx_context_info_free(info);
@@ -408,31 +421,31 @@ START_TEST(forged_setting_values)
         { "\xd9\xa4\xd9\xa2",      MYAPPCTX_EMALFORMED, 0, MYAPPCTX_EMALFORMED, 0 },
         { "%s%n",                  MYAPPCTX_EMALFORMED, 0, MYAPPCTX_EMALFORMED, 0 },
     };
-    myappctx_conn *c = hx_app_connect();
+    myappctx_conn *c = tu_app_connect();
     char key[64], var[80];
-    hx_unique("hx_forged", key, sizeof key);
+    tu_unique("hx_forged", key, sizeof key);
     snprintf(var, sizeof var, "myapp.%s", key);
     for (size_t i = 0; i < sizeof rows_ / sizeof rows_[0]; i++) {
-        hx_raw_set(c, var, rows_[i].value);
+        tu_raw_set(c, var, rows_[i].value);
         myappctx_error err = { 0 };
         int b = 42;
         long long n = 42;
         char label[128];
         snprintf(label, sizeof label, "get_bool of forged \"%s\"", rows_[i].value);
-        hx_expect(label, myappctx_setting_get_bool(c, key, 0, &b, &err), rows_[i].bool_rc, err,
+        tu_expect_row(label, myappctx_setting_get_bool(c, key, 0, &b, &err), rows_[i].bool_rc, err,
                   rows_[i].bool_rc == MYAPPCTX_OK ? NULL : key);
         ck_assert_int_eq(b, rows_[i].bool_rc == MYAPPCTX_OK ? rows_[i].bool_value : 42);
         snprintf(label, sizeof label, "get_int of forged \"%s\"", rows_[i].value);
-        hx_expect(label, myappctx_setting_get_int(c, key, 0, &n, &err), rows_[i].int_rc, err,
+        tu_expect_row(label, myappctx_setting_get_int(c, key, 0, &n, &err), rows_[i].int_rc, err,
                   rows_[i].int_rc == MYAPPCTX_OK ? NULL : key);
         ck_assert(n == (rows_[i].int_rc == MYAPPCTX_OK ? rows_[i].int_value : 42));
     }
     /* A 64 KiB value: the message quotes a bounded prefix. */
-    char *big = hx_repeat('9', 65536);
-    hx_raw_set(c, var, big);
+    char *big = tu_repeat('9', 65536);
+    tu_raw_set(c, var, big);
     myappctx_error err = { 0 };
     long long n = 42;
-    hx_expect("64 KiB of digits", myappctx_setting_get_int(c, key, 0, &n, &err),
+    tu_expect_row("64 KiB of digits", myappctx_setting_get_int(c, key, 0, &n, &err),
               MYAPPCTX_EMALFORMED, err, "...");
     ck_assert(n == 42);
     free(big);
@@ -447,16 +460,16 @@ END_TEST
 START_TEST(forged_flag_cannot_end_an_impersonation)
 {
     myappctx_uuid user, got;
-    hx_random_uuid(&user, NULL);
-    hx_seed_user(&user, "user");
-    myappctx_conn *c = hx_app_connect();
+    tu_random_uuid(&user, NULL);
+    tu_seed_user(&user, "user");
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = user;
     tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
-    hx_raw_set(c, "myapp.is_impersonating", "true");
-    hx_raw_set(c, "myapp.original_role", "admin");
-    hx_expect("end with a forged flag", myappctx_impersonation_end(c, &err),
+    tu_raw_set(c, "myapp.is_impersonating", "true");
+    tu_raw_set(c, "myapp.original_role", "admin");
+    tu_expect_row("end with a forged flag", myappctx_impersonation_end(c, &err),
               MYAPPCTX_ENOTIMPERSONATING, err, NULL);
     ck_assert_str_eq(err.sqlstate, "P0056");
     int is_set = 0;
@@ -476,19 +489,19 @@ END_TEST
 START_TEST(forged_original_user_cannot_be_restored_without_a_log_row)
 {
     myappctx_uuid admin, user, got;
-    hx_random_uuid(&admin, NULL);
-    hx_random_uuid(&user, NULL);
-    hx_seed_user(&admin, "admin");
-    hx_seed_user(&user, "user");
-    myappctx_conn *c = hx_app_connect();
+    tu_random_uuid(&admin, NULL);
+    tu_random_uuid(&user, NULL);
+    tu_seed_user(&admin, "admin");
+    tu_seed_user(&user, "user");
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = user;
     tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
     char admin_text[MYAPPCTX_UUID_BUFSIZE];
-    hx_raw_set(c, "myapp.original_user_id", myappctx_uuid_format(&admin, admin_text));
-    hx_raw_set(c, "myapp.original_role", "admin");
-    hx_raw_set(c, "myapp.is_impersonating", "true");
+    tu_raw_set(c, "myapp.original_user_id", myappctx_uuid_format(&admin, admin_text));
+    tu_raw_set(c, "myapp.original_role", "admin");
+    tu_raw_set(c, "myapp.is_impersonating", "true");
 
     int rc = myappctx_impersonation_end(c, &err);
     int is_set = 0;
@@ -497,8 +510,8 @@ START_TEST(forged_original_user_cannot_be_restored_without_a_log_row)
     ck_assert_msg(!myappctx_uuid_equal(&got, &admin),
                   "end_impersonation switched the session to the forged original user "
                   "(rc %d, no log row exists)", rc);
-    hx_expect("end with a forged original user", rc, MYAPPCTX_ENOTIMPERSONATING, err, NULL);
-    ck_assert_int_eq(hx_impersonation_log_rows(&admin), 0);
+    tu_expect_row("end with a forged original user", rc, MYAPPCTX_ENOTIMPERSONATING, err, NULL);
+    ck_assert_int_eq(impersonation_log_rows(&admin), 0);
     myappctx_conn_close(c);
 }
 END_TEST
@@ -508,11 +521,11 @@ END_TEST
 START_TEST(forged_identity_cannot_impersonate)
 {
     myappctx_uuid plain, unknown, target;
-    hx_random_uuid(&plain, NULL);
-    hx_random_uuid(&unknown, NULL);
-    hx_random_uuid(&target, NULL);
-    hx_seed_user(&plain, "user");
-    hx_seed_user(&target, "user");
+    tu_random_uuid(&plain, NULL);
+    tu_random_uuid(&unknown, NULL);
+    tu_random_uuid(&target, NULL);
+    tu_seed_user(&plain, "user");
+    tu_seed_user(&target, "user");
     char plain_text[MYAPPCTX_UUID_BUFSIZE], unknown_text[MYAPPCTX_UUID_BUFSIZE];
     myappctx_uuid_format(&plain, plain_text);
     myappctx_uuid_format(&unknown, unknown_text);
@@ -521,14 +534,14 @@ START_TEST(forged_identity_cannot_impersonate)
     const myappctx_uuid *id_values[] = { &plain, &unknown };
     for (size_t i = 0; i < 2; i++) {
         for (size_t r = 0; r < sizeof roles / sizeof roles[0]; r++) {
-            myappctx_conn *c = hx_app_connect();
+            myappctx_conn *c = tu_app_connect();
             myappctx_error err = { 0 };
-            hx_raw_set(c, "myapp.current_user_id", ids[i]);
-            hx_raw_set(c, "myapp.current_role", roles[r]);
+            tu_raw_set(c, "myapp.current_user_id", ids[i]);
+            tu_raw_set(c, "myapp.current_role", roles[r]);
             char label[128];
             snprintf(label, sizeof label, "forged %s user with role %s",
                      i == 0 ? "non-admin" : "unknown", roles[r]);
-            hx_expect(label, myappctx_impersonate(c, &target, &err), MYAPPCTX_ENOTADMIN, err,
+            tu_expect_row(label, myappctx_impersonate(c, &target, &err), MYAPPCTX_ENOTADMIN, err,
                       NULL);
             ck_assert_str_eq(err.sqlstate, "P0053");
             myappctx_impersonation_status st;
@@ -536,7 +549,7 @@ START_TEST(forged_identity_cannot_impersonate)
             ck_assert_int_eq(st.active, 0);
             myappctx_conn_close(c);
         }
-        ck_assert_int_eq(hx_impersonation_log_rows(id_values[i]), 0);
+        ck_assert_int_eq(impersonation_log_rows(id_values[i]), 0);
     }
 }
 END_TEST
@@ -547,20 +560,20 @@ END_TEST
 START_TEST(forged_admin_id_is_logged)
 {
     myappctx_uuid admin, target;
-    hx_random_uuid(&admin, NULL);
-    hx_random_uuid(&target, NULL);
-    hx_seed_user(&admin, "admin");
-    hx_seed_user(&target, "user");
-    myappctx_conn *c = hx_app_connect();
+    tu_random_uuid(&admin, NULL);
+    tu_random_uuid(&target, NULL);
+    tu_seed_user(&admin, "admin");
+    tu_seed_user(&target, "user");
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     char admin_text[MYAPPCTX_UUID_BUFSIZE];
-    hx_raw_set(c, "myapp.current_user_id", myappctx_uuid_format(&admin, admin_text));
+    tu_raw_set(c, "myapp.current_user_id", myappctx_uuid_format(&admin, admin_text));
     tu_assert_ok(myappctx_impersonate(c, &target, &err), err);
-    ck_assert_int_eq(hx_impersonation_log_rows(&admin), 1);
+    ck_assert_int_eq(impersonation_log_rows(&admin), 1);
     tu_assert_ok(myappctx_impersonation_end(c, &err), err);
     const char *params[] = { admin_text };
-    myappctx_conn *su = hx_su_connect();
-    ck_assert_int_eq(hx_int(su, "SELECT count(*) FROM app_audit.impersonation_log "
+    myappctx_conn *su = tu_connect();
+    ck_assert_int_eq(tu_int(su, "SELECT count(*) FROM app_audit.impersonation_log "
                                 "WHERE admin_user_id = $1::uuid AND ended_at IS NOT NULL",
                             1, params), 1);
     myappctx_conn_close(su);
@@ -571,7 +584,7 @@ END_TEST
 /* The application role cannot forge or erase the log itself. */
 START_TEST(impersonation_log_is_not_writable)
 {
-    myappctx_conn *c = hx_app_connect();
+    myappctx_conn *c = tu_app_connect();
     static const char *const sql[] = {
         "INSERT INTO app_audit.impersonation_log (admin_user_id, target_user_id) "
         "VALUES (gen_random_uuid(), gen_random_uuid())",
@@ -580,7 +593,7 @@ START_TEST(impersonation_log_is_not_writable)
     };
     for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
         myappctx_error err = { 0 };
-        hx_expect(sql[i], myappctx_exec(c, sql[i], 0, NULL, NULL, &err), MYAPPCTX_ESERVER, err,
+        tu_expect_row(sql[i], myappctx_exec(c, sql[i], 0, NULL, NULL, &err), MYAPPCTX_ESERVER, err,
                   NULL);
         ck_assert_str_eq(err.sqlstate, "42501");
     }
@@ -594,12 +607,12 @@ END_TEST
  * statements see the unit's user, and the forged value is back after. */
 START_TEST(fast_path_masks_forged_session_context)
 {
-    myappctx_conn *c = hx_app_connect();
-    hx_raw_set(c, "myapp.current_user_id", "not-a-uuid");
-    hx_raw_set(c, "myapp.current_role", "admin");
+    myappctx_conn *c = tu_app_connect();
+    tu_raw_set(c, "myapp.current_user_id", "not-a-uuid");
+    tu_raw_set(c, "myapp.current_role", "admin");
     myappctx_uuid user;
     char user_text[MYAPPCTX_UUID_BUFSIZE];
-    hx_random_uuid(&user, user_text);
+    tu_random_uuid(&user, user_text);
     myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
     ctx.user_id = &user;
     myappctx_stmt stmts[] = {
@@ -614,7 +627,7 @@ START_TEST(fast_path_masks_forged_session_context)
     myappctx_results_free(res, 2);
     myappctx_uuid got;
     int is_set;
-    hx_expect("forged value after the unit", myappctx_context_user_id_get(c, &got, &is_set, &err),
+    tu_expect_row("forged value after the unit", myappctx_context_user_id_get(c, &got, &is_set, &err),
               MYAPPCTX_EMALFORMED, err, NULL);
     myappctx_conn_close(c);
 }
@@ -624,18 +637,18 @@ END_TEST
  * statement of a fast-path unit: the next borrower sees none of it. */
 START_TEST(pool_drops_forged_context)
 {
-    myappctx_pool *pool = hx_pool_new();
+    myappctx_pool *pool = tu_pool_one();
     myappctx_error err = { 0 };
     for (int how = 0; how < 2; how++) {
-        myappctx_conn *c = hx_pool_acquire(pool);
+        myappctx_conn *c = tu_pool_acquire(pool);
         if (how == 0) {
-            hx_raw_set(c, "myapp.current_user_id", U1);
-            hx_raw_set(c, "myapp.current_tenant_id", U2);
-            hx_raw_set(c, "myapp.current_role", "admin");
-            hx_raw_set(c, "myapp.session_id", "stolen");
+            tu_raw_set(c, "myapp.current_user_id", U1);
+            tu_raw_set(c, "myapp.current_tenant_id", U2);
+            tu_raw_set(c, "myapp.current_role", "admin");
+            tu_raw_set(c, "myapp.session_id", "stolen");
         } else {
             myappctx_uuid user;
-            hx_random_uuid(&user, NULL);
+            tu_random_uuid(&user, NULL);
             myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
             ctx.user_id = &user;
             const char *p[] = { U1, U2 };
@@ -646,7 +659,7 @@ START_TEST(pool_drops_forged_context)
             tu_assert_ok(myappctx_run_in_context(c, &ctx, &stmt, 1, NULL, &err), err);
         }
         tu_assert_ok(myappctx_pool_release(pool, c), err);
-        c = hx_pool_acquire(pool);
+        c = tu_pool_acquire(pool);
         myappctx_context_info *info = NULL;
         tu_assert_ok(myappctx_context_get(c, &info, &err), err);
         ck_assert_msg(!info->has_user_id && !info->has_tenant_id && info->role == NULL &&
@@ -669,25 +682,25 @@ END_TEST
  * api.clear_context() clears it. */
 START_TEST(pool_reset_survives_forged_state)
 {
-    myappctx_pool *pool = hx_pool_new();
+    myappctx_pool *pool = tu_pool_one();
     myappctx_error err = { 0 };
-    myappctx_conn *c = hx_pool_acquire(pool);
-    hx_raw_set(c, "myapp.original_user_id", "garbage");
+    myappctx_conn *c = tu_pool_acquire(pool);
+    tu_raw_set(c, "myapp.original_user_id", "garbage");
     tu_assert_ok(myappctx_pool_release(pool, c), err);
 
     for (int i = 0; i < 3; i++) {
-        c = hx_pool_acquire(pool);
+        c = tu_pool_acquire(pool);
         char label[64];
         snprintf(label, sizeof label, "borrower %d after the forged value", i + 2);
         myappctx_impersonation_status st;
-        hx_expect(label, myappctx_impersonation_status_get(c, &st, &err), MYAPPCTX_OK, err, NULL);
+        tu_expect_row(label, myappctx_impersonation_status_get(c, &st, &err), MYAPPCTX_OK, err, NULL);
         ck_assert_int_eq(st.active, 0);
         myappctx_uuid user;
-        hx_random_uuid(&user, NULL);
+        tu_random_uuid(&user, NULL);
         myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
         ctx.user_id = &user;
         myappctx_stmt stmt = { "SELECT 1", 0, NULL };
-        hx_expect(label, myappctx_run_in_context(c, &ctx, &stmt, 1, NULL, &err), MYAPPCTX_OK,
+        tu_expect_row(label, myappctx_run_in_context(c, &ctx, &stmt, 1, NULL, &err), MYAPPCTX_OK,
                   err, NULL);
         tu_assert_ok(myappctx_pool_release(pool, c), err);
     }
@@ -722,10 +735,10 @@ START_TEST(pool_closes_a_connection_whose_reset_fails)
     tu_assert_ok(myappctx_pool_new(&pool, &cfg, &err), err);
     tu_assert_ok(myappctx_pool_wait_ready(pool, 10000, &err), err);
 
-    myappctx_conn *c = hx_pool_acquire(pool);
+    myappctx_conn *c = tu_pool_acquire(pool);
     tu_assert_ok(myappctx_exec(c, "SELECT 1", 0, NULL, NULL, &err), err);
     tu_assert_ok(myappctx_pool_release(pool, c), err);      /* reset deferred */
-    c = hx_pool_acquire(pool);
+    c = tu_pool_acquire(pool);
     int rc = myappctx_exec(c, "SELECT 1", 0, NULL, NULL, &err);
     ck_assert_msg(rc != MYAPPCTX_OK && strstr(err.message, "resetting") != NULL,
                   "the failed reset is reported: %s", err.message);
@@ -746,24 +759,24 @@ END_TEST
 START_TEST(pool_restores_loaded_settings_after_a_fast_path_unit)
 {
     char key[64], var[80];
-    hx_unique("hx_forged_setting", key, sizeof key);
+    tu_unique("hx_forged_setting", key, sizeof key);
     snprintf(var, sizeof var, "myapp.%s", key);
-    myappctx_conn *su = hx_su_connect();
+    myappctx_conn *su = tu_connect();
     myappctx_error err = { 0 };
     tu_assert_ok(myappctx_setting_put(su, key, "baseline", NULL, &err), err);
     myappctx_conn_close(su);
 
-    myappctx_pool *pool = hx_pool_new();
-    myappctx_conn *c = hx_pool_acquire(pool);
+    myappctx_pool *pool = tu_pool_one();
+    myappctx_conn *c = tu_pool_acquire(pool);
     char *v = NULL;
     tu_assert_ok(myappctx_setting_get(c, key, NULL, &v, &err), err);
-    hx_expect_str("loaded at connect", v, "baseline");
+    tu_expect_str("loaded at connect", v, "baseline");
     myappctx_free(v);
     tu_assert_ok(myappctx_pool_release(pool, c), err);
 
-    c = hx_pool_acquire(pool);
+    c = tu_pool_acquire(pool);
     myappctx_uuid user;
-    hx_random_uuid(&user, NULL);
+    tu_random_uuid(&user, NULL);
     myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
     ctx.user_id = &user;
     const char *p[] = { var };
@@ -772,14 +785,14 @@ START_TEST(pool_restores_loaded_settings_after_a_fast_path_unit)
     tu_assert_ok(myappctx_run_in_context(c, &ctx, &stmt, 1, NULL, &err), err);
     tu_assert_ok(myappctx_pool_release(pool, c), err);
 
-    c = hx_pool_acquire(pool);
+    c = tu_pool_acquire(pool);
     v = NULL;
     tu_assert_ok(myappctx_setting_get(c, key, NULL, &v, &err), err);
-    hx_expect_str("the next borrower's setting", v, "baseline");
+    tu_expect_str("the next borrower's setting", v, "baseline");
     myappctx_free(v);
     tu_assert_ok(myappctx_pool_release(pool, c), err);
     myappctx_pool_free(pool);
-    hx_delete_setting(key);
+    tu_delete_setting(key);
 }
 END_TEST
 

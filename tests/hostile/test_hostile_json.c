@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "hostile_util.h"
+#include "testutil.h"
 
 typedef enum { EINVAL, ROUNDTRIP, CONSISTENT } expect;
 
@@ -46,7 +46,7 @@ static json_t *mk_null(void) { return json_null(); }
 static json_t *
 sized_object(size_t total)
 {
-    char *fill = hx_repeat('m', total - 8);
+    char *fill = tu_repeat('m', total - 8);
     json_t *o = wrap("k", json_string(fill));
     free(fill);
     return o;
@@ -54,7 +54,7 @@ sized_object(size_t total)
 
 static json_t *mk_at_limit(void) { return sized_object(MYAPPCTX_METADATA_MAX); }
 static json_t *mk_over_limit(void) { return sized_object(MYAPPCTX_METADATA_MAX + 1); }
-static json_t *mk_mib(void) { return sized_object(HX_MIB); }
+static json_t *mk_mib(void) { return sized_object(TU_MIB); }
 
 /* Many small members: a large object without any large string. */
 static json_t *
@@ -233,17 +233,17 @@ static void
 check_metadata(myappctx_conn *c, const char *label, json_t *meta, expect x)
 {
     myappctx_uuid user;
-    hx_random_uuid(&user, NULL);
+    tu_random_uuid(&user, NULL);
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = user;
     ctx.metadata = meta;
     myappctx_error err = { 0 };
-    hx_trace trace = hx_trace_start(c);
+    tu_trace trace = tu_trace_start(c);
     int rc = myappctx_context_set(c, &ctx, &err);
-    long sent = hx_trace_stop(trace);
+    long sent = tu_trace_stop(trace);
 
     if (x == EINVAL || (x == CONSISTENT && rc == MYAPPCTX_EINVAL)) {
-        hx_expect(label, rc, MYAPPCTX_EINVAL, err, "ctx->metadata");
+        tu_expect_row(label, rc, MYAPPCTX_EINVAL, err, "ctx->metadata");
         ck_assert_msg(sent == 0, "%s: refused but %ld bytes of traffic", label, sent);
         /* Nothing of the context was set. */
         int is_set = -1;
@@ -252,10 +252,10 @@ check_metadata(myappctx_conn *c, const char *label, json_t *meta, expect x)
         ck_assert_msg(is_set == 0, "%s: a user context is set after the refusal", label);
         return;
     }
-    hx_expect(label, rc, MYAPPCTX_OK, err, NULL);
+    tu_expect_row(label, rc, MYAPPCTX_OK, err, NULL);
     myappctx_context_info *info = NULL;
     rc = myappctx_context_get(c, &info, &err);
-    hx_expect(label, rc, MYAPPCTX_OK, err, NULL);
+    tu_expect_row(label, rc, MYAPPCTX_OK, err, NULL);
     ck_assert_msg(json_equal(info->metadata, meta), "%s: metadata does not round-trip", label);
     ck_assert(myappctx_uuid_equal(&info->user_id, &user));
     myappctx_context_info_free(info);
@@ -264,7 +264,7 @@ check_metadata(myappctx_conn *c, const char *label, json_t *meta, expect x)
 
 START_TEST(metadata_rows_direct)
 {
-    myappctx_conn *c = hx_app_connect();
+    myappctx_conn *c = tu_app_connect();
     json_t *meta = rows[_i].make();
     ck_assert_ptr_nonnull(meta);
     check_metadata(c, rows[_i].name, meta, rows[_i].x);
@@ -277,18 +277,18 @@ END_TEST
  * connection sees no metadata. */
 START_TEST(metadata_rows_through_the_pool)
 {
-    myappctx_pool *pool = hx_pool_new();
-    myappctx_conn *c = hx_pool_acquire(pool);
+    myappctx_pool *pool = tu_pool_one();
+    myappctx_conn *c = tu_pool_acquire(pool);
     json_t *meta = rows[_i].make();
     check_metadata(c, rows[_i].name, meta, rows[_i].x);
     free_row_value(meta);
     /* Leave the context set (when it was accepted) for the pool to reset. */
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
-    hx_random_uuid(&ctx.user_id, NULL);
+    tu_random_uuid(&ctx.user_id, NULL);
     myappctx_error err = { 0 };
     tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
     myappctx_pool_release(pool, c);
-    c = hx_pool_acquire(pool);
+    c = tu_pool_acquire(pool);
     myappctx_context_info *info = NULL;
     tu_assert_ok(myappctx_context_get(c, &info, &err), err);
     ck_assert_ptr_null(info->metadata);
@@ -302,28 +302,28 @@ END_TEST
 /* Every injection string of the catalogue as both a key and a value. */
 START_TEST(injection_strings_as_keys_and_values)
 {
-    myappctx_conn *c = hx_app_connect();
-    for (size_t i = 0; i < hx_injection_count; i++) {
+    myappctx_conn *c = tu_app_connect();
+    for (size_t i = 0; i < tu_injection_count; i++) {
         json_t *meta = json_object();
-        json_object_set_new(meta, hx_injection[i].text, json_string(hx_injection[i].text));
-        json_object_set_new(meta, "nested", json_pack("[s,{s:s}]", hx_injection[i].text,
-                                                      hx_injection[i].text, "v"));
-        check_metadata(c, hx_injection[i].name, meta, ROUNDTRIP);
+        json_object_set_new(meta, tu_injection[i].text, json_string(tu_injection[i].text));
+        json_object_set_new(meta, "nested", json_pack("[s,{s:s}]", tu_injection[i].text,
+                                                      tu_injection[i].text, "v"));
+        check_metadata(c, tu_injection[i].name, meta, ROUNDTRIP);
         json_decref(meta);
     }
-    for (size_t i = 0; i < hx_utf8_edges_count; i++) {
+    for (size_t i = 0; i < tu_utf8_edges_count; i++) {
         json_t *meta = json_object();
-        json_object_set_new(meta, hx_utf8_edges[i].text, json_string(hx_utf8_edges[i].text));
-        check_metadata(c, hx_utf8_edges[i].name, meta, ROUNDTRIP);
+        json_object_set_new(meta, tu_utf8_edges[i].text, json_string(tu_utf8_edges[i].text));
+        check_metadata(c, tu_utf8_edges[i].name, meta, ROUNDTRIP);
         json_decref(meta);
     }
     /* Invalid UTF-8 cannot even enter jansson through the checking
      * constructors; through the _nocheck ones it is refused. */
-    for (size_t i = 0; i < hx_bad_utf8_count; i++) {
-        ck_assert_ptr_null(json_string(hx_bad_utf8[i].text));
+    for (size_t i = 0; i < tu_bad_utf8_count; i++) {
+        ck_assert_ptr_null(json_string(tu_bad_utf8[i].text));
         json_t *meta = json_object();
-        json_object_set_new(meta, "k", json_string_nocheck(hx_bad_utf8[i].text));
-        check_metadata(c, hx_bad_utf8[i].name, meta, EINVAL);
+        json_object_set_new(meta, "k", json_string_nocheck(tu_bad_utf8[i].text));
+        check_metadata(c, tu_bad_utf8[i].name, meta, EINVAL);
         json_decref(meta);
     }
     myappctx_conn_close(c);
@@ -335,21 +335,21 @@ END_TEST
  * ESESSIONSTATE; neither sends anything. */
 START_TEST(metadata_on_a_transaction_pooler)
 {
-    myappctx_conn *c = hx_bouncer_connect();
+    myappctx_conn *c = tu_bouncer_connect("app_service");
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
-    hx_random_uuid(&ctx.user_id, NULL);
+    tu_random_uuid(&ctx.user_id, NULL);
     myappctx_error err = { 0 };
     ctx.metadata = mk_array();
-    hx_trace trace = hx_trace_start(c);
+    tu_trace trace = tu_trace_start(c);
     int rc = myappctx_context_set(c, &ctx, &err);
-    ck_assert_int_eq(hx_trace_stop(trace), 0);
-    hx_expect("array on a pooler", rc, MYAPPCTX_EINVAL, err, "ctx->metadata");
+    ck_assert_int_eq(tu_trace_stop(trace), 0);
+    tu_expect_row("array on a pooler", rc, MYAPPCTX_EINVAL, err, "ctx->metadata");
     json_decref(ctx.metadata);
     ctx.metadata = mk_injection_keys();
-    trace = hx_trace_start(c);
+    trace = tu_trace_start(c);
     rc = myappctx_context_set(c, &ctx, &err);
-    ck_assert_int_eq(hx_trace_stop(trace), 0);
-    hx_expect("object on a pooler", rc, MYAPPCTX_ESESSIONSTATE, err, NULL);
+    ck_assert_int_eq(tu_trace_stop(trace), 0);
+    tu_expect_row("object on a pooler", rc, MYAPPCTX_ESESSIONSTATE, err, NULL);
     json_decref(ctx.metadata);
     myappctx_conn_close(c);
 }

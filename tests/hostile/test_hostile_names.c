@@ -9,7 +9,7 @@
 
 #include <stdlib.h>
 
-#include "hostile_util.h"
+#include "testutil.h"
 
 /* ------------------------------------------------- the functions tried */
 
@@ -183,10 +183,10 @@ expect_refused(myappctx_conn *c, const name_fn *fn, const char *row, const char 
     char label[256];
     snprintf(label, sizeof label, "%s <- %s", fn->name, row);
     myappctx_error err = { 0 };
-    hx_trace trace = hx_trace_start(c);
+    tu_trace trace = tu_trace_start(c);
     int rc = fn->call(c, input, &err);
-    long sent = hx_trace_stop(trace);
-    hx_expect(label, rc, MYAPPCTX_EINVAL, err, needle);
+    long sent = tu_trace_stop(trace);
+    tu_expect_row(label, rc, MYAPPCTX_EINVAL, err, needle);
     ck_assert_msg(err.sqlstate[0] == '\0', "%s: sqlstate %s", label, err.sqlstate);
     ck_assert_msg(sent == 0, "%s: refused but %ld bytes of traffic", label, sent);
     /* The same refusal without an error structure. */
@@ -196,7 +196,7 @@ expect_refused(myappctx_conn *c, const name_fn *fn, const char *row, const char 
 static void
 bad_keys_on(myappctx_conn *c)
 {
-    char *mib = hx_repeat('a', HX_MIB);
+    char *mib = tu_repeat('a', TU_MIB);
     for (size_t f = 0; f < NKEY_FNS; f++) {
         for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++)
             expect_refused(c, &key_fns[f], bad_keys[i].name, bad_keys[i].input,
@@ -209,7 +209,7 @@ bad_keys_on(myappctx_conn *c)
 static void
 bad_config_names_on(myappctx_conn *c)
 {
-    char *mib = hx_repeat('a', HX_MIB);
+    char *mib = tu_repeat('a', TU_MIB);
     for (size_t f = 0; f < NCONFIG_FNS; f++) {
         for (size_t i = 0; i < sizeof bad_config_names / sizeof bad_config_names[0]; i++)
             expect_refused(c, &config_fns[f], bad_config_names[i].name,
@@ -221,7 +221,7 @@ bad_config_names_on(myappctx_conn *c)
 
 START_TEST(bad_setting_keys_are_einval_before_sending)
 {
-    myappctx_conn *c = hx_app_connect();
+    myappctx_conn *c = tu_app_connect();
     bad_keys_on(c);
     myappctx_conn_close(c);
 }
@@ -229,8 +229,8 @@ END_TEST
 
 START_TEST(bad_setting_keys_through_the_pool)
 {
-    myappctx_pool *pool = hx_pool_new();
-    myappctx_conn *c = hx_pool_acquire(pool);
+    myappctx_pool *pool = tu_pool_one();
+    myappctx_conn *c = tu_pool_acquire(pool);
     bad_keys_on(c);
     myappctx_pool_release(pool, c);
     myappctx_pool_free(pool);
@@ -239,7 +239,7 @@ END_TEST
 
 START_TEST(bad_config_names_are_einval_before_sending)
 {
-    myappctx_conn *c = hx_app_connect();
+    myappctx_conn *c = tu_app_connect();
     bad_config_names_on(c);
     myappctx_conn_close(c);
 }
@@ -247,8 +247,8 @@ END_TEST
 
 START_TEST(bad_config_names_through_the_pool)
 {
-    myappctx_pool *pool = hx_pool_new();
-    myappctx_conn *c = hx_pool_acquire(pool);
+    myappctx_pool *pool = tu_pool_one();
+    myappctx_conn *c = tu_pool_acquire(pool);
     bad_config_names_on(c);
     myappctx_pool_release(pool, c);
     myappctx_pool_free(pool);
@@ -259,10 +259,10 @@ END_TEST
  * that key. */
 START_TEST(edge_setting_keys_are_accepted)
 {
-    myappctx_conn *c = hx_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     char unique[64], longest[MYAPPCTX_SETTING_KEY_MAX + 1];
-    hx_unique("k", unique, sizeof unique);
+    tu_unique("k", unique, sizeof unique);
     /* 63 bytes, starting with the unique part. */
     memset(longest, 'z', MYAPPCTX_SETTING_KEY_MAX);
     longest[MYAPPCTX_SETTING_KEY_MAX] = '\0';
@@ -274,15 +274,15 @@ START_TEST(edge_setting_keys_are_accepted)
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         tu_assert_ok(myappctx_setting_put(c, keys[i], "stored", NULL, &err), err);
         const char *params[] = { keys[i] };
-        char *v = hx_value(c, "SELECT value FROM data.app_settings WHERE key = $1", 1, params);
-        hx_expect_str(keys[i], v, "stored");
+        char *v = tu_value(c, "SELECT value FROM data.app_settings WHERE key = $1", 1, params);
+        tu_expect_str(keys[i], v, "stored");
         free(v);
         char *out = NULL;
         tu_assert_ok(myappctx_settings_load(c, NULL, &err), err);
         tu_assert_ok(myappctx_setting_get(c, keys[i], NULL, &out, &err), err);
-        hx_expect_str(keys[i], out, "stored");
+        tu_expect_str(keys[i], out, "stored");
         myappctx_free(out);
-        hx_delete_setting(keys[i]);
+        tu_delete_setting(keys[i]);
     }
     tu_assert_ok(myappctx_context_clear(c, &err), err);
     myappctx_conn_close(c);
@@ -293,7 +293,7 @@ END_TEST
  * (whatever the case), and refused before anything is sent. */
 START_TEST(context_variables_are_read_only_here)
 {
-    myappctx_conn *c = hx_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     for (size_t i = 0; i < sizeof context_vars / sizeof context_vars[0]; i++) {
         expect_refused(c, &config_fns[0], context_vars[i], context_vars[i], "context variable");
@@ -303,10 +303,10 @@ START_TEST(context_variables_are_read_only_here)
         ck_assert_ptr_null(out);             /* no context on this connection */
         /* set_local too. */
         tu_assert_ok(myappctx_begin(c, &err), err);
-        hx_trace trace = hx_trace_start(c);
+        tu_trace trace = tu_trace_start(c);
         int rc = myappctx_config_set(c, context_vars[i], "x", 1, &err);
-        ck_assert_int_eq(hx_trace_stop(trace), 0);
-        hx_expect(context_vars[i], rc, MYAPPCTX_EINVAL, err, "context variable");
+        ck_assert_int_eq(tu_trace_stop(trace), 0);
+        tu_expect_row(context_vars[i], rc, MYAPPCTX_EINVAL, err, "context variable");
         tu_assert_ok(myappctx_rollback(c, &err), err);
     }
     myappctx_conn_close(c);
@@ -316,10 +316,10 @@ END_TEST
 /* Valid names at the edges are accepted, set, shown and reset. */
 START_TEST(edge_config_names_are_accepted)
 {
-    myappctx_conn *c = hx_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     char unique[64], longest[MYAPPCTX_CONFIG_NAME_MAX + 1], upper[80], underscores[80];
-    hx_unique("n", unique, sizeof unique);
+    tu_unique("n", unique, sizeof unique);
     memset(longest, 'z', MYAPPCTX_CONFIG_NAME_MAX);
     longest[MYAPPCTX_CONFIG_NAME_MAX] = '\0';
     memcpy(longest, "myapp.", 6);
@@ -332,7 +332,7 @@ START_TEST(edge_config_names_are_accepted)
                      err);
         char *out = NULL;
         tu_assert_ok(myappctx_config_show(c, names[i], &out, &err), err);
-        hx_expect_str(names[i], out, "'; DROP TABLE data.users; --");
+        tu_expect_str(names[i], out, "'; DROP TABLE data.users; --");
         myappctx_free(out);
         tu_assert_ok(myappctx_config_reset(c, names[i], &err), err);
         tu_assert_ok(myappctx_config_show(c, names[i], &out, &err), err);
@@ -346,7 +346,7 @@ END_TEST
  * and the code says so. */
 START_TEST(privileged_and_unknown_parameters_are_refused_by_the_server)
 {
-    myappctx_conn *c = hx_app_connect();
+    myappctx_conn *c = tu_app_connect();
     static const struct {
         const char *name, *value;
         int code;
@@ -361,18 +361,18 @@ START_TEST(privileged_and_unknown_parameters_are_refused_by_the_server)
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         myappctx_error err = { 0 };
         int rc = myappctx_config_set(c, rows[i].name, rows[i].value, 0, &err);
-        hx_expect(rows[i].name, rc, rows[i].code, err, NULL);
+        tu_expect_row(rows[i].name, rc, rows[i].code, err, NULL);
         ck_assert_str_eq(err.sqlstate, rows[i].sqlstate);
     }
     myappctx_error err = { 0 };
     char *out = (char *)"sentinel";
-    hx_expect("show no_such_parameter", myappctx_config_show(c, "no_such_parameter", &out, &err),
+    tu_expect_row("show no_such_parameter", myappctx_config_show(c, "no_such_parameter", &out, &err),
               MYAPPCTX_ENOTFOUND, err, "no_such_parameter");
     ck_assert_ptr_null(out);
-    hx_expect("reset no_such_parameter", myappctx_config_reset(c, "no_such_parameter", &err),
+    tu_expect_row("reset no_such_parameter", myappctx_config_reset(c, "no_such_parameter", &err),
               MYAPPCTX_ENOTFOUND, err, "no_such_parameter");
     /* Still the login role afterwards. */
-    char *who = hx_value(c, "SELECT current_user", 0, NULL);
+    char *who = tu_value(c, "SELECT current_user", 0, NULL);
     ck_assert_str_eq(who, "app_service");
     free(who);
     myappctx_conn_close(c);
@@ -382,9 +382,9 @@ END_TEST
 /* config_role_defaults(role): a name, exact case, 1..63 bytes of UTF-8. */
 START_TEST(role_defaults_role_names)
 {
-    myappctx_conn *c = hx_app_connect();
-    char *too_long = hx_repeat('r', MYAPPCTX_CONFIG_NAME_MAX + 1);
-    char *mib = hx_repeat('r', HX_MIB);
+    myappctx_conn *c = tu_app_connect();
+    char *too_long = tu_repeat('r', MYAPPCTX_CONFIG_NAME_MAX + 1);
+    char *mib = tu_repeat('r', TU_MIB);
     static const char *const not_found[] = {
         "'; DROP ROLE app_service; --", "app_service'", "APP_SERVICE", "app_service ",
         "\"app_service\"", "app_service\n", "$1", "%s%n", "caf\xc3\xa9",
@@ -400,7 +400,7 @@ START_TEST(role_defaults_role_names)
         size_t n = 99;
         int rc = myappctx_config_role_defaults(c, not_found[i], &out, &n, &err);
         /* The message is one line: a newline in the input ends it. */
-        hx_expect(not_found[i], rc, MYAPPCTX_ENOTFOUND, err, "myappctx_config_role_defaults");
+        tu_expect_row(not_found[i], rc, MYAPPCTX_ENOTFOUND, err, "myappctx_config_role_defaults");
         ck_assert_ptr_null(out);
         ck_assert_uint_eq(n, 0);
     }
@@ -408,10 +408,10 @@ START_TEST(role_defaults_role_names)
         myappctx_error err = { 0 };
         myappctx_config_entry *out = (myappctx_config_entry *)1;
         size_t n = 99;
-        hx_trace trace = hx_trace_start(c);
+        tu_trace trace = tu_trace_start(c);
         int rc = myappctx_config_role_defaults(c, refused[i].role, &out, &n, &err);
-        ck_assert_int_eq(hx_trace_stop(trace), 0);
-        hx_expect(refused[i].name, rc, MYAPPCTX_EINVAL, err, "'role'");
+        ck_assert_int_eq(tu_trace_stop(trace), 0);
+        tu_expect_row(refused[i].name, rc, MYAPPCTX_EINVAL, err, "'role'");
         ck_assert_ptr_null(out);
     }
     /* The real role is still there and still has its defaults. */
@@ -432,9 +432,9 @@ END_TEST
  * exactly that name (never pasted into the DDL). */
 START_TEST(schema_install_app_role_names)
 {
-    myappctx_conn *su = hx_su_connect();
-    char *too_long = hx_repeat('r', 64);
-    char *mib = hx_repeat('r', HX_MIB);
+    myappctx_conn *su = tu_connect();
+    char *too_long = tu_repeat('r', 64);
+    char *mib = tu_repeat('r', TU_MIB);
     const struct { const char *name, *role; } refused[] = {
         { "empty", "" }, { "64 bytes", too_long }, { "1 MiB", mib },
         { "invalid UTF-8", "app\xff" }, { "truncated UTF-8", "app\xe2\x82" },
@@ -444,16 +444,16 @@ START_TEST(schema_install_app_role_names)
         opts.app_role = refused[i].role;
         myappctx_schema_status st = { 0 };
         myappctx_error err = { 0 };
-        hx_trace trace = hx_trace_start(su);
+        tu_trace trace = tu_trace_start(su);
         int rc = myappctx_schema_install(su, &opts, &st, &err);
-        ck_assert_int_eq(hx_trace_stop(trace), 0);
-        hx_expect(refused[i].name, rc, MYAPPCTX_EINVAL, err, "app_role");
+        ck_assert_int_eq(tu_trace_stop(trace), 0);
+        tu_expect_row(refused[i].name, rc, MYAPPCTX_EINVAL, err, "app_role");
     }
     free(too_long);
     free(mib);
 
     char unique[32], role[64];
-    hx_unique("r", unique, sizeof unique);
+    tu_unique("r", unique, sizeof unique);
     snprintf(role, sizeof role, "x'; DROP TABLE x; --\"%s", unique);
     char *conninfo = tu_create_database("hx_names");
     myappctx_conn *fresh = tu_connect_opts(conninfo, NULL);
@@ -462,11 +462,11 @@ START_TEST(schema_install_app_role_names)
     myappctx_error err = { 0 };
     tu_assert_ok(myappctx_schema_install(fresh, &opts, NULL, &err), err);
     const char *params[] = { role };
-    ck_assert_int_eq(hx_int(su, "SELECT count(*) FROM pg_roles WHERE rolname = $1", 1, params), 1);
+    ck_assert_int_eq(tu_int(su, "SELECT count(*) FROM pg_roles WHERE rolname = $1", 1, params), 1);
     myappctx_conn_close(fresh);
     tu_drop_database(conninfo);
     free(conninfo);
-    char *drop = hx_value(su, "SELECT format('DROP ROLE %I', $1::text)", 1, params);
+    char *drop = tu_value(su, "SELECT format('DROP ROLE %I', $1::text)", 1, params);
     tu_sql(myappctx_conn_pg(su), drop);
     free(drop);
     myappctx_conn_close(su);
@@ -477,17 +477,17 @@ END_TEST
  * around the C check with raw SQL is refused too. */
 START_TEST(server_repeats_the_key_rule)
 {
-    myappctx_conn *c = hx_app_connect();
+    myappctx_conn *c = tu_app_connect();
     static const char *const keys[] = { "Bad", "current_user_id", "x'; --", "a.b", "" };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         myappctx_error err = { 0 };
         const char *params[] = { keys[i], "v" };
         int rc = myappctx_exec(c, "SELECT api.set_app_setting($1, $2)", 2, params, NULL, &err);
-        hx_expect(keys[i], rc, MYAPPCTX_EBADARG, err, NULL);
+        tu_expect_row(keys[i], rc, MYAPPCTX_EBADARG, err, NULL);
         ck_assert_str_eq(err.sqlstate, "P0058");
         rc = myappctx_exec(c, "INSERT INTO data.app_settings (key, value) VALUES ($1, $2)", 2,
                            params, NULL, &err);
-        hx_expect(keys[i], rc, MYAPPCTX_ESERVER, err, NULL);
+        tu_expect_row(keys[i], rc, MYAPPCTX_ESERVER, err, NULL);
         ck_assert_str_eq(err.sqlstate, "23514");
     }
     myappctx_conn_close(c);

@@ -8,7 +8,7 @@
 
 #include <stdlib.h>
 
-#include "hostile_util.h"
+#include "testutil.h"
 
 #define VALID "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
 
@@ -151,10 +151,10 @@ setting_put_null_description(myappctx_conn *c, myappctx_error *err)
     tu_assert_ok(myappctx_setting_put(c, KEY, "v1", "kept", &e), e);
     int rc = myappctx_setting_put(c, KEY, "v2", NULL, err);
     const char *p[] = { KEY };
-    char *d = hx_value(c, "SELECT description FROM data.app_settings WHERE key = $1", 1, p);
+    char *d = tu_value(c, "SELECT description FROM data.app_settings WHERE key = $1", 1, p);
     ck_assert_str_eq(d, "kept");
     free(d);
-    hx_delete_setting(KEY);
+    tu_delete_setting(KEY);
     return rc;
 }
 
@@ -209,7 +209,7 @@ static int
 schema_install_null_opts_and_out(myappctx_conn *c, myappctx_error *err)
 {
     /* Needs the superuser; nothing is applied (the schema is current). */
-    myappctx_conn *su = hx_su_connect();
+    myappctx_conn *su = tu_connect();
     int rc = myappctx_schema_install(su, NULL, NULL, err);
     myappctx_conn_close(su);
     return rc;
@@ -539,14 +539,14 @@ static const null_row rows[] = { NULL_ROWS(TABLE_ROW) };
 static void
 setup_fixtures(void)
 {
-    hx_random_uuid(&U, NULL);
+    tu_random_uuid(&U, NULL);
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = U;
     CTX = ctx;
     myappctx_txn_context tctx = MYAPPCTX_TXN_CONTEXT_INIT;
     tctx.user_id = &U;
     TCTX = tctx;
-    hx_unique("hx_null", KEY, sizeof KEY);
+    tu_unique("hx_null", KEY, sizeof KEY);
 }
 
 START_TEST(null_rows)
@@ -555,16 +555,16 @@ START_TEST(null_rows)
     char label[192];
     snprintf(label, sizeof label, "%s [NULL %s]", r->fn, r->arg);
     setup_fixtures();
-    myappctx_conn *c = hx_app_connect();
-    myappctx_pool *pool = strncmp(r->fn, "myappctx_pool_", 14) == 0 ? hx_pool_new() : NULL;
+    myappctx_conn *c = tu_app_connect();
+    myappctx_pool *pool = strncmp(r->fn, "myappctx_pool_", 14) == 0 ? tu_pool_one() : NULL;
 
     for (int with_err = 1; with_err >= 0; with_err--) {
         myappctx_error err = { 0 };
-        hx_trace trace = hx_trace_start(c);
+        tu_trace trace = tu_trace_start(c);
         int rc = r->call(c, pool, with_err ? &err : NULL);
-        long sent = hx_trace_stop(trace);
+        long sent = tu_trace_stop(trace);
         if (with_err && r->expected < 0)
-            hx_expect(label, rc, r->expected, err, r->needle);
+            tu_expect_row(label, rc, r->expected, err, r->needle);
         else
             ck_assert_msg(rc == r->expected, "%s%s: got %d, expected %d", label,
                           with_err ? "" : " with err NULL", rc, r->expected);
@@ -576,7 +576,7 @@ START_TEST(null_rows)
         }
         /* The connection still works afterwards. */
         ck_assert_int_eq(myappctx_conn_in_transaction(c), 0);
-        free(hx_value(c, "SELECT 1", 0, NULL));
+        free(tu_value(c, "SELECT 1", 0, NULL));
     }
     if (pool != NULL)
         myappctx_pool_free(pool);

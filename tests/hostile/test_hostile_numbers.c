@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "hostile_util.h"
+#include "testutil.h"
 
 static myappctx_uuid U;
 static myappctx_txn_context TCTX;
@@ -160,7 +160,7 @@ schema_version(myappctx_conn *c, int version, myappctx_error *err)
 static int
 stats_version(int version)
 {
-    myappctx_pool *pool = hx_pool_new();
+    myappctx_pool *pool = tu_pool_one();
     myappctx_pool_stats st = MYAPPCTX_POOL_STATS_INIT;
     st.version = version;
     int rc = myappctx_pool_stats_get(pool, &st);
@@ -171,7 +171,7 @@ stats_version(int version)
 static int
 resize(int min, int max, myappctx_error *err)
 {
-    myappctx_pool *pool = hx_pool_new();
+    myappctx_pool *pool = tu_pool_one();
     int rc = myappctx_pool_resize(pool, min, max, err);
     myappctx_pool_free(pool);
     return rc;
@@ -317,20 +317,20 @@ static const number_row rows[] = { NUMBER_ROWS(TABLE_ROW) POOL_MUTATIONS(TABLE_P
 START_TEST(number_rows)
 {
     const number_row *r = &rows[_i];
-    hx_random_uuid(&U, NULL);
+    tu_random_uuid(&U, NULL);
     myappctx_txn_context t = MYAPPCTX_TXN_CONTEXT_INIT;
     t.user_id = &U;
     TCTX = t;
-    CONNINFO_65536 = hx_repeat('x', 65536);
-    CONNINFO_65537 = hx_repeat('x', 65537);
-    CONNINFO_MIB = hx_repeat('x', HX_MIB);
-    myappctx_conn *c = hx_su_connect();     /* schema_install needs it */
+    CONNINFO_65536 = tu_repeat('x', 65536);
+    CONNINFO_65537 = tu_repeat('x', 65537);
+    CONNINFO_MIB = tu_repeat('x', TU_MIB);
+    myappctx_conn *c = tu_connect();     /* schema_install needs it */
     myappctx_error err = { 0 };
-    hx_trace trace = hx_trace_start(c);
+    tu_trace trace = tu_trace_start(c);
     int rc = r->call(c, &err);
-    long sent = hx_trace_stop(trace);
+    long sent = tu_trace_stop(trace);
     if (r->expected < 0 && r->needle != NULL) {
-        hx_expect(r->what, rc, r->expected, err, r->needle);
+        tu_expect_row(r->what, rc, r->expected, err, r->needle);
     } else {
         ck_assert_msg(rc == r->expected, "%s: got %d (%s), expected %d", r->what, rc,
                       err.message, r->expected);

@@ -5,7 +5,7 @@
  * The catalogue is the cross product of two tables:
  *   - targets[]: the function and argument, its documented limit, and what
  *     it does with '' (refuse, store, or read back as unset);
- *   - the inputs of hostile_util.c plus length rows made for each target's
+ *   - the inputs of tests/lib/inputs.c plus length rows made for each target's
  *     limit, each with its expected outcome.
  * Expected outcomes: stored and read back byte for byte; refused with
  * MYAPPCTX_EINVAL naming the argument and with nothing sent (PQtrace
@@ -16,7 +16,7 @@
 
 #include <stdlib.h>
 
-#include "hostile_util.h"
+#include "testutil.h"
 
 enum via { VIA_DIRECT, VIA_POOL, VIA_BOUNCER, VIA_COUNT };
 static const char *const via_names[] = { "a direct connection", "the pool", "PgBouncer" };
@@ -55,8 +55,8 @@ typedef struct target {
 static void
 fresh_names(env *e)
 {
-    hx_random_uuid(&e->user, e->user_text);
-    hx_unique("hx_text", e->key, sizeof e->key);
+    tu_random_uuid(&e->user, e->user_text);
+    tu_unique("hx_text", e->key, sizeof e->key);
     snprintf(e->var, sizeof e->var, "myapp.%s", e->key);
 }
 
@@ -96,7 +96,7 @@ delete_setting(env *e)
 {
     rollback_if_open(e);
     clear_context(e);
-    hx_delete_setting(e->key);
+    tu_delete_setting(e->key);
 }
 
 /* ENOTFOUND: the refused rows never created the variable. */
@@ -251,7 +251,7 @@ static char *
 read_setting_description(env *e)
 {
     const char *params[] = { e->key };
-    return hx_value(e->c, "SELECT description FROM data.app_settings WHERE key = $1", 1, params);
+    return tu_value(e->c, "SELECT description FROM data.app_settings WHERE key = $1", 1, params);
 }
 
 /* The default comes back when the key is unset (it never is stored). */
@@ -310,12 +310,12 @@ read_rate_limit_action(env *e)
     myappctx_error err = { 0 };
     tu_assert_ok(myappctx_commit(e->c, &err), err);
     const char *params[] = { e->user_text };
-    myappctx_conn *su = hx_su_connect();
-    ck_assert_int_eq(hx_int(su, "SELECT count(*) FROM data.rate_limits WHERE user_id = $1::uuid",
+    myappctx_conn *su = tu_connect();
+    ck_assert_int_eq(tu_int(su, "SELECT count(*) FROM data.rate_limits WHERE user_id = $1::uuid",
                             1, params), 1);
-    char *action = hx_value(su, "SELECT action FROM data.rate_limits WHERE user_id = $1::uuid",
+    char *action = tu_value(su, "SELECT action FROM data.rate_limits WHERE user_id = $1::uuid",
                             1, params);
-    free(hx_value(su, "DELETE FROM data.rate_limits WHERE user_id = $1::uuid", 1, params));
+    tu_exec(su, "DELETE FROM data.rate_limits WHERE user_id = $1::uuid", 1, params);
     myappctx_conn_close(su);
     return action;
 }
@@ -494,30 +494,30 @@ run_row(env *e, myappctx_pool *pool, int via, const target *t, const char *input
     snprintf(label, sizeof label, "%s <- %s (%zu bytes) via %s", t->name, input_name,
              strlen(value), via_names[via]);
     if (pool != NULL)
-        e->c = hx_pool_acquire(pool);
+        e->c = tu_pool_acquire(pool);
     if (t->setup != NULL)
         t->setup(e);
 
     myappctx_error err = { 0 };
     int in_txn = myappctx_conn_in_transaction(e->c);
-    hx_trace trace = hx_trace_start(e->c);
+    tu_trace trace = tu_trace_start(e->c);
     int rc = t->store(e, value, &err);
-    long sent = hx_trace_stop(trace);
+    long sent = tu_trace_stop(trace);
     char *got = NULL;
 
     switch (x) {
     case X_VERBATIM:
-        hx_expect(label, rc, MYAPPCTX_OK, err, NULL);
+        tu_expect_row(label, rc, MYAPPCTX_OK, err, NULL);
         got = t->read(e);
-        hx_expect_str(label, got, value);
+        tu_expect_str(label, got, value);
         break;
     case X_UNSET:
-        hx_expect(label, rc, MYAPPCTX_OK, err, NULL);
+        tu_expect_row(label, rc, MYAPPCTX_OK, err, NULL);
         got = t->read(e);
         ck_assert_msg(got == NULL, "%s: reads back \"%.40s\", expected unset", label, got);
         break;
     case X_EINVAL:
-        hx_expect(label, rc, MYAPPCTX_EINVAL, err, t->argname);
+        tu_expect_row(label, rc, MYAPPCTX_EINVAL, err, t->argname);
         ck_assert_msg(err.code == MYAPPCTX_EINVAL && err.sqlstate[0] == '\0',
                       "%s: err.code %d, sqlstate '%s'", label, err.code, err.sqlstate);
         ck_assert_msg(sent == 0, "%s: refused but %ld bytes of traffic", label, sent);
@@ -525,7 +525,7 @@ run_row(env *e, myappctx_pool *pool, int via, const target *t, const char *input
                       "%s: the transaction state changed", label);
         break;
     case X_SERVER_22021:
-        hx_expect(label, rc, MYAPPCTX_ESERVER, err, NULL);
+        tu_expect_row(label, rc, MYAPPCTX_ESERVER, err, NULL);
         ck_assert_msg(strcmp(err.sqlstate, "22021") == 0, "%s: SQLSTATE '%s'", label,
                       err.sqlstate);
         break;
@@ -539,7 +539,7 @@ run_row(env *e, myappctx_pool *pool, int via, const target *t, const char *input
     if (pool != NULL) {
         /* The next borrower gets the same connection (max_size 1). */
         tu_assert_ok(myappctx_pool_release(pool, e->c), err);
-        myappctx_conn *next = hx_pool_acquire(pool);
+        myappctx_conn *next = tu_pool_acquire(pool);
         assert_no_context(next, label);
         tu_assert_ok(myappctx_pool_release(pool, next), err);
         e->c = NULL;
@@ -560,37 +560,37 @@ run_target(const target *t, int via)
     env e = { 0 };
     myappctx_pool *pool = NULL;
     if (via == VIA_POOL)
-        pool = hx_pool_new();
+        pool = tu_pool_one();
     else
-        e.c = via == VIA_DIRECT ? hx_app_connect() : hx_bouncer_connect();
+        e.c = via == VIA_DIRECT ? tu_app_connect() : tu_bouncer_connect("app_service");
 
-    for (size_t i = 0; i < hx_injection_count; i++)
-        run_row(&e, pool, via, t, hx_injection[i].name, hx_injection[i].text, X_VERBATIM);
-    for (size_t i = 0; i < hx_utf8_edges_count; i++)
-        run_row(&e, pool, via, t, hx_utf8_edges[i].name, hx_utf8_edges[i].text, X_VERBATIM);
-    for (size_t i = 0; i < hx_bad_utf8_count; i++)
-        run_row(&e, pool, via, t, hx_bad_utf8[i].name, hx_bad_utf8[i].text, t->bad_utf8);
+    for (size_t i = 0; i < tu_injection_count; i++)
+        run_row(&e, pool, via, t, tu_injection[i].name, tu_injection[i].text, X_VERBATIM);
+    for (size_t i = 0; i < tu_utf8_edges_count; i++)
+        run_row(&e, pool, via, t, tu_utf8_edges[i].name, tu_utf8_edges[i].text, X_VERBATIM);
+    for (size_t i = 0; i < tu_bad_utf8_count; i++)
+        run_row(&e, pool, via, t, tu_bad_utf8[i].name, tu_bad_utf8[i].text, t->bad_utf8);
     run_row(&e, pool, via, t, "empty string", "", t->empty);
 
     sized_row sized[6];
     size_t n = 0;
     if (t->limit > 0) {
         size_t L = t->limit;
-        sized[n++] = (sized_row){ "exactly the limit", hx_repeat('x', L), X_VERBATIM };
+        sized[n++] = (sized_row){ "exactly the limit", tu_repeat('x', L), X_VERBATIM };
         sized[n++] = (sized_row){ "the limit, ending in a 2-byte character",
-                                         hx_ending_in_e_acute(L), X_VERBATIM };
-        sized[n++] = (sized_row){ "limit + 1", hx_repeat('x', L + 1), X_EINVAL };
+                                         tu_ending_in_e_acute(L), X_VERBATIM };
+        sized[n++] = (sized_row){ "limit + 1", tu_repeat('x', L + 1), X_EINVAL };
         sized[n++] = (sized_row){ "limit + 1, a 2-byte character across the limit",
-                                         hx_ending_in_e_acute(L + 1), X_EINVAL };
-        char *bad_end = hx_repeat('x', L);
+                                         tu_ending_in_e_acute(L + 1), X_EINVAL };
+        char *bad_end = tu_repeat('x', L);
         bad_end[L - 1] = '\xc3';             /* truncated sequence at the last byte */
         sized[n++] = (sized_row){ "the limit, truncated UTF-8 at the last byte",
                                          bad_end, X_EINVAL };
-        sized[n++] = (sized_row){ "1 MiB", hx_repeat('x', HX_MIB), X_EINVAL };
+        sized[n++] = (sized_row){ "1 MiB", tu_repeat('x', TU_MIB), X_EINVAL };
     } else {
-        sized[n++] = (sized_row){ "1 MiB", hx_repeat('x', HX_MIB), X_VERBATIM };
+        sized[n++] = (sized_row){ "1 MiB", tu_repeat('x', TU_MIB), X_VERBATIM };
         sized[n++] = (sized_row){ "1 MiB of SQL injection, ending in a 2-byte character",
-                                         hx_ending_in_e_acute(HX_MIB), X_VERBATIM };
+                                         tu_ending_in_e_acute(TU_MIB), X_VERBATIM };
         memcpy(sized[n - 1].text, "'; DROP TABLE data.users; --", 28);
     }
     for (size_t i = 0; i < n; i++) {
@@ -618,8 +618,8 @@ END_TEST
 /* The schema is intact after everything above. */
 START_TEST(users_table_survives)
 {
-    myappctx_conn *c = hx_su_connect();
-    free(hx_value(c, "SELECT count(*) FROM data.users", 0, NULL));
+    myappctx_conn *c = tu_connect();
+    free(tu_value(c, "SELECT count(*) FROM data.users", 0, NULL));
     myappctx_conn_close(c);
 }
 END_TEST

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "hostile_util.h"
+#include "testutil.h"
 
 #define VALID "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
 
@@ -72,14 +72,14 @@ START_TEST(uuid_parse_rows)
     fill(&out);
     int rc = myappctx_uuid_parse(&out, r->text, &err);
     if (r->ok) {
-        hx_expect(r->name, rc, MYAPPCTX_OK, err, NULL);
+        tu_expect_row(r->name, rc, MYAPPCTX_OK, err, NULL);
         char buf[MYAPPCTX_UUID_BUFSIZE], lower[MYAPPCTX_UUID_BUFSIZE];
         for (size_t i = 0; i < sizeof lower; i++)
             lower[i] = (char)(r->text[i] >= 'A' && r->text[i] <= 'F' ? r->text[i] + 32
                                                                     : r->text[i]);
         ck_assert_str_eq(myappctx_uuid_format(&out, buf), lower);
     } else {
-        hx_expect(r->name, rc, MYAPPCTX_EINVAL, err, "uuid");
+        tu_expect_row(r->name, rc, MYAPPCTX_EINVAL, err, "uuid");
         ck_assert_msg(untouched(&out), "%s: output written on failure", r->name);
         ck_assert_int_eq(myappctx_uuid_parse(&out, r->text, NULL), MYAPPCTX_EINVAL);
         ck_assert_msg(untouched(&out), "%s: output written on failure", r->name);
@@ -89,12 +89,12 @@ END_TEST
 
 START_TEST(uuid_parse_very_long)
 {
-    char *mib = hx_repeat('a', HX_MIB);
+    char *mib = tu_repeat('a', TU_MIB);
     memcpy(mib, VALID, MYAPPCTX_UUID_STRLEN);
     myappctx_uuid out;
     myappctx_error err = { 0 };
     fill(&out);
-    hx_expect("1 MiB starting with a valid UUID", myappctx_uuid_parse(&out, mib, &err),
+    tu_expect_row("1 MiB starting with a valid UUID", myappctx_uuid_parse(&out, mib, &err),
               MYAPPCTX_EINVAL, err, "uuid");
     ck_assert(untouched(&out));
     free(mib);
@@ -138,11 +138,11 @@ START_TEST(uuid_parsen_rows)
     fill(&out);
     int rc = myappctx_uuid_parsen(&out, r->buf, r->len, &err);
     if (r->ok) {
-        hx_expect(r->name, rc, MYAPPCTX_OK, err, NULL);
+        tu_expect_row(r->name, rc, MYAPPCTX_OK, err, NULL);
         char buf[MYAPPCTX_UUID_BUFSIZE];
         ck_assert_str_eq(myappctx_uuid_format(&out, buf), VALID);
     } else {
-        hx_expect(r->name, rc, MYAPPCTX_EINVAL, err, "uuid");
+        tu_expect_row(r->name, rc, MYAPPCTX_EINVAL, err, "uuid");
         ck_assert_msg(untouched(&out), "%s: output written on failure", r->name);
     }
 }
@@ -248,13 +248,13 @@ static void
 nil_rows_on(myappctx_conn *c, const nil_row *r)
 {
     myappctx_error err = { 0 };
-    hx_random_uuid(&some_user, NULL);
+    tu_random_uuid(&some_user, NULL);
     if (r->in_txn)
         tu_assert_ok(myappctx_begin(c, &err), err);
-    hx_trace trace = hx_trace_start(c);
+    tu_trace trace = tu_trace_start(c);
     int rc = r->call(c, NULL, &err);
-    long sent = hx_trace_stop(trace);
-    hx_expect(r->name, rc, MYAPPCTX_EINVAL, err, r->needle);
+    long sent = tu_trace_stop(trace);
+    tu_expect_row(r->name, rc, MYAPPCTX_EINVAL, err, r->needle);
     ck_assert_msg(strstr(err.message, "nil") != NULL, "%s: %s", r->name, err.message);
     ck_assert_msg(sent == 0, "%s: %ld bytes of traffic", r->name, sent);
     ck_assert_int_eq(myappctx_conn_in_transaction(c), r->in_txn);
@@ -264,7 +264,7 @@ nil_rows_on(myappctx_conn *c, const nil_row *r)
 
 START_TEST(nil_uuid_rows_direct)
 {
-    myappctx_conn *c = hx_app_connect();
+    myappctx_conn *c = tu_app_connect();
     nil_rows_on(c, &nil_rows[_i]);
     myappctx_conn_close(c);
 }
@@ -272,8 +272,8 @@ END_TEST
 
 START_TEST(nil_uuid_rows_through_the_pool)
 {
-    myappctx_pool *pool = hx_pool_new();
-    myappctx_conn *c = hx_pool_acquire(pool);
+    myappctx_pool *pool = tu_pool_one();
+    myappctx_conn *c = tu_pool_acquire(pool);
     nil_rows_on(c, &nil_rows[_i]);
     myappctx_pool_release(pool, c);
     myappctx_pool_free(pool);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util.h"
+#include "testutil.h"
 
 START_TEST(open_from_environment)
 {
@@ -135,17 +135,13 @@ END_TEST
 START_TEST(broken_connection_is_econnect)
 {
     myappctx_conn *c = tu_connect();
-    myappctx_conn *killer = tu_connect();
-    char sql[96];
-    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)", PQbackendPID(myappctx_conn_pg(c)));
-    tu_sql(myappctx_conn_pg(killer), sql);
+    tu_kill_backend(tu_backend_pid(c));
     myappctx_error err;
     int rc = myappctx_exec(c, "SELECT 1", 0, NULL, NULL, &err);
     ck_assert_msg(rc == MYAPPCTX_ECONNECT, "got %d: %s", rc, err.message);
     rc = myappctx_exec(c, "SELECT 1", 0, NULL, NULL, &err);
     tu_assert_rc(rc, MYAPPCTX_ECONNECT, err);
     myappctx_conn_close(c);
-    myappctx_conn_close(killer);
 }
 END_TEST
 

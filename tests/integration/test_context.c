@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "context_util.h"
+#include "testutil.h"
 
 static char *
 uuid_text(const myappctx_uuid *id, char buf[MYAPPCTX_UUID_BUFSIZE])
@@ -113,11 +113,11 @@ set_user(myappctx_conn *c, const myappctx_uuid *user, const char *role)
 
 START_TEST(set_and_read_back_everything)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid user, tenant;
-    cu_random_uuid(&user);
-    cu_random_uuid(&tenant);
+    tu_random_uuid(&user, NULL);
+    tu_random_uuid(&tenant, NULL);
     json_t *meta = json_pack("{s:s, s:i, s:{s:[i,i]}, s:b}", "ip", "10.0.0.1", "n", 5,
                              "nested", "a", 1, 2, "flag", 1);
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
@@ -153,10 +153,10 @@ START_TEST(set_and_read_back_everything)
     /* The server side sees the same values (what SQL and RLS read). */
     char ubuf[MYAPPCTX_UUID_BUFSIZE], expected[96];
     snprintf(expected, sizeof expected, "myapp[user=%s,tenant=", uuid_text(&user, ubuf));
-    char *appname = cu_query(c, "SELECT current_setting('application_name')", 0, NULL);
+    char *appname = tu_value(c, "SELECT current_setting('application_name')", 0, NULL);
     ck_assert_msg(strncmp(appname, expected, strlen(expected)) == 0, "%s", appname);
     free(appname);
-    char *meta_text = cu_query(c, "SELECT current_setting('myapp.context_metadata')", 0, NULL);
+    char *meta_text = tu_value(c, "SELECT current_setting('myapp.context_metadata')", 0, NULL);
     json_t *stored = json_loads(meta_text, 0, NULL);
     ck_assert_msg(json_equal(stored, meta), "stored metadata: %s", meta_text);
     json_decref(stored);
@@ -169,10 +169,10 @@ END_TEST
 
 START_TEST(set_defaults)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid user;
-    cu_random_uuid(&user);
+    tu_random_uuid(&user, NULL);
     set_user(c, &user, NULL);
     assert_user(c, &user);
     assert_tenant(c, NULL);
@@ -188,8 +188,8 @@ START_TEST(set_defaults)
 
     /* A second set replaces the first entirely. */
     myappctx_uuid user2, tenant;
-    cu_random_uuid(&user2);
-    cu_random_uuid(&tenant);
+    tu_random_uuid(&user2, NULL);
+    tu_random_uuid(&tenant, NULL);
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = user2;
     ctx.tenant_id = &tenant;
@@ -207,12 +207,12 @@ END_TEST
 
 START_TEST(set_hostile_strings_round_trip)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid user;
-    cu_random_uuid(&user);
-    for (size_t i = 0; i < cu_hostile_count; i++) {
-        const char *h = cu_hostile[i];
+    tu_random_uuid(&user, NULL);
+    for (size_t i = 0; i < tu_injection_count; i++) {
+        const char *h = tu_injection[i].text;
         json_t *meta = json_pack("{s:s}", h, h);
         ck_assert_ptr_nonnull(meta);
         myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
@@ -237,14 +237,14 @@ END_TEST
 
 START_TEST(set_limits_are_inclusive)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid user;
-    cu_random_uuid(&user);
-    char *role = cu_repeat('r', MYAPPCTX_ROLE_MAX);
-    char *sid = cu_repeat('s', MYAPPCTX_SESSION_ID_MAX);
+    tu_random_uuid(&user, NULL);
+    char *role = tu_repeat('r', MYAPPCTX_ROLE_MAX);
+    char *sid = tu_repeat('s', MYAPPCTX_SESSION_ID_MAX);
     /* {"k":"...."} is exactly MYAPPCTX_METADATA_MAX bytes. */
-    char *big = cu_repeat('m', MYAPPCTX_METADATA_MAX - 8);
+    char *big = tu_repeat('m', MYAPPCTX_METADATA_MAX - 8);
     json_t *meta = json_pack("{s:s}", "k", big);
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = user;
@@ -272,9 +272,9 @@ static void
 expect_set_einval(myappctx_conn *c, const myappctx_context *ctx, const char *argname)
 {
     myappctx_error err = { 0 };
-    FILE *trace = cu_trace_start(c);
+    tu_trace trace = tu_trace_start(c);
     int rc = myappctx_context_set(c, ctx, &err);
-    long sent = cu_trace_stop(c, trace);
+    long sent = tu_trace_stop(trace);
     tu_assert_rc(rc, MYAPPCTX_EINVAL, err);
     ck_assert_int_eq(err.code, MYAPPCTX_EINVAL);
     ck_assert_str_eq(err.sqlstate, "");
@@ -285,10 +285,10 @@ expect_set_einval(myappctx_conn *c, const myappctx_context *ctx, const char *arg
 
 START_TEST(set_rejects_bad_arguments_before_sending)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid user, nil = { { 0 } };
-    cu_random_uuid(&user);
+    tu_random_uuid(&user, NULL);
     myappctx_context ok = MYAPPCTX_CONTEXT_INIT;
     ok.user_id = user;
 
@@ -306,8 +306,8 @@ START_TEST(set_rejects_bad_arguments_before_sending)
     bad.tenant_id = &nil;
     expect_set_einval(c, &bad, "ctx->tenant_id");
 
-    char *long_role = cu_repeat('r', MYAPPCTX_ROLE_MAX + 1);
-    char *long_sid = cu_repeat('s', MYAPPCTX_SESSION_ID_MAX + 1);
+    char *long_role = tu_repeat('r', MYAPPCTX_ROLE_MAX + 1);
+    char *long_sid = tu_repeat('s', MYAPPCTX_SESSION_ID_MAX + 1);
     bad = ok;
     bad.role = "";
     expect_set_einval(c, &bad, "ctx->role");
@@ -318,12 +318,12 @@ START_TEST(set_rejects_bad_arguments_before_sending)
     expect_set_einval(c, &bad, "ctx->session_id");
     bad.session_id = long_sid;
     expect_set_einval(c, &bad, "ctx->session_id");
-    for (size_t i = 0; i < cu_bad_utf8_count; i++) {
+    for (size_t i = 0; i < tu_bad_utf8_count; i++) {
         bad = ok;
-        bad.role = cu_bad_utf8[i];
+        bad.role = tu_bad_utf8[i].text;
         expect_set_einval(c, &bad, "ctx->role");
         bad = ok;
-        bad.session_id = cu_bad_utf8[i];
+        bad.session_id = tu_bad_utf8[i].text;
         expect_set_einval(c, &bad, "ctx->session_id");
     }
     free(long_role);
@@ -339,7 +339,7 @@ START_TEST(set_rejects_bad_arguments_before_sending)
         expect_set_einval(c, &bad, "ctx->metadata");
         json_decref(not_objects[i]);
     }
-    char *huge = cu_repeat('m', MYAPPCTX_METADATA_MAX - 7);  /* one byte over */
+    char *huge = tu_repeat('m', MYAPPCTX_METADATA_MAX - 7);  /* one byte over */
     json_t *meta = json_pack("{s:s}", "k", huge);
     bad = ok;
     bad.metadata = meta;
@@ -369,25 +369,25 @@ END_TEST
 
 START_TEST(set_behind_txn_pooler_is_esessionstate)
 {
-    myappctx_conn *c = cu_pooler_declared_connect();
+    myappctx_conn *c = tu_txn_pooler_connect(NULL);
     myappctx_error err = { 0 };
     myappctx_uuid user;
-    cu_random_uuid(&user);
+    tu_random_uuid(&user, NULL);
     /* With metadata: the refusal comes after it is serialized, so this
      * also covers freeing it on that path (valgrind / LeakSanitizer). */
     json_t *meta = json_pack("{s:s}", "k", "v");
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = user;
     ctx.metadata = meta;
-    FILE *trace = cu_trace_start(c);
+    tu_trace trace = tu_trace_start(c);
     tu_assert_rc(myappctx_context_set(c, &ctx, &err), MYAPPCTX_ESESSIONSTATE, err);
-    ck_assert_int_eq(cu_trace_stop(c, trace), 0);
+    ck_assert_int_eq(tu_trace_stop(trace), 0);
     ck_assert_msg(strstr(err.message, "transaction pooler") != NULL, "%s", err.message);
     /* Also inside a transaction: session-scoped is session-scoped. */
     tu_assert_ok(myappctx_begin(c, &err), err);
     tu_assert_rc(myappctx_context_set(c, &ctx, &err), MYAPPCTX_ESESSIONSTATE, err);
     tu_assert_ok(myappctx_rollback(c, &err), err);
-    cu_assert_no_context(c);
+    tu_assert_no_context(c, NULL);
     json_decref(meta);
     myappctx_conn_close(c);
 }
@@ -395,25 +395,25 @@ END_TEST
 
 START_TEST(set_inside_rolled_back_transaction_is_undone)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid user;
-    cu_random_uuid(&user);
+    tu_random_uuid(&user, NULL);
     tu_assert_ok(myappctx_begin(c, &err), err);
     set_user(c, &user, "r");
     assert_user(c, &user);
     tu_assert_ok(myappctx_rollback(c, &err), err);
-    cu_assert_no_context(c);
+    tu_assert_no_context(c, NULL);
     myappctx_conn_close(c);
 }
 END_TEST
 
 START_TEST(set_in_failed_transaction_is_etxnfailed)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid user;
-    cu_random_uuid(&user);
+    tu_random_uuid(&user, NULL);
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = user;
     tu_assert_ok(myappctx_begin(c, &err), err);
@@ -430,30 +430,30 @@ END_TEST
 
 START_TEST(set_local_outside_transaction_is_enotxn_and_sends_nothing)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid user, tenant;
-    cu_random_uuid(&user);
-    cu_random_uuid(&tenant);
-    FILE *trace = cu_trace_start(c);
+    tu_random_uuid(&user, NULL);
+    tu_random_uuid(&tenant, NULL);
+    tu_trace trace = tu_trace_start(c);
     int rc = myappctx_context_set_local(c, &user, &tenant, "r", &err);
-    long sent = cu_trace_stop(c, trace);
+    long sent = tu_trace_stop(trace);
     tu_assert_rc(rc, MYAPPCTX_ENOTXN, err);
     ck_assert_int_eq(err.code, MYAPPCTX_ENOTXN);
     ck_assert_int_eq(sent, 0);
     ck_assert_int_eq(myappctx_context_set_local(c, &user, NULL, NULL, NULL), MYAPPCTX_ENOTXN);
-    cu_assert_no_context(c);
+    tu_assert_no_context(c, NULL);
     myappctx_conn_close(c);
 }
 END_TEST
 
 START_TEST(set_local_gone_after_commit_and_rollback)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid user, tenant;
-    cu_random_uuid(&user);
-    cu_random_uuid(&tenant);
+    tu_random_uuid(&user, NULL);
+    tu_random_uuid(&tenant, NULL);
     static const char *const ends[] = { "COMMIT", "ROLLBACK" };
     for (int i = 0; i < 2; i++) {
         tu_assert_ok(myappctx_begin(c, &err), err);
@@ -463,11 +463,11 @@ START_TEST(set_local_gone_after_commit_and_rollback)
         assert_role(c, "auditor");
         /* Visible to SQL in the same transaction, e.g. to RLS policies. */
         char buf[MYAPPCTX_UUID_BUFSIZE];
-        char *seen = cu_query(c, "SELECT private.get_current_tenant_id()::text", 0, NULL);
+        char *seen = tu_value(c, "SELECT private.get_current_tenant_id()::text", 0, NULL);
         ck_assert_str_eq(seen, uuid_text(&tenant, buf));
         free(seen);
         tu_assert_ok(myappctx_exec(c, ends[i], 0, NULL, NULL, &err), err);
-        cu_assert_no_context(c);
+        tu_assert_no_context(c, NULL);
     }
     myappctx_conn_close(c);
 }
@@ -475,12 +475,12 @@ END_TEST
 
 START_TEST(set_local_masks_session_context_for_one_transaction)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid session_user, session_tenant, txn_user;
-    cu_random_uuid(&session_user);
-    cu_random_uuid(&session_tenant);
-    cu_random_uuid(&txn_user);
+    tu_random_uuid(&session_user, NULL);
+    tu_random_uuid(&session_tenant, NULL);
+    tu_random_uuid(&txn_user, NULL);
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = session_user;
     ctx.tenant_id = &session_tenant;
@@ -503,33 +503,33 @@ END_TEST
 
 START_TEST(set_local_in_failed_transaction_is_etxnfailed)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid user;
-    cu_random_uuid(&user);
+    tu_random_uuid(&user, NULL);
     tu_assert_ok(myappctx_begin(c, &err), err);
     ck_assert_int_ne(myappctx_exec(c, "SELECT 1/0", 0, NULL, NULL, NULL), MYAPPCTX_OK);
-    FILE *trace = cu_trace_start(c);
+    tu_trace trace = tu_trace_start(c);
     int rc = myappctx_context_set_local(c, &user, NULL, NULL, &err);
-    ck_assert_int_eq(cu_trace_stop(c, trace), 0);
+    ck_assert_int_eq(tu_trace_stop(trace), 0);
     tu_assert_rc(rc, MYAPPCTX_ETXNFAILED, err);
     ck_assert_str_eq(err.sqlstate, "25P02");
     tu_assert_ok(myappctx_rollback(c, &err), err);
-    cu_assert_no_context(c);
+    tu_assert_no_context(c, NULL);
     myappctx_conn_close(c);
 }
 END_TEST
 
 START_TEST(set_local_hostile_roles_round_trip)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid user;
-    cu_random_uuid(&user);
+    tu_random_uuid(&user, NULL);
     tu_assert_ok(myappctx_begin(c, &err), err);
-    for (size_t i = 0; i < cu_hostile_count; i++) {
-        tu_assert_ok(myappctx_context_set_local(c, &user, NULL, cu_hostile[i], &err), err);
-        assert_role(c, cu_hostile[i]);
+    for (size_t i = 0; i < tu_injection_count; i++) {
+        tu_assert_ok(myappctx_context_set_local(c, &user, NULL, tu_injection[i].text, &err), err);
+        assert_role(c, tu_injection[i].text);
     }
     tu_assert_ok(myappctx_commit(c, &err), err);
     myappctx_conn_close(c);
@@ -542,11 +542,11 @@ static void
 check_local_einval(int (*fn)(myappctx_conn *, const myappctx_uuid *, const myappctx_uuid *,
                              const char *, myappctx_error *))
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid user, nil = { { 0 } };
-    cu_random_uuid(&user);
-    char *long_role = cu_repeat('r', MYAPPCTX_ROLE_MAX + 1);
+    tu_random_uuid(&user, NULL);
+    char *long_role = tu_repeat('r', MYAPPCTX_ROLE_MAX + 1);
     struct {
         myappctx_conn *conn;
         const myappctx_uuid *user, *tenant;
@@ -561,9 +561,9 @@ check_local_einval(int (*fn)(myappctx_conn *, const myappctx_uuid *, const myapp
         { c, &user, NULL, "\xc3", "role" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        FILE *trace = cu_trace_start(c);
+        tu_trace trace = tu_trace_start(c);
         int rc = fn(cases[i].conn, cases[i].user, cases[i].tenant, cases[i].role, &err);
-        ck_assert_int_eq(cu_trace_stop(c, trace), 0);
+        ck_assert_int_eq(tu_trace_stop(trace), 0);
         tu_assert_rc(rc, MYAPPCTX_EINVAL, err);
         ck_assert_msg(strstr(err.message, cases[i].argname) != NULL, "case %zu: %s", i,
                       err.message);
@@ -587,38 +587,38 @@ END_TEST
 
 START_TEST(begin_sets_context_until_commit)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid user, tenant;
-    cu_random_uuid(&user);
-    cu_random_uuid(&tenant);
+    tu_random_uuid(&user, NULL);
+    tu_random_uuid(&tenant, NULL);
     tu_assert_ok(myappctx_context_begin(c, &user, &tenant, "clerk", &err), err);
     ck_assert_int_eq(myappctx_conn_in_transaction(c), 1);
     assert_user(c, &user);
     assert_tenant(c, &tenant);
     assert_role(c, "clerk");
     tu_assert_ok(myappctx_commit(c, &err), err);
-    cu_assert_no_context(c);
+    tu_assert_no_context(c, NULL);
 
     tu_assert_ok(myappctx_context_begin(c, &user, NULL, NULL, &err), err);
     assert_user(c, &user);
     assert_tenant(c, NULL);
     tu_assert_ok(myappctx_rollback(c, &err), err);
-    cu_assert_no_context(c);
+    tu_assert_no_context(c, NULL);
     myappctx_conn_close(c);
 }
 END_TEST
 
 START_TEST(begin_inside_transaction_is_ebusy)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid user;
-    cu_random_uuid(&user);
+    tu_random_uuid(&user, NULL);
     tu_assert_ok(myappctx_begin(c, &err), err);
-    FILE *trace = cu_trace_start(c);
+    tu_trace trace = tu_trace_start(c);
     int rc = myappctx_context_begin(c, &user, NULL, NULL, &err);
-    ck_assert_int_eq(cu_trace_stop(c, trace), 0);
+    ck_assert_int_eq(tu_trace_stop(trace), 0);
     tu_assert_rc(rc, MYAPPCTX_EBUSY, err);
     ck_assert_int_eq(myappctx_conn_in_transaction(c), 1);   /* the caller's, untouched */
     ck_assert_int_ne(myappctx_exec(c, "SELECT 1/0", 0, NULL, NULL, NULL), MYAPPCTX_OK);
@@ -633,12 +633,12 @@ START_TEST(begin_failure_rolls_back)
     /* The server refuses a transaction context while impersonating (P0055):
      * the BEGIN that myappctx_context_begin() sent must be rolled back. */
     myappctx_uuid admin, target, other;
-    cu_random_uuid(&admin);
-    cu_random_uuid(&target);
-    cu_random_uuid(&other);
-    cu_seed_user(&admin, "admin");
-    cu_seed_user(&target, "user");
-    myappctx_conn *c = cu_app_connect();
+    tu_random_uuid(&admin, NULL);
+    tu_random_uuid(&target, NULL);
+    tu_random_uuid(&other, NULL);
+    tu_seed_user(&admin, "admin");
+    tu_seed_user(&target, "user");
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     set_user(c, &admin, "admin");
     tu_assert_ok(myappctx_impersonate(c, &target, &err), err);
@@ -660,15 +660,11 @@ END_TEST
 
 START_TEST(transaction_scope_through_pgbouncer)
 {
-    const char *conninfo = tu_pgbouncer_conninfo("postgres");
-    ck_assert_msg(conninfo != NULL, "the harness runs a PgBouncer (--pgbouncer)");
-    myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
-    opts.txn_pooler = 1;
-    myappctx_conn *c = tu_connect_opts(conninfo, &opts);
+    myappctx_conn *c = tu_bouncer_connect("postgres");
     myappctx_error err = { 0 };
     myappctx_uuid user, tenant;
-    cu_random_uuid(&user);
-    cu_random_uuid(&tenant);
+    tu_random_uuid(&user, NULL);
+    tu_random_uuid(&tenant, NULL);
 
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = user;
@@ -704,11 +700,11 @@ END_TEST
 
 START_TEST(clear_resets_everything)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid user, tenant;
-    cu_random_uuid(&user);
-    cu_random_uuid(&tenant);
+    tu_random_uuid(&user, NULL);
+    tu_random_uuid(&tenant, NULL);
     json_t *meta = json_pack("{s:s}", "k", "v");
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = user;
@@ -717,12 +713,12 @@ START_TEST(clear_resets_everything)
     ctx.metadata = meta;
     tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
     json_decref(meta);
-    char *before = cu_query(c, "SELECT current_setting('application_name')", 0, NULL);
+    char *before = tu_value(c, "SELECT current_setting('application_name')", 0, NULL);
     ck_assert_msg(strncmp(before, "myapp[", 6) == 0, "%s", before);
     free(before);
 
     tu_assert_ok(myappctx_context_clear(c, &err), err);
-    cu_assert_no_context(c);
+    tu_assert_no_context(c, NULL);
     assert_session_id(c, NULL);
     myappctx_context_info *info = NULL;
     tu_assert_ok(myappctx_context_get(c, &info, &err), err);
@@ -735,13 +731,13 @@ START_TEST(clear_resets_everything)
     ck_assert_int_eq(info->is_impersonating, 0);
     ck_assert_ptr_null(info->audit);
     myappctx_context_info_free(info);
-    char *after = cu_query(c, "SELECT current_setting('application_name')", 0, NULL);
+    char *after = tu_value(c, "SELECT current_setting('application_name')", 0, NULL);
     ck_assert_msg(strncmp(after, "myapp[", 6) != 0, "application_name reset: %s", after);
     free(after);
 
     /* Idempotent, and allowed behind a transaction pooler. */
     tu_assert_ok(myappctx_context_clear(c, &err), err);
-    myappctx_conn *pooled = cu_pooler_declared_connect();
+    myappctx_conn *pooled = tu_txn_pooler_connect(NULL);
     tu_assert_ok(myappctx_context_clear(pooled, &err), err);
     myappctx_conn_close(pooled);
     tu_assert_rc(myappctx_context_clear(NULL, &err), MYAPPCTX_EINVAL, err);
@@ -753,7 +749,7 @@ END_TEST
 
 START_TEST(readers_treat_empty_as_unset)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     static const char *const names[] = {
         "myapp.current_user_id", "myapp.current_tenant_id", "myapp.current_role",
@@ -761,8 +757,8 @@ START_TEST(readers_treat_empty_as_unset)
         "myapp.original_user_id", "myapp.audit_context",
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        cu_raw_set(c, names[i], "", 0);
-    cu_assert_no_context(c);
+        tu_raw_set(c, names[i], "");
+    tu_assert_no_context(c, NULL);
     assert_session_id(c, NULL);
     myappctx_context_info *info = NULL;
     tu_assert_ok(myappctx_context_get(c, &info, &err), err);
@@ -779,32 +775,32 @@ END_TEST
 
 START_TEST(readers_report_malformed_values)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid id = { { 0 } };
     int is_set = 7;
     myappctx_context_info *info = (myappctx_context_info *)0x1;
 
-    cu_raw_set(c, "myapp.current_user_id", "not-a-uuid", 0);
+    tu_raw_set(c, "myapp.current_user_id", "not-a-uuid");
     tu_assert_rc(myappctx_context_user_id_get(c, &id, &is_set, &err), MYAPPCTX_EMALFORMED, err);
     ck_assert_str_eq(err.sqlstate, "22P02");
     ck_assert_int_eq(is_set, 7);    /* untouched on failure */
     tu_assert_rc(myappctx_context_user_id_get(c, &id, &is_set, NULL), MYAPPCTX_EMALFORMED, err);
     tu_assert_rc(myappctx_context_get(c, &info, &err), MYAPPCTX_EMALFORMED, err);
     ck_assert_ptr_null(info);
-    cu_raw_set(c, "myapp.current_user_id", "", 0);
+    tu_raw_set(c, "myapp.current_user_id", "");
 
-    cu_raw_set(c, "myapp.current_tenant_id", "'; DROP TABLE x; --", 0);
+    tu_raw_set(c, "myapp.current_tenant_id", "'; DROP TABLE x; --");
     tu_assert_rc(myappctx_context_tenant_id_get(c, &id, &is_set, &err), MYAPPCTX_EMALFORMED,
                  err);
-    cu_raw_set(c, "myapp.current_tenant_id", "", 0);
+    tu_raw_set(c, "myapp.current_tenant_id", "");
 
-    cu_raw_set(c, "myapp.context_metadata", "{not json", 0);
+    tu_raw_set(c, "myapp.context_metadata", "{not json");
     tu_assert_rc(myappctx_context_get(c, &info, &err), MYAPPCTX_EMALFORMED, err);
-    cu_raw_set(c, "myapp.context_metadata", "", 0);
+    tu_raw_set(c, "myapp.context_metadata", "");
 
     /* PostgreSQL accepts other UUID spellings; the readers normalise them. */
-    cu_raw_set(c, "myapp.current_user_id", "{A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11}", 0);
+    tu_raw_set(c, "myapp.current_user_id", "{A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11}");
     myappctx_uuid expected;
     ck_assert_int_eq(myappctx_uuid_parse(&expected, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
                                          NULL), MYAPPCTX_OK);
@@ -818,7 +814,7 @@ END_TEST
 
 START_TEST(readers_reject_null_arguments)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid id;
     int is_set;
@@ -849,7 +845,7 @@ END_TEST
 
 START_TEST(readers_in_failed_transaction_are_etxnfailed)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid id;
     int is_set;
@@ -870,15 +866,11 @@ END_TEST
 
 START_TEST(calls_on_broken_connection_are_econnect)
 {
-    myappctx_conn *c = cu_app_connect();
-    myappctx_conn *killer = tu_connect();
-    char pid[16];
-    snprintf(pid, sizeof pid, "%d", PQbackendPID(myappctx_conn_pg(c)));
-    const char *params[] = { pid };
-    free(cu_query(killer, "SELECT pg_terminate_backend($1::int)", 1, params));
+    myappctx_conn *c = tu_app_connect();
+    tu_kill_backend(tu_backend_pid(c));
     myappctx_error err = { 0 };
     myappctx_uuid user;
-    cu_random_uuid(&user);
+    tu_random_uuid(&user, NULL);
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = user;
     tu_assert_rc(myappctx_context_set(c, &ctx, &err), MYAPPCTX_ECONNECT, err);
@@ -892,7 +884,6 @@ START_TEST(calls_on_broken_connection_are_econnect)
     myappctx_impersonation_status st;
     tu_assert_rc(myappctx_impersonation_status_get(c, &st, &err), MYAPPCTX_ECONNECT, err);
     myappctx_conn_close(c);
-    myappctx_conn_close(killer);
 }
 END_TEST
 
@@ -900,10 +891,10 @@ END_TEST
  * pipeline mode, where a synchronous statement cannot run. */
 START_TEST(calls_in_pipeline_mode_are_ebusy)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid user, id;
-    cu_random_uuid(&user);
+    tu_random_uuid(&user, NULL);
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = user;
     int is_set;
@@ -932,7 +923,7 @@ START_TEST(calls_in_pipeline_mode_are_ebusy)
     for (size_t i = 0; i < sizeof rcs / sizeof rcs[0]; i++)
         ck_assert_msg(rcs[i] == MYAPPCTX_EBUSY, "call %zu: %d", i, rcs[i]);
     ck_assert_int_eq(PQexitPipelineMode(pg), 1);
-    cu_assert_no_context(c);
+    tu_assert_no_context(c, NULL);
     myappctx_conn_close(c);
 }
 END_TEST

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "context_util.h"
+#include "testutil.h"
 
 /* Fresh users per test, so that suites can run in parallel. */
 typedef struct {
@@ -16,16 +16,16 @@ typedef struct {
 static void
 seed(people *p)
 {
-    cu_random_uuid(&p->admin);
-    cu_random_uuid(&p->admin2);
-    cu_random_uuid(&p->plain);
-    cu_random_uuid(&p->norole);
-    cu_random_uuid(&p->unknown);   /* never inserted */
-    cu_random_uuid(&p->tenant);
-    cu_seed_user(&p->admin, "admin");
-    cu_seed_user(&p->admin2, "admin");
-    cu_seed_user(&p->plain, "user");
-    cu_seed_user(&p->norole, NULL);
+    tu_random_uuid(&p->admin, NULL);
+    tu_random_uuid(&p->admin2, NULL);
+    tu_random_uuid(&p->plain, NULL);
+    tu_random_uuid(&p->norole, NULL);
+    tu_random_uuid(&p->unknown, NULL);   /* never inserted */
+    tu_random_uuid(&p->tenant, NULL);
+    tu_seed_user(&p->admin, "admin");
+    tu_seed_user(&p->admin2, "admin");
+    tu_seed_user(&p->plain, "user");
+    tu_seed_user(&p->norole, NULL);
 }
 
 static void
@@ -47,7 +47,7 @@ log_of(const myappctx_uuid *admin)
     char buf[MYAPPCTX_UUID_BUFSIZE];
     const char *params[] = { myappctx_uuid_format(admin, buf) };
     myappctx_conn *su = tu_connect();
-    char *rows = cu_query(su,
+    char *rows = tu_value(su,
         "SELECT string_agg(target_user_id::text || ',' || backend_pid || ',' ||"
         "                  (ended_at IS NOT NULL AND ended_at >= started_at), ';' ORDER BY id)"
         "  FROM app_audit.impersonation_log WHERE admin_user_id = $1::uuid",
@@ -112,7 +112,7 @@ START_TEST(impersonate_and_end_are_logged)
 {
     people p;
     seed(&p);
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     char target[MYAPPCTX_UUID_BUFSIZE], expected[160];
     int pid = PQbackendPID(myappctx_conn_pg(c));
@@ -156,7 +156,7 @@ START_TEST(without_context_is_enocontext)
 {
     people p;
     seed(&p);
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     assert_refused(myappctx_impersonate(c, &p.plain, &err), &err, MYAPPCTX_ENOCONTEXT, "P0050");
     assert_status(c, 0, NULL, NULL);
@@ -168,7 +168,7 @@ START_TEST(non_admins_are_enotadmin)
 {
     people p;
     seed(&p);
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     /* The context role claims admin each time: data.users decides. */
     const myappctx_uuid *who[] = { &p.plain, &p.norole, &p.unknown };
@@ -188,7 +188,7 @@ START_TEST(unknown_target_is_enouser)
 {
     people p;
     seed(&p);
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     set_context(c, &p.admin, NULL, "admin");
     assert_refused(myappctx_impersonate(c, &p.unknown, &err), &err, MYAPPCTX_ENOUSER, "P0057");
@@ -202,7 +202,7 @@ START_TEST(self_is_ebadarg)
 {
     people p;
     seed(&p);
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     set_context(c, &p.admin, NULL, "admin");
     assert_refused(myappctx_impersonate(c, &p.admin, &err), &err, MYAPPCTX_EBADARG, "P0058");
@@ -216,7 +216,7 @@ START_TEST(nested_and_context_changes_are_eimpersonating)
 {
     people p;
     seed(&p);
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     set_context(c, &p.admin, NULL, "admin");
     tu_assert_ok(myappctx_impersonate(c, &p.plain, &err), err);
@@ -239,7 +239,7 @@ START_TEST(end_without_impersonation_is_enotimpersonating)
 {
     people p;
     seed(&p);
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     assert_refused(myappctx_impersonation_end(c, &err), &err, MYAPPCTX_ENOTIMPERSONATING,
                    "P0056");
@@ -259,11 +259,11 @@ START_TEST(behind_txn_pooler_is_esessionstate)
 {
     people p;
     seed(&p);
-    myappctx_conn *c = cu_pooler_declared_connect();
+    myappctx_conn *c = tu_txn_pooler_connect(NULL);
     myappctx_error err = { 0 };
-    FILE *trace = cu_trace_start(c);
+    tu_trace trace = tu_trace_start(c);
     int rc = myappctx_impersonate(c, &p.plain, &err);
-    ck_assert_int_eq(cu_trace_stop(c, trace), 0);
+    ck_assert_int_eq(tu_trace_stop(trace), 0);
     tu_assert_rc(rc, MYAPPCTX_ESESSIONSTATE, err);
     /* Ending is refused too, before anything is sent: the impersonation it
      * would end lives on whichever server connection the pooler picks. */
@@ -279,20 +279,20 @@ END_TEST
 
 START_TEST(rejects_bad_arguments_before_sending)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid nil = { { 0 } }, someone;
-    cu_random_uuid(&someone);
+    tu_random_uuid(&someone, NULL);
     myappctx_impersonation_status st;
     tu_assert_rc(myappctx_impersonate(NULL, &someone, &err), MYAPPCTX_EINVAL, err);
     ck_assert_msg(strstr(err.message, "'conn'") != NULL, "%s", err.message);
-    FILE *trace = cu_trace_start(c);
+    tu_trace trace = tu_trace_start(c);
     tu_assert_rc(myappctx_impersonate(c, NULL, &err), MYAPPCTX_EINVAL, err);
     ck_assert_msg(strstr(err.message, "'target_user_id'") != NULL, "%s", err.message);
     tu_assert_rc(myappctx_impersonate(c, &nil, &err), MYAPPCTX_EINVAL, err);
     ck_assert_msg(strstr(err.message, "nil") != NULL, "%s", err.message);
     tu_assert_rc(myappctx_impersonation_status_get(c, NULL, &err), MYAPPCTX_EINVAL, err);
-    ck_assert_int_eq(cu_trace_stop(c, trace), 0);
+    ck_assert_int_eq(tu_trace_stop(trace), 0);
     tu_assert_rc(myappctx_impersonation_end(NULL, &err), MYAPPCTX_EINVAL, err);
     tu_assert_rc(myappctx_impersonation_status_get(NULL, &st, &err), MYAPPCTX_EINVAL, err);
     ck_assert_int_eq(myappctx_impersonate(NULL, NULL, NULL), MYAPPCTX_EINVAL);
@@ -304,7 +304,7 @@ START_TEST(clear_context_ends_and_logs_impersonation)
 {
     people p;
     seed(&p);
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     char target[MYAPPCTX_UUID_BUFSIZE], expected[160];
     set_context(c, &p.admin, NULL, "admin");
@@ -322,7 +322,7 @@ START_TEST(rolled_back_impersonation_leaves_no_trace)
 {
     people p;
     seed(&p);
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     set_context(c, &p.admin, NULL, "admin");
     tu_assert_ok(myappctx_begin(c, &err), err);
@@ -339,7 +339,7 @@ START_TEST(failed_transaction_is_etxnfailed)
 {
     people p;
     seed(&p);
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_impersonation_status st;
     set_context(c, &p.admin, NULL, "admin");
@@ -357,15 +357,15 @@ END_TEST
 
 START_TEST(status_reports_malformed_values)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_impersonation_status st;
     memset(&st, 0x5a, sizeof st);
-    cu_raw_set(c, "myapp.original_user_id", "garbage", 0);
+    tu_raw_set(c, "myapp.original_user_id", "garbage");
     tu_assert_rc(myappctx_impersonation_status_get(c, &st, &err), MYAPPCTX_EMALFORMED, err);
     ck_assert_int_eq(st.active, 0x5a5a5a5a);   /* untouched on failure */
-    cu_raw_set(c, "myapp.original_user_id", "", 0);
-    cu_raw_set(c, "myapp.current_user_id", "also garbage", 0);
+    tu_raw_set(c, "myapp.original_user_id", "");
+    tu_raw_set(c, "myapp.current_user_id", "also garbage");
     tu_assert_rc(myappctx_impersonation_status_get(c, &st, &err), MYAPPCTX_EMALFORMED, err);
     myappctx_conn_close(c);
 }
@@ -373,7 +373,7 @@ END_TEST
 
 START_TEST(app_role_cannot_touch_the_log)
 {
-    myappctx_conn *c = cu_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     assert_refused(myappctx_exec(c, "SELECT count(*) FROM app_audit.impersonation_log", 0, NULL,
                                  NULL, &err), &err, MYAPPCTX_ESERVER, "42501");

@@ -7,14 +7,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "settings_util.h"
+#include "testutil.h"
 
 /* The value of a parameter as the server shows it ('' when empty). */
 static char *
 show(myappctx_conn *c, const char *name)
 {
     const char *p[] = { name };
-    return su_value(c, "SELECT current_setting($1)", 1, p);
+    return tu_value(c, "SELECT current_setting($1)", 1, p);
 }
 
 /* Asserts a validation string field: NULL stands for "'' on the server". */
@@ -70,13 +70,13 @@ END_TEST
 
 START_TEST(validate_with_context_as_app_role)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     myappctx_uuid user, tenant;
     char user_text[MYAPPCTX_UUID_BUFSIZE], tenant_text[MYAPPCTX_UUID_BUFSIZE];
-    su_random_uuid(&user, user_text);
-    su_random_uuid(&tenant, tenant_text);
-    su_set_context(c, user_text, tenant_text);
+    tu_random_uuid(&user, user_text);
+    tu_random_uuid(&tenant, tenant_text);
+    tu_set_context(c, user_text, tenant_text);
 
     myappctx_validation *v;
     tu_assert_ok(myappctx_connection_validate(c, &v, &err), err);
@@ -92,7 +92,7 @@ START_TEST(validate_with_context_as_app_role)
     myappctx_validation_free(v);
 
     /* A user without a tenant. */
-    su_set_context(c, user_text, NULL);
+    tu_set_context(c, user_text, NULL);
     tu_assert_ok(myappctx_connection_validate(c, &v, &err), err);
     ck_assert_int_eq(v->has_user, 1);
     ck_assert_int_eq(v->has_tenant, 0);
@@ -103,34 +103,31 @@ END_TEST
 
 START_TEST(validate_refuses_a_forged_non_uuid)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     myappctx_validation *v = (myappctx_validation *)1;
-    su_exec(c, "SELECT set_config('myapp.current_user_id', 'x''; DROP TABLE t; --', false)",
+    tu_exec(c, "SELECT set_config('myapp.current_user_id', 'x''; DROP TABLE t; --', false)",
             0, NULL);
-    su_expect(myappctx_connection_validate(c, &v, &err), MYAPPCTX_EMALFORMED, &err, "user_id");
+    tu_expect(myappctx_connection_validate(c, &v, &err), MYAPPCTX_EMALFORMED, err, "user_id");
     ck_assert_ptr_null(v);
-    su_exec(c, "SELECT set_config('myapp.current_user_id', '', false)", 0, NULL);
-    su_exec(c, "SELECT set_config('myapp.current_tenant_id', '{1234}', false)", 0, NULL);
-    su_expect(myappctx_connection_validate(c, &v, &err), MYAPPCTX_EMALFORMED, &err, "tenant_id");
-    su_exec(c, "SELECT set_config('myapp.current_tenant_id', '', false)", 0, NULL);
+    tu_exec(c, "SELECT set_config('myapp.current_user_id', '', false)", 0, NULL);
+    tu_exec(c, "SELECT set_config('myapp.current_tenant_id', '{1234}', false)", 0, NULL);
+    tu_expect(myappctx_connection_validate(c, &v, &err), MYAPPCTX_EMALFORMED, err, "tenant_id");
+    tu_exec(c, "SELECT set_config('myapp.current_tenant_id', '', false)", 0, NULL);
     tu_assert_ok(myappctx_connection_validate(c, &v, &err), err);
     ck_assert_int_eq(v->has_user, 0);
     ck_assert_int_eq(v->has_tenant, 0);
     myappctx_validation_free(v);
 
-    su_expect(myappctx_connection_validate(NULL, &v, &err), MYAPPCTX_EINVAL, &err, "'conn'");
-    su_expect(myappctx_connection_validate(c, NULL, &err), MYAPPCTX_EINVAL, &err, "'out'");
+    tu_expect(myappctx_connection_validate(NULL, &v, &err), MYAPPCTX_EINVAL, err, "'conn'");
+    tu_expect(myappctx_connection_validate(c, NULL, &err), MYAPPCTX_EINVAL, err, "'out'");
     myappctx_conn_close(c);
 }
 END_TEST
 
 START_TEST(validate_works_behind_txn_pooler)
 {
-    const char *bouncer = tu_pgbouncer_conninfo("app_service");
-    myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
-    opts.txn_pooler = 1;
-    myappctx_conn *c = tu_connect_opts(bouncer != NULL ? bouncer : SU_APP_CONNINFO, &opts);
+    myappctx_conn *c = tu_txn_pooler_connect(tu_pgbouncer_conninfo("app_service"));
     myappctx_error err;
     myappctx_validation *v;
     tu_assert_ok(myappctx_connection_validate(c, &v, &err), err);
@@ -143,8 +140,8 @@ END_TEST
 START_TEST(init_loads_settings_sets_defaults_and_logs)
 {
     char appname[64], conninfo[128], key[64];
-    su_unique("init", appname, sizeof appname);
-    su_unique("initkey", key, sizeof key);
+    tu_unique("init", appname, sizeof appname);
+    tu_unique("initkey", key, sizeof key);
     snprintf(conninfo, sizeof conninfo, "user=app_service application_name=%s", appname);
     myappctx_conn *c = tu_connect_opts(conninfo, NULL);
     myappctx_error err;
@@ -168,7 +165,7 @@ START_TEST(init_loads_settings_sets_defaults_and_logs)
     char pid[16];
     snprintf(pid, sizeof pid, "%d", PQbackendPID(myappctx_conn_pg(c)));
     const char *p[] = { pid, appname };
-    v = su_value(su, "SELECT count(*) FROM data.connection_log"
+    v = tu_value(su, "SELECT count(*) FROM data.connection_log"
                      " WHERE backend_pid = $1::int AND application_name = $2", 2, p);
     ck_assert_str_eq(v, "1");
     free(v);
@@ -179,20 +176,18 @@ END_TEST
 
 START_TEST(init_refusals)
 {
-    myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
-    opts.txn_pooler = 1;
-    myappctx_conn *c = tu_connect_opts(SU_APP_CONNINFO, &opts);
+    myappctx_conn *c = tu_txn_pooler_connect(NULL);
     myappctx_error err;
-    su_expect(myappctx_connection_init(c, &err), MYAPPCTX_ESESSIONSTATE, &err, NULL);
+    tu_expect(myappctx_connection_init(c, &err), MYAPPCTX_ESESSIONSTATE, err, NULL);
     myappctx_conn_close(c);
-    su_expect(myappctx_connection_init(NULL, &err), MYAPPCTX_EINVAL, &err, "'conn'");
+    tu_expect(myappctx_connection_init(NULL, &err), MYAPPCTX_EINVAL, err, "'conn'");
 
-    c = su_app_connect();
+    c = tu_app_connect();
     tu_assert_ok(myappctx_begin(c, &err), err);
     ck_assert_int_ne(myappctx_exec(c, "SELECT 1/0", 0, NULL, NULL, &err), MYAPPCTX_OK);
-    su_expect(myappctx_connection_init(c, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
+    tu_expect(myappctx_connection_init(c, &err), MYAPPCTX_ETXNFAILED, err, NULL);
     myappctx_validation *v;
-    su_expect(myappctx_connection_validate(c, &v, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
+    tu_expect(myappctx_connection_validate(c, &v, &err), MYAPPCTX_ETXNFAILED, err, NULL);
     myappctx_conn_close(c);
 }
 END_TEST
@@ -203,10 +198,10 @@ END_TEST
 static void
 create_app_role(char *role, size_t size)
 {
-    su_unique("idlerole", role, size);
+    tu_unique("idlerole", role, size);
     myappctx_conn *su = tu_connect();
     const char *p[] = { role };
-    su_exec(su, "SELECT myappctx.setup_app_role($1)", 1, p);
+    tu_exec(su, "SELECT myappctx.setup_app_role($1)", 1, p);
     myappctx_conn_close(su);
 }
 
@@ -230,17 +225,17 @@ START_TEST(cleanup_terminates_idle_connections_of_own_role)
     myappctx_conn *victim = tu_connect_opts(conninfo, NULL);
     myappctx_conn *bystander = tu_connect();                 /* another role */
     myappctx_error err;
-    su_exec(victim, "SELECT 1", 0, NULL);
-    su_exec(bystander, "SELECT 1", 0, NULL);
+    tu_exec(victim, "SELECT 1", 0, NULL);
+    tu_exec(bystander, "SELECT 1", 0, NULL);
     sleep(2);                                                 /* idle > 1 second */
 
     int terminated = -1;
     tu_assert_ok(myappctx_connection_cleanup_idle(caller, 1, &terminated, &err), err);
     ck_assert_int_eq(terminated, 1);
-    su_expect(myappctx_exec(victim, "SELECT 1", 0, NULL, NULL, &err), MYAPPCTX_ECONNECT, &err,
+    tu_expect(myappctx_exec(victim, "SELECT 1", 0, NULL, NULL, &err), MYAPPCTX_ECONNECT, err,
               NULL);
-    su_exec(caller, "SELECT 1", 0, NULL);
-    su_exec(bystander, "SELECT 1", 0, NULL);
+    tu_exec(caller, "SELECT 1", 0, NULL);
+    tu_exec(bystander, "SELECT 1", 0, NULL);
     /* Nothing idle is left; the count may be omitted. */
     tu_assert_ok(myappctx_connection_cleanup_idle(caller, 1, NULL, &err), err);
     myappctx_conn_close(victim);
@@ -252,7 +247,7 @@ END_TEST
 
 START_TEST(cleanup_as_app_role_and_bad_timeouts)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     /* Nothing has been idle for 68 years: the call is allowed and kills nothing. */
     int terminated = -1;
@@ -261,12 +256,12 @@ START_TEST(cleanup_as_app_role_and_bad_timeouts)
     static const long bad[] = { 0, -1, -600, 2147483648L, 9223372036854775807L };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         terminated = -1;
-        su_expect(myappctx_connection_cleanup_idle(c, bad[i], &terminated, &err), MYAPPCTX_EINVAL,
-                  &err, "'idle_timeout_seconds'");
+        tu_expect(myappctx_connection_cleanup_idle(c, bad[i], &terminated, &err), MYAPPCTX_EINVAL,
+                  err, "'idle_timeout_seconds'");
         ck_assert_int_eq(terminated, -1);
     }
-    su_expect(myappctx_connection_cleanup_idle(NULL, 600, &terminated, &err), MYAPPCTX_EINVAL,
-              &err, "'conn'");
+    tu_expect(myappctx_connection_cleanup_idle(NULL, 600, &terminated, &err), MYAPPCTX_EINVAL,
+              err, "'conn'");
     myappctx_conn_close(c);
 }
 END_TEST
@@ -276,7 +271,7 @@ START_TEST(summary_matches_pg_stat_activity)
     myappctx_conn *c = tu_connect();
     myappctx_conn *idle = tu_connect();
     myappctx_error err;
-    su_exec(idle, "SELECT 1", 0, NULL);
+    tu_exec(idle, "SELECT 1", 0, NULL);
     /* pg_stat_activity is read once per transaction, so the summary and the
      * reference query below see the same snapshot. */
     tu_assert_ok(myappctx_begin(c, &err), err);
@@ -309,10 +304,10 @@ START_TEST(summary_matches_pg_stat_activity)
     myappctx_connection_summary_free(rows);
     myappctx_connection_summary_free(NULL);
 
-    su_expect(myappctx_connection_summary_get(NULL, &rows, &n, &err), MYAPPCTX_EINVAL, &err,
+    tu_expect(myappctx_connection_summary_get(NULL, &rows, &n, &err), MYAPPCTX_EINVAL, err,
               "'conn'");
-    su_expect(myappctx_connection_summary_get(c, NULL, &n, &err), MYAPPCTX_EINVAL, &err, "'out'");
-    su_expect(myappctx_connection_summary_get(c, &rows, NULL, &err), MYAPPCTX_EINVAL, &err,
+    tu_expect(myappctx_connection_summary_get(c, NULL, &n, &err), MYAPPCTX_EINVAL, err, "'out'");
+    tu_expect(myappctx_connection_summary_get(c, &rows, NULL, &err), MYAPPCTX_EINVAL, err,
               "'out_count'");
     myappctx_conn_close(idle);
     myappctx_conn_close(c);
@@ -331,24 +326,24 @@ find_app(const myappctx_connection_stat *rows, size_t n, const char *appname)
 START_TEST(stats_rows_as_app_role)
 {
     char mine[64], theirs[64], conninfo[128], query[128];
-    su_unique("statsmine", mine, sizeof mine);
-    su_unique("statstheirs", theirs, sizeof theirs);
+    tu_unique("statsmine", mine, sizeof mine);
+    tu_unique("statstheirs", theirs, sizeof theirs);
     snprintf(conninfo, sizeof conninfo, "user=app_service application_name=%s", mine);
     myappctx_conn *idle_mine = tu_connect_opts(conninfo, NULL);
     snprintf(conninfo, sizeof conninfo, "application_name=%s", theirs);
     myappctx_conn *idle_theirs = tu_connect_opts(conninfo, NULL);   /* superuser */
     snprintf(query, sizeof query, "SELECT 'it''s; \"%s\"'", mine);
-    su_exec(idle_mine, query, 0, NULL);
-    su_exec(idle_theirs, "SELECT 2", 0, NULL);
+    tu_exec(idle_mine, query, 0, NULL);
+    tu_exec(idle_theirs, "SELECT 2", 0, NULL);
 
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     tu_assert_ok(myappctx_begin(c, &err), err);
     myappctx_connection_stat *rows = NULL;
     size_t n = 0;
     tu_assert_ok(myappctx_connection_stats_get(c, &rows, &n, &err), err);
     const char *p[] = { mine };
-    char *epoch = su_value(c, "SELECT extract(epoch FROM state_change) FROM pg_stat_activity"
+    char *epoch = tu_value(c, "SELECT extract(epoch FROM state_change) FROM pg_stat_activity"
                               " WHERE application_name = $1", 1, p);
     tu_assert_ok(myappctx_commit(c, &err), err);
 
@@ -385,10 +380,10 @@ START_TEST(stats_rows_as_app_role)
     myappctx_connection_stats_free(rows);
     myappctx_connection_stats_free(NULL);
 
-    su_expect(myappctx_connection_stats_get(NULL, &rows, &n, &err), MYAPPCTX_EINVAL, &err,
+    tu_expect(myappctx_connection_stats_get(NULL, &rows, &n, &err), MYAPPCTX_EINVAL, err,
               "'conn'");
-    su_expect(myappctx_connection_stats_get(c, NULL, &n, &err), MYAPPCTX_EINVAL, &err, "'out'");
-    su_expect(myappctx_connection_stats_get(c, &rows, NULL, &err), MYAPPCTX_EINVAL, &err,
+    tu_expect(myappctx_connection_stats_get(c, NULL, &n, &err), MYAPPCTX_EINVAL, err, "'out'");
+    tu_expect(myappctx_connection_stats_get(c, &rows, NULL, &err), MYAPPCTX_EINVAL, err,
               "'out_count'");
     myappctx_conn_close(c);
     myappctx_conn_close(idle_theirs);

@@ -5,28 +5,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../util.h"
+#include "testutil.h"
 
 static myappctx_uuid user, tenant;
 static char user_s[MYAPPCTX_UUID_BUFSIZE], tenant_s[MYAPPCTX_UUID_BUFSIZE];
 static char table[64];
 
-static void
-random_uuid(myappctx_uuid *u)
-{
-    for (size_t i = 0; i < sizeof u->bytes; i++)
-        u->bytes[i] = (unsigned char)(rand() & 0xff);
-}
-
 /* A table per test process, so suites can run in parallel. */
 static void
 setup(void)
 {
-    srand((unsigned)getpid());
-    random_uuid(&user);
-    random_uuid(&tenant);
-    myappctx_uuid_format(&user, user_s);
-    myappctx_uuid_format(&tenant, tenant_s);
+    tu_random_uuid(&user, user_s);
+    tu_random_uuid(&tenant, tenant_s);
     snprintf(table, sizeof table, "public.pl_test_%ld", (long)getpid());
     const char *bare = table + strlen("public.");
     myappctx_conn *c = tu_connect();
@@ -53,13 +43,8 @@ static int
 count_rows(myappctx_conn *c)
 {
     char sql[128];
-    PGresult *res;
-    myappctx_error err;
     snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-    tu_assert_ok(myappctx_exec(c, sql, 0, NULL, &res, &err), err);
-    int n = atoi(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return n;
+    return (int)tu_int(c, sql, 0, NULL);
 }
 
 static void
@@ -350,10 +335,7 @@ END_TEST
 START_TEST(broken_connection_reports_econnect)
 {
     myappctx_conn *c = tu_connect();
-    myappctx_conn *killer = tu_connect();
-    char sql[96];
-    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)", PQbackendPID(myappctx_conn_pg(c)));
-    tu_sql(myappctx_conn_pg(killer), sql);
+    tu_kill_backend(tu_backend_pid(c));
     myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
     ctx.user_id = &user;
     myappctx_stmt s = { "SELECT 1", 0, NULL };
@@ -363,7 +345,6 @@ START_TEST(broken_connection_reports_econnect)
     ck_assert_msg(rc == MYAPPCTX_ECONNECT, "got %s: %s", myappctx_strerror(rc), err.message);
     ck_assert_ptr_null(res);
     myappctx_conn_close(c);
-    myappctx_conn_close(killer);
 }
 END_TEST
 
@@ -400,20 +381,6 @@ pooled_teardown(void)
     teardown();
 }
 
-static myappctx_pool *
-one_conn_pool(void)
-{
-    myappctx_pool_config cfg = MYAPPCTX_POOL_CONFIG_INIT;
-    cfg.conninfo = "user=app_service";
-    cfg.min_size = cfg.max_size = 1;
-    cfg.validation = MYAPPCTX_POOL_VALIDATE_NONE;
-    myappctx_pool *pool;
-    myappctx_error err;
-    tu_assert_ok(myappctx_pool_new(&pool, &cfg, &err), err);
-    tu_assert_ok(myappctx_pool_wait_ready(pool, 30000, &err), err);
-    return pool;
-}
-
 static void
 leave_session_context(myappctx_pool *pool)
 {
@@ -431,7 +398,7 @@ leave_session_context(myappctx_pool *pool)
  * fast path carries it at the head of its own pipeline. */
 START_TEST(pooled_fast_path_never_sees_the_previous_borrower)
 {
-    myappctx_pool *pool = one_conn_pool();
+    myappctx_pool *pool = tu_pool_one();
     myappctx_error err;
     myappctx_conn *c;
     leave_session_context(pool);
@@ -546,7 +513,7 @@ START_TEST(pooled_next_borrower_never_sees_what_a_unit_left)
         { change_setting, probe_setting, "orig" },
         { set_role, "SELECT current_user::text = session_user::text", "t" },
     };
-    myappctx_pool *pool = one_conn_pool();
+    myappctx_pool *pool = tu_pool_one();
     for (int fast = 0; fast <= 1; fast++)
         for (size_t i = 0; i < sizeof dirty / sizeof dirty[0]; i++) {
             run_unit_on_pool(pool, dirty[i].sql);
@@ -561,7 +528,7 @@ END_TEST
  * runs. */
 START_TEST(pooled_fast_path_recovers_from_its_own_set_role)
 {
-    myappctx_pool *pool = one_conn_pool();
+    myappctx_pool *pool = tu_pool_one();
     myappctx_conn *c;
     myappctx_error err;
     char set_role[128];

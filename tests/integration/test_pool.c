@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "test_pool_util.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------ config */
 
@@ -33,7 +33,7 @@ ok_hook(myappctx_conn *conn, void *ud)
 
 START_TEST(config_is_validated_field_by_field)
 {
-    myappctx_pool_config base = tp_config("", 0, 2), c;
+    myappctx_pool_config base = tu_pool_config("", 0, 2), c;
     myappctx_pool *pool;
     myappctx_error err;
 
@@ -84,8 +84,8 @@ END_TEST
 
 START_TEST(null_and_foreign_arguments)
 {
-    myappctx_pool_config cfg = tp_config("", 0, 2);
-    myappctx_pool *pool = tp_new(&cfg), *other = tp_new(&cfg);
+    myappctx_pool_config cfg = tu_pool_config("", 0, 2);
+    myappctx_pool *pool = tu_pool_new(&cfg), *other = tu_pool_new(&cfg);
     myappctx_conn *c = (myappctx_conn *)0x1;
     myappctx_error err;
 
@@ -95,7 +95,7 @@ START_TEST(null_and_foreign_arguments)
     tu_assert_rc(myappctx_pool_acquire(pool, NULL, 0, &err), MYAPPCTX_EINVAL, err);
     ck_assert_msg(strstr(err.message, "out") != NULL, "%s", err.message);
 
-    c = tp_acquire(pool);
+    c = tu_pool_acquire(pool);
     ck_assert_int_eq(myappctx_pool_release(NULL, c), MYAPPCTX_EINVAL);
     ck_assert_int_eq(myappctx_pool_release(pool, NULL), MYAPPCTX_EINVAL);
     ck_assert_int_eq(myappctx_pool_release(other, c), MYAPPCTX_EINVAL);   /* wrong pool */
@@ -104,7 +104,7 @@ START_TEST(null_and_foreign_arguments)
     myappctx_conn_close(plain);
     ck_assert_int_eq(myappctx_pool_release(pool, c), MYAPPCTX_OK);
     ck_assert_int_eq(myappctx_pool_release(pool, c), MYAPPCTX_EINVAL);   /* twice: still idle */
-    ck_assert_int_eq(tp_stats(pool).idle, 1);
+    ck_assert_int_eq(tu_pool_stats(pool).idle, 1);
 
     myappctx_pool_stats st = MYAPPCTX_POOL_STATS_INIT;
     ck_assert_int_eq(myappctx_pool_stats_get(NULL, &st), MYAPPCTX_EINVAL);
@@ -124,12 +124,12 @@ END_TEST
 
 START_TEST(acquire_release_and_stats)
 {
-    myappctx_pool_config cfg = tp_config("", 2, 3);
-    myappctx_pool *pool = tp_new(&cfg);
+    myappctx_pool_config cfg = tu_pool_config("", 2, 3);
+    myappctx_pool *pool = tu_pool_new(&cfg);
     myappctx_error err;
     tu_assert_ok(myappctx_pool_wait_ready(pool, 20000, &err), err);
 
-    myappctx_pool_stats st = tp_stats(pool);
+    myappctx_pool_stats st = tu_pool_stats(pool);
     ck_assert_int_eq(st.size, 2);
     ck_assert_int_eq(st.idle, 2);
     ck_assert_int_eq(st.in_use, 0);
@@ -138,19 +138,19 @@ START_TEST(acquire_release_and_stats)
     ck_assert_uint_eq(st.created, 2);
     ck_assert_uint_eq(st.acquires, 0);
 
-    myappctx_conn *a = tp_acquire(pool), *b = tp_acquire(pool);
+    myappctx_conn *a = tu_pool_acquire(pool), *b = tu_pool_acquire(pool);
     ck_assert_ptr_ne(a, b);
-    ck_assert_int_ne(tp_pid(a), tp_pid(b));
+    ck_assert_int_ne(tu_backend_pid(a), tu_backend_pid(b));
     ck_assert_int_eq(myappctx_conn_is_txn_pooler(a), 0);
-    tp_expect(a, "SELECT 40 + 2", 0, NULL, "42");
-    st = tp_stats(pool);
+    tu_expect_value(a, "SELECT 40 + 2", 0, NULL, "42");
+    st = tu_pool_stats(pool);
     ck_assert_int_eq(st.in_use, 2);
     ck_assert_int_eq(st.idle, 0);
     ck_assert_uint_eq(st.acquires, 2);
 
     /* A third one is opened on demand, up to max_size. */
-    myappctx_conn *c = tp_acquire(pool);
-    st = tp_stats(pool);
+    myappctx_conn *c = tu_pool_acquire(pool);
+    st = tu_pool_stats(pool);
     ck_assert_int_eq(st.size, 3);
     ck_assert_uint_eq(st.created, 3);
     ck_assert_uint_ge(st.acquire_wait_max_us, 1);
@@ -159,7 +159,7 @@ START_TEST(acquire_release_and_stats)
     ck_assert_int_eq(myappctx_pool_release(pool, a), MYAPPCTX_OK);
     ck_assert_int_eq(myappctx_pool_release(pool, b), MYAPPCTX_OK);
     ck_assert_int_eq(myappctx_pool_release(pool, c), MYAPPCTX_OK);
-    st = tp_stats(pool);
+    st = tu_pool_stats(pool);
     ck_assert_int_eq(st.in_use, 0);
     ck_assert_int_eq(st.idle, 3);
     ck_assert_uint_eq(st.resets, 2);          /* a ran SQL, b had raw access (pid), c nothing */
@@ -171,52 +171,52 @@ END_TEST
 
 START_TEST(untouched_connection_needs_no_reset)
 {
-    myappctx_pool_config cfg = tp_config("", 1, 1);
-    myappctx_pool *pool = tp_new(&cfg);
-    myappctx_conn *c = tp_acquire(pool);
+    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
+    myappctx_pool *pool = tu_pool_new(&cfg);
+    myappctx_conn *c = tu_pool_acquire(pool);
     ck_assert_int_eq(myappctx_pool_release(pool, c), MYAPPCTX_OK);
-    ck_assert_uint_eq(tp_stats(pool).resets, 0);
+    ck_assert_uint_eq(tu_pool_stats(pool).resets, 0);
 
-    c = tp_acquire(pool);
-    tp_exec(c, "SELECT 1", 0, NULL);
+    c = tu_pool_acquire(pool);
+    tu_exec(c, "SELECT 1", 0, NULL);
     myappctx_pool_release(pool, c);
-    ck_assert_uint_eq(tp_stats(pool).resets, 1);
+    ck_assert_uint_eq(tu_pool_stats(pool).resets, 1);
 
     /* Raw libpq access counts as use: the caller may have changed anything. */
-    c = tp_acquire(pool);
+    c = tu_pool_acquire(pool);
     ck_assert_ptr_nonnull(myappctx_conn_pg(c));
     myappctx_pool_release(pool, c);
-    ck_assert_uint_eq(tp_stats(pool).resets, 2);
+    ck_assert_uint_eq(tu_pool_stats(pool).resets, 2);
 
-    c = tp_acquire(pool);
+    c = tu_pool_acquire(pool);
     myappctx_pool_release(pool, c);
-    ck_assert_uint_eq(tp_stats(pool).resets, 2);
-    ck_assert_uint_eq(tp_stats(pool).created, 1);
+    ck_assert_uint_eq(tu_pool_stats(pool).resets, 2);
+    ck_assert_uint_eq(tu_pool_stats(pool).created, 1);
     myappctx_pool_free(pool);
 }
 END_TEST
 
 START_TEST(release_rolls_back_open_and_failed_transactions)
 {
-    myappctx_pool_config cfg = tp_config("", 1, 1);
-    myappctx_pool *pool = tp_new(&cfg);
+    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
+    myappctx_pool *pool = tu_pool_new(&cfg);
     myappctx_error err;
     char id[MYAPPCTX_UUID_BUFSIZE];
-    tp_uuid(id);
+    tu_random_uuid(NULL, id);
     const char *p[] = { id };
 
-    myappctx_conn *c = tp_acquire(pool);
-    int pid = tp_pid(c);
+    myappctx_conn *c = tu_pool_acquire(pool);
+    int pid = tu_backend_pid(c);
     tu_assert_ok(myappctx_begin(c, &err), err);
-    tp_exec(c, "CREATE TEMP TABLE pool_rollback_probe (v text)", 0, NULL);
-    tp_exec(c, "SELECT set_config('myapp.current_user_id', $1, true)", 1, p);
+    tu_exec(c, "CREATE TEMP TABLE pool_rollback_probe (v text)", 0, NULL);
+    tu_exec(c, "SELECT set_config('myapp.current_user_id', $1, true)", 1, p);
     myappctx_pool_release(pool, c);
 
-    c = tp_acquire(pool);
-    ck_assert_int_eq(tp_pid(c), pid);                 /* same backend, clean state */
+    c = tu_pool_acquire(pool);
+    ck_assert_int_eq(tu_backend_pid(c), pid);                 /* same backend, clean state */
     ck_assert_int_eq(myappctx_conn_in_transaction(c), 0);
-    tp_expect(c, "SELECT to_regclass('pg_temp.pool_rollback_probe') IS NULL", 0, NULL, "t");
-    tp_expect(c, "SELECT NULLIF(current_setting('myapp.current_user_id', true), '')", 0, NULL,
+    tu_expect_value(c, "SELECT to_regclass('pg_temp.pool_rollback_probe') IS NULL", 0, NULL, "t");
+    tu_expect_value(c, "SELECT NULLIF(current_setting('myapp.current_user_id', true), '')", 0, NULL,
               NULL);
 
     tu_assert_ok(myappctx_begin(c, &err), err);
@@ -224,11 +224,11 @@ START_TEST(release_rolls_back_open_and_failed_transactions)
     ck_assert_int_eq(PQtransactionStatus(myappctx_conn_pg(c)), PQTRANS_INERROR);
     myappctx_pool_release(pool, c);
 
-    c = tp_acquire(pool);
-    ck_assert_int_eq(tp_pid(c), pid);
-    tp_expect(c, "SELECT 'usable'", 0, NULL, "usable");
+    c = tu_pool_acquire(pool);
+    ck_assert_int_eq(tu_backend_pid(c), pid);
+    tu_expect_value(c, "SELECT 'usable'", 0, NULL, "usable");
     myappctx_pool_release(pool, c);
-    myappctx_pool_stats st = tp_stats(pool);
+    myappctx_pool_stats st = tu_pool_stats(pool);
     ck_assert_uint_eq(st.resets, 3);
     ck_assert_uint_eq(st.discarded + st.lost, 0);
     myappctx_pool_free(pool);
@@ -237,30 +237,30 @@ END_TEST
 
 START_TEST(targeted_reset_clears_context_role_and_keeps_other_state)
 {
-    myappctx_pool_config cfg = tp_config("", 1, 1);
-    myappctx_pool *pool = tp_new(&cfg);
+    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
+    myappctx_pool *pool = tu_pool_new(&cfg);
     char user[MYAPPCTX_UUID_BUFSIZE], tenant[MYAPPCTX_UUID_BUFSIZE];
-    tp_uuid(user);
-    tp_uuid(tenant);
+    tu_random_uuid(NULL, user);
+    tu_random_uuid(NULL, tenant);
     const char *p[] = { user, tenant, "it's; a \\ \"session\"\nid" };
 
-    myappctx_conn *c = tp_acquire(pool);
-    char *appname = tp_value(c, "SELECT current_setting('application_name')", 0, NULL);
-    tp_exec(c, "SELECT api.set_context($1::uuid, $2::uuid, 'user', $3)", 3, p);
-    tp_expect(c, "SELECT current_setting('myapp.session_id')", 0, NULL, p[2]);
-    tp_exec(c, "SELECT set_config('myapp.unknown_to_schema', 'kept', false)", 0, NULL);
-    tp_exec(c, "SET ROLE app_service", 0, NULL);
-    tp_expect(c, "SELECT current_user", 0, NULL, "app_service");
+    myappctx_conn *c = tu_pool_acquire(pool);
+    char *appname = tu_value(c, "SELECT current_setting('application_name')", 0, NULL);
+    tu_exec(c, "SELECT api.set_context($1::uuid, $2::uuid, 'user', $3)", 3, p);
+    tu_expect_value(c, "SELECT current_setting('myapp.session_id')", 0, NULL, p[2]);
+    tu_exec(c, "SELECT set_config('myapp.unknown_to_schema', 'kept', false)", 0, NULL);
+    tu_exec(c, "SET ROLE app_service", 0, NULL);
+    tu_expect_value(c, "SELECT current_user", 0, NULL, "app_service");
     myappctx_pool_release(pool, c);
 
-    c = tp_acquire(pool);
-    tp_expect(c, "SELECT current_user = session_user", 0, NULL, "t");
-    tp_expect(c, "SELECT api.get_context()->>'user_id'", 0, NULL, NULL);
-    tp_expect(c, "SELECT api.get_context()->>'session_id'", 0, NULL, NULL);
-    tp_expect(c, "SELECT current_setting('application_name')", 0, NULL, appname);
+    c = tu_pool_acquire(pool);
+    tu_expect_value(c, "SELECT current_user = session_user", 0, NULL, "t");
+    tu_expect_value(c, "SELECT api.get_context()->>'user_id'", 0, NULL, NULL);
+    tu_expect_value(c, "SELECT api.get_context()->>'session_id'", 0, NULL, NULL);
+    tu_expect_value(c, "SELECT current_setting('application_name')", 0, NULL, appname);
     free(appname);
     /* Targeted means targeted: a variable the schema does not know stays. */
-    tp_expect(c, "SELECT current_setting('myapp.unknown_to_schema', true)", 0, NULL, "kept");
+    tu_expect_value(c, "SELECT current_setting('myapp.unknown_to_schema', true)", 0, NULL, "kept");
     myappctx_pool_release(pool, c);
     myappctx_pool_free(pool);
 }
@@ -268,59 +268,59 @@ END_TEST
 
 START_TEST(discard_all_reset_drops_all_session_state)
 {
-    myappctx_pool_config cfg = tp_config("", 1, 1);
+    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
     cfg.reset = MYAPPCTX_POOL_RESET_DISCARD_ALL;
-    myappctx_pool *pool = tp_new(&cfg);
+    myappctx_pool *pool = tu_pool_new(&cfg);
     myappctx_error err;
     char user[MYAPPCTX_UUID_BUFSIZE];
-    tp_uuid(user);
+    tu_random_uuid(NULL, user);
     const char *p[] = { user };
 
-    myappctx_conn *c = tp_acquire(pool);
-    int pid = tp_pid(c);
-    tp_exec(c, "SELECT api.set_context($1::uuid)", 1, p);
-    tp_exec(c, "SELECT set_config('myapp.unknown_to_schema', 'gone', false)", 0, NULL);
-    tp_exec(c, "PREPARE pool_probe AS SELECT 1", 0, NULL);
+    myappctx_conn *c = tu_pool_acquire(pool);
+    int pid = tu_backend_pid(c);
+    tu_exec(c, "SELECT api.set_context($1::uuid)", 1, p);
+    tu_exec(c, "SELECT set_config('myapp.unknown_to_schema', 'gone', false)", 0, NULL);
+    tu_exec(c, "PREPARE pool_probe AS SELECT 1", 0, NULL);
     tu_assert_ok(myappctx_begin(c, &err), err);   /* rolled back before DISCARD ALL */
     myappctx_pool_release(pool, c);
 
-    c = tp_acquire(pool);
-    ck_assert_int_eq(tp_pid(c), pid);
-    tp_expect(c, "SELECT NULLIF(current_setting('myapp.current_user_id', true), '')", 0, NULL,
+    c = tu_pool_acquire(pool);
+    ck_assert_int_eq(tu_backend_pid(c), pid);
+    tu_expect_value(c, "SELECT NULLIF(current_setting('myapp.current_user_id', true), '')", 0, NULL,
               NULL);
-    tp_expect(c, "SELECT NULLIF(current_setting('myapp.unknown_to_schema', true), '')", 0,
+    tu_expect_value(c, "SELECT NULLIF(current_setting('myapp.unknown_to_schema', true), '')", 0,
               NULL, NULL);
-    tp_expect(c, "SELECT count(*) FROM pg_prepared_statements", 0, NULL, "0");
+    tu_expect_value(c, "SELECT count(*) FROM pg_prepared_statements", 0, NULL, "0");
     myappctx_pool_release(pool, c);
-    ck_assert_uint_eq(tp_stats(pool).resets, 2);
+    ck_assert_uint_eq(tu_pool_stats(pool).resets, 2);
     myappctx_pool_free(pool);
 }
 END_TEST
 
 START_TEST(pending_results_and_pipeline_mode_are_discarded)
 {
-    myappctx_pool_config cfg = tp_config("", 1, 1);
-    myappctx_pool *pool = tp_new(&cfg);
+    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
+    myappctx_pool *pool = tu_pool_new(&cfg);
 
-    myappctx_conn *c = tp_acquire(pool);
-    int pid1 = tp_pid(c);
+    myappctx_conn *c = tu_pool_acquire(pool);
+    int pid1 = tu_backend_pid(c);
     ck_assert_int_eq(PQsendQuery(myappctx_conn_pg(c), "SELECT pg_sleep(0)"), 1);
     myappctx_pool_release(pool, c);
-    myappctx_pool_stats st = tp_stats(pool);
+    myappctx_pool_stats st = tu_pool_stats(pool);
     ck_assert_uint_eq(st.discarded, 1);
 
-    c = tp_acquire(pool);
-    int pid2 = tp_pid(c);
+    c = tu_pool_acquire(pool);
+    int pid2 = tu_backend_pid(c);
     ck_assert_int_ne(pid2, pid1);
     ck_assert_int_eq(PQenterPipelineMode(myappctx_conn_pg(c)), 1);
     myappctx_pool_release(pool, c);
-    ck_assert_uint_eq(tp_stats(pool).discarded, 2);
+    ck_assert_uint_eq(tu_pool_stats(pool).discarded, 2);
 
-    c = tp_acquire(pool);
-    ck_assert_int_ne(tp_pid(c), pid2);
-    tp_expect(c, "SELECT 'fresh'", 0, NULL, "fresh");
+    c = tu_pool_acquire(pool);
+    ck_assert_int_ne(tu_backend_pid(c), pid2);
+    tu_expect_value(c, "SELECT 'fresh'", 0, NULL, "fresh");
     myappctx_pool_release(pool, c);
-    st = tp_stats(pool);
+    st = tu_pool_stats(pool);
     ck_assert_uint_eq(st.created, 3);
     ck_assert_uint_eq(st.lost, 0);
     myappctx_pool_free(pool);
@@ -331,15 +331,15 @@ START_TEST(conninfo_is_passed_verbatim)
 {
     /* libpq quoting: \' and \\ inside a single-quoted value. */
     const char *conninfo = "application_name='it\\'s; a \\\\ name'";
-    myappctx_pool_config cfg = tp_config(conninfo, 1, 1);
-    myappctx_pool *pool = tp_new(&cfg);
-    myappctx_conn *c = tp_acquire(pool);
-    tp_expect(c, "SELECT current_setting('application_name')", 0, NULL, "it's; a \\ name");
-    tp_exec(c, "SET application_name = 'changed'", 0, NULL);
+    myappctx_pool_config cfg = tu_pool_config(conninfo, 1, 1);
+    myappctx_pool *pool = tu_pool_new(&cfg);
+    myappctx_conn *c = tu_pool_acquire(pool);
+    tu_expect_value(c, "SELECT current_setting('application_name')", 0, NULL, "it's; a \\ name");
+    tu_exec(c, "SET application_name = 'changed'", 0, NULL);
     myappctx_pool_release(pool, c);
-    c = tp_acquire(pool);
+    c = tu_pool_acquire(pool);
     /* clear_context() resets application_name to the connection's own. */
-    tp_expect(c, "SELECT current_setting('application_name')", 0, NULL, "it's; a \\ name");
+    tu_expect_value(c, "SELECT current_setting('application_name')", 0, NULL, "it's; a \\ name");
     myappctx_pool_release(pool, c);
     myappctx_pool_free(pool);
 }
@@ -349,9 +349,9 @@ END_TEST
 
 START_TEST(acquire_times_out_with_pool_state)
 {
-    myappctx_pool_config cfg = tp_config("", 1, 1);
-    myappctx_pool *pool = tp_new(&cfg);
-    myappctx_conn *held = tp_acquire(pool), *c = (myappctx_conn *)0x1;
+    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
+    myappctx_pool *pool = tu_pool_new(&cfg);
+    myappctx_conn *held = tu_pool_acquire(pool), *c = (myappctx_conn *)0x1;
     myappctx_error err;
 
     tu_assert_rc(myappctx_pool_acquire(pool, &c, 30, &err), MYAPPCTX_ETIMEOUT, err);
@@ -363,12 +363,12 @@ START_TEST(acquire_times_out_with_pool_state)
     tu_assert_rc(myappctx_pool_acquire(pool, &c, 0, &err), MYAPPCTX_ETIMEOUT, err);
     ck_assert_msg(strstr(err.message, "waiting=0") != NULL, "%s", err.message);
 
-    myappctx_pool_stats st = tp_stats(pool);
+    myappctx_pool_stats st = tu_pool_stats(pool);
     ck_assert_uint_eq(st.timeouts, 2);
     ck_assert_int_eq(st.waiting, 0);
     ck_assert_uint_eq(st.acquires, 1);
     myappctx_pool_release(pool, held);
-    c = tp_acquire(pool);
+    c = tu_pool_acquire(pool);
     myappctx_pool_release(pool, c);
     myappctx_pool_free(pool);
 }
@@ -401,9 +401,9 @@ fifo_waiter(void *p)
 START_TEST(waiters_are_served_in_arrival_order)
 {
     enum { N = 8 };
-    myappctx_pool_config cfg = tp_config("", 1, 1);
-    myappctx_pool *pool = tp_new(&cfg);
-    myappctx_conn *held = tp_acquire(pool);
+    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
+    myappctx_pool *pool = tu_pool_new(&cfg);
+    myappctx_conn *held = tu_pool_acquire(pool);
     pthread_t th[N];
     struct fifo_arg args[N];
     int order[N], next = 0;
@@ -413,7 +413,7 @@ START_TEST(waiters_are_served_in_arrival_order)
         args[i] = (struct fifo_arg){ pool, i, order, &next, &mu, -99 };
         ck_assert_int_eq(pthread_create(&th[i], NULL, fifo_waiter, &args[i]), 0);
         /* The next thread starts only once this one is queued. */
-        TP_EVENTUALLY(tp_stats(pool).waiting == i + 1, 10000, "waiter queued");
+        TU_EVENTUALLY(tu_pool_stats(pool).waiting == i + 1, 10000, "waiter queued");
     }
     myappctx_pool_release(pool, held);
     for (int i = 0; i < N; i++) {
@@ -423,7 +423,7 @@ START_TEST(waiters_are_served_in_arrival_order)
     ck_assert_int_eq(next, N);
     for (int i = 0; i < N; i++)
         ck_assert_msg(order[i] == i, "served %d as number %d", order[i], i);
-    ck_assert_uint_eq(tp_stats(pool).created, 1);
+    ck_assert_uint_eq(tu_pool_stats(pool).created, 1);
     myappctx_pool_free(pool);
 }
 END_TEST
@@ -431,10 +431,10 @@ END_TEST
 START_TEST(full_waiter_queue_is_refused_at_once)
 {
     enum { N = 2 };
-    myappctx_pool_config cfg = tp_config("", 1, 1);
+    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
     cfg.max_waiters = N;
-    myappctx_pool *pool = tp_new(&cfg);
-    myappctx_conn *held = tp_acquire(pool), *c = (myappctx_conn *)0x1;
+    myappctx_pool *pool = tu_pool_new(&cfg);
+    myappctx_conn *held = tu_pool_acquire(pool), *c = (myappctx_conn *)0x1;
     pthread_t th[N];
     struct fifo_arg args[N];
     int order[N], next = 0;
@@ -445,12 +445,12 @@ START_TEST(full_waiter_queue_is_refused_at_once)
         args[i] = (struct fifo_arg){ pool, i, order, &next, &mu, -99 };
         ck_assert_int_eq(pthread_create(&th[i], NULL, fifo_waiter, &args[i]), 0);
     }
-    TP_EVENTUALLY(tp_stats(pool).waiting == N, 10000, "waiters queued");
+    TU_EVENTUALLY(tu_pool_stats(pool).waiting == N, 10000, "waiters queued");
     /* A long timeout must not matter: the refusal is immediate. */
     tu_assert_rc(myappctx_pool_acquire(pool, &c, 600000, &err), MYAPPCTX_EFULL, err);
     ck_assert_ptr_null(c);
     ck_assert_msg(strstr(err.message, "waiting=2") != NULL, "%s", err.message);
-    ck_assert_uint_eq(tp_stats(pool).rejected, 1);
+    ck_assert_uint_eq(tu_pool_stats(pool).rejected, 1);
 
     myappctx_pool_release(pool, held);
     for (int i = 0; i < N; i++) {
@@ -465,12 +465,12 @@ END_TEST
 
 START_TEST(close_while_borrowed)
 {
-    myappctx_pool_config cfg = tp_config("", 2, 2);
-    myappctx_pool *pool = tp_new(&cfg);
+    myappctx_pool_config cfg = tu_pool_config("", 2, 2);
+    myappctx_pool *pool = tu_pool_new(&cfg);
     myappctx_error err;
     tu_assert_ok(myappctx_pool_wait_ready(pool, 20000, &err), err);
-    myappctx_conn *c = tp_acquire(pool), *d = (myappctx_conn *)0x1;
-    int pid = tp_pid(c);
+    myappctx_conn *c = tu_pool_acquire(pool), *d = (myappctx_conn *)0x1;
+    int pid = tu_backend_pid(c);
 
     myappctx_pool_close(pool);
     myappctx_pool_close(pool);      /* idempotent */
@@ -478,18 +478,18 @@ START_TEST(close_while_borrowed)
     ck_assert_ptr_null(d);
     tu_assert_rc(myappctx_pool_resize(pool, 0, 5, &err), MYAPPCTX_ECLOSED, err);
     tu_assert_rc(myappctx_pool_wait_ready(pool, 1000, &err), MYAPPCTX_ECLOSED, err);
-    myappctx_pool_stats st = tp_stats(pool);
+    myappctx_pool_stats st = tu_pool_stats(pool);
     ck_assert_int_eq(st.closed, 1);
     ck_assert_int_eq(st.size, 1);               /* the idle one is closed now */
     ck_assert_int_eq(st.idle, 0);
 
-    tp_expect(c, "SELECT 'still mine'", 0, NULL, "still mine");
+    tu_expect_value(c, "SELECT 'still mine'", 0, NULL, "still mine");
     ck_assert_int_eq(myappctx_pool_release(pool, c), MYAPPCTX_OK);
-    st = tp_stats(pool);
+    st = tu_pool_stats(pool);
     ck_assert_int_eq(st.size, 0);
     ck_assert_int_eq(st.in_use, 0);
     ck_assert_uint_eq(st.resets, 0);            /* closed, not reset */
-    TP_EVENTUALLY(!tp_backend_alive(pid), 10000, "returned connection closed");
+    TU_EVENTUALLY(!tu_backend_alive(pid), 10000, "returned connection closed");
     myappctx_pool_free(pool);
 }
 END_TEST
@@ -505,22 +505,22 @@ closed_waiter(void *p)
 
 START_TEST(close_wakes_waiters)
 {
-    myappctx_pool_config cfg = tp_config("", 1, 1);
-    myappctx_pool *pool = tp_new(&cfg);
-    myappctx_conn *held = tp_acquire(pool);
+    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
+    myappctx_pool *pool = tu_pool_new(&cfg);
+    myappctx_conn *held = tu_pool_acquire(pool);
     pthread_t th[3];
     struct fifo_arg args[3];
     for (int i = 0; i < 3; i++) {
         args[i] = (struct fifo_arg){ .pool = pool, .rc = -99 };
         ck_assert_int_eq(pthread_create(&th[i], NULL, closed_waiter, &args[i]), 0);
     }
-    TP_EVENTUALLY(tp_stats(pool).waiting == 3, 10000, "waiters queued");
+    TU_EVENTUALLY(tu_pool_stats(pool).waiting == 3, 10000, "waiters queued");
     myappctx_pool_close(pool);
     for (int i = 0; i < 3; i++) {
         pthread_join(th[i], NULL);
         ck_assert_int_eq(args[i].rc, MYAPPCTX_ECLOSED);
     }
-    ck_assert_int_eq(tp_stats(pool).waiting, 0);
+    ck_assert_int_eq(tu_pool_stats(pool).waiting, 0);
     myappctx_pool_release(pool, held);
     myappctx_pool_free(pool);
 }
@@ -528,15 +528,15 @@ END_TEST
 
 START_TEST(release_after_free_is_safe)
 {
-    myappctx_pool_config cfg = tp_config("", 2, 2);
-    myappctx_pool *pool = tp_new(&cfg);
-    myappctx_conn *a = tp_acquire(pool), *b = tp_acquire(pool);
-    int pid = tp_pid(a);
+    myappctx_pool_config cfg = tu_pool_config("", 2, 2);
+    myappctx_pool *pool = tu_pool_new(&cfg);
+    myappctx_conn *a = tu_pool_acquire(pool), *b = tu_pool_acquire(pool);
+    int pid = tu_backend_pid(a);
     myappctx_pool_free(pool);       /* memory stays until both come back */
-    tp_expect(a, "SELECT 'after free'", 0, NULL, "after free");
+    tu_expect_value(a, "SELECT 'after free'", 0, NULL, "after free");
     ck_assert_int_eq(myappctx_pool_release(pool, a), MYAPPCTX_OK);
     ck_assert_int_eq(myappctx_pool_release(pool, b), MYAPPCTX_OK);   /* the last frees it */
-    TP_EVENTUALLY(!tp_backend_alive(pid), 10000, "connection closed");
+    TU_EVENTUALLY(!tu_backend_alive(pid), 10000, "connection closed");
 }
 END_TEST
 
@@ -544,8 +544,8 @@ END_TEST
 
 START_TEST(resize_up_and_down)
 {
-    myappctx_pool_config cfg = tp_config("", 0, 1);
-    myappctx_pool *pool = tp_new(&cfg);
+    myappctx_pool_config cfg = tu_pool_config("", 0, 1);
+    myappctx_pool *pool = tu_pool_new(&cfg);
     myappctx_error err;
 
     tu_assert_rc(myappctx_pool_resize(pool, -1, 2, &err), MYAPPCTX_EINVAL, err);
@@ -555,7 +555,7 @@ START_TEST(resize_up_and_down)
     tu_assert_rc(myappctx_pool_resize(pool, 3, 2, &err), MYAPPCTX_EINVAL, err);
 
     /* A waiter blocked by max_size=1 gets a new connection when it grows. */
-    myappctx_conn *a = tp_acquire(pool);
+    myappctx_conn *a = tu_pool_acquire(pool);
     pthread_t th;
     struct fifo_arg arg = { .pool = pool, .rc = -99 };
     int order[1], next = 0;
@@ -564,29 +564,29 @@ START_TEST(resize_up_and_down)
     arg.next = &next;
     arg.mu = &mu;
     ck_assert_int_eq(pthread_create(&th, NULL, fifo_waiter, &arg), 0);
-    TP_EVENTUALLY(tp_stats(pool).waiting == 1, 10000, "waiter queued");
+    TU_EVENTUALLY(tu_pool_stats(pool).waiting == 1, 10000, "waiter queued");
     tu_assert_ok(myappctx_pool_resize(pool, 3, 4, &err), err);
     pthread_join(th, NULL);
     ck_assert_int_eq(arg.rc, MYAPPCTX_OK);
     tu_assert_ok(myappctx_pool_wait_ready(pool, 20000, &err), err);
-    myappctx_pool_stats st = tp_stats(pool);
+    myappctx_pool_stats st = tu_pool_stats(pool);
     ck_assert_int_ge(st.size, 3);
     ck_assert_int_eq(st.min_size, 3);
     ck_assert_int_eq(st.max_size, 4);
 
     /* Down: idle surplus closed now, borrowed surplus when returned. */
-    myappctx_conn *b = tp_acquire(pool), *c = tp_acquire(pool);
+    myappctx_conn *b = tu_pool_acquire(pool), *c = tu_pool_acquire(pool);
     tu_assert_ok(myappctx_pool_resize(pool, 0, 1, &err), err);
-    st = tp_stats(pool);
+    st = tu_pool_stats(pool);
     ck_assert_int_eq(st.idle, 0);
     ck_assert_int_eq(st.size, 3);
     myappctx_pool_release(pool, a);
     myappctx_pool_release(pool, b);
-    st = tp_stats(pool);
+    st = tu_pool_stats(pool);
     ck_assert_int_eq(st.size, 1);
     ck_assert_int_eq(st.idle, 0);
     myappctx_pool_release(pool, c);
-    st = tp_stats(pool);
+    st = tu_pool_stats(pool);
     ck_assert_int_eq(st.size, 1);
     ck_assert_int_eq(st.idle, 1);
     ck_assert_uint_ge(st.evicted, 2);
@@ -596,8 +596,8 @@ END_TEST
 
 START_TEST(unreachable_server_times_out_with_the_reason)
 {
-    myappctx_pool_config cfg = tp_config("host=/nonexistent/pooltest port=1", 1, 2);
-    myappctx_pool *pool = tp_new(&cfg);      /* lazy: succeeds without a server */
+    myappctx_pool_config cfg = tu_pool_config("host=/nonexistent/pooltest port=1", 1, 2);
+    myappctx_pool *pool = tu_pool_new(&cfg);      /* lazy: succeeds without a server */
     myappctx_conn *c = (myappctx_conn *)0x1;
     myappctx_error err;
 
@@ -607,7 +607,7 @@ START_TEST(unreachable_server_times_out_with_the_reason)
     tu_assert_rc(myappctx_pool_acquire(pool, &c, 100, &err), MYAPPCTX_ETIMEOUT, err);
     ck_assert_ptr_null(c);
     ck_assert_msg(strstr(err.message, "/nonexistent/pooltest") != NULL, "%s", err.message);
-    myappctx_pool_stats st = tp_stats(pool);
+    myappctx_pool_stats st = tu_pool_stats(pool);
     ck_assert_uint_ge(st.errors, 2);            /* retried */
     ck_assert_uint_eq(st.created, 0);
     ck_assert_int_eq(st.size, 0);

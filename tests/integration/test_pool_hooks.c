@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "test_pool_util.h"
+#include "testutil.h"
 
 /* Hooks run in other threads (on_connect: the background thread). */
 struct hook_state {
@@ -61,12 +61,10 @@ logged_rows(int pid)
     char p[16];
     snprintf(p, sizeof p, "%d", pid);
     const char *params[] = { p };
-    char *v = tp_value(su, "SELECT count(*) FROM data.connection_log AS l"
-                           " JOIN pg_stat_activity AS a ON a.pid = l.backend_pid"
-                           " WHERE l.backend_pid = $1::int AND l.connected_at >= a.backend_start",
-                       1, params);
-    int n = atoi(v);
-    free(v);
+    int n = (int)tu_int(su, "SELECT count(*) FROM data.connection_log AS l"
+                            " JOIN pg_stat_activity AS a ON a.pid = l.backend_pid"
+                            " WHERE l.backend_pid = $1::int AND l.connected_at >= a.backend_start",
+                        1, params);
     myappctx_conn_close(su);
     return n;
 }
@@ -75,18 +73,18 @@ logged_rows(int pid)
 
 START_TEST(default_on_connect_runs_init_connection)
 {
-    myappctx_pool_config cfg = tp_config("user=app_service", 1, 1);
-    myappctx_pool *pool = tp_new(&cfg);
-    myappctx_conn *c = tp_acquire(pool);
-    ck_assert_int_eq(logged_rows(tp_pid(c)), 1);
-    tp_expect(c, "SELECT current_setting('DateStyle')", 0, NULL, "ISO, MDY");
+    myappctx_pool_config cfg = tu_pool_config("user=app_service", 1, 1);
+    myappctx_pool *pool = tu_pool_new(&cfg);
+    myappctx_conn *c = tu_pool_acquire(pool);
+    ck_assert_int_eq(logged_rows(tu_backend_pid(c)), 1);
+    tu_expect_value(c, "SELECT current_setting('DateStyle')", 0, NULL, "ISO, MDY");
     myappctx_pool_release(pool, c);
     myappctx_pool_free(pool);
 
     cfg.init_connection = 0;
-    pool = tp_new(&cfg);
-    c = tp_acquire(pool);
-    ck_assert_int_eq(logged_rows(tp_pid(c)), 0);
+    pool = tu_pool_new(&cfg);
+    c = tu_pool_acquire(pool);
+    ck_assert_int_eq(logged_rows(tu_backend_pid(c)), 0);
     myappctx_pool_release(pool, c);
     myappctx_pool_free(pool);
 }
@@ -94,12 +92,12 @@ END_TEST
 
 START_TEST(txn_pooler_flag_marks_connections_and_skips_session_setup)
 {
-    myappctx_pool_config cfg = tp_config("", 1, 1);
+    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
     cfg.txn_pooler = 1;
-    myappctx_pool *pool = tp_new(&cfg);
+    myappctx_pool *pool = tu_pool_new(&cfg);
     myappctx_error err;
-    myappctx_conn *c = tp_acquire(pool);
-    int pid = tp_pid(c);
+    myappctx_conn *c = tu_pool_acquire(pool);
+    int pid = tu_backend_pid(c);
     ck_assert_int_eq(myappctx_conn_is_txn_pooler(c), 1);
     ck_assert_int_eq(logged_rows(pid), 0);         /* no init_connection() */
     int n = -1;
@@ -107,18 +105,18 @@ START_TEST(txn_pooler_flag_marks_connections_and_skips_session_setup)
 
     /* The reset only ends the transaction: there is no session of ours. */
     char user[MYAPPCTX_UUID_BUFSIZE];
-    tp_uuid(user);
+    tu_random_uuid(NULL, user);
     const char *p[] = { user };
     tu_assert_ok(myappctx_begin(c, &err), err);
-    tp_exec(c, "SELECT api.set_transaction_context($1::uuid)", 1, p);
-    tp_expect(c, "SELECT api.get_context()->>'user_id'", 0, NULL, user);
+    tu_exec(c, "SELECT api.set_transaction_context($1::uuid)", 1, p);
+    tu_expect_value(c, "SELECT api.get_context()->>'user_id'", 0, NULL, user);
     myappctx_pool_release(pool, c);
-    c = tp_acquire(pool);
-    ck_assert_int_eq(tp_pid(c), pid);
+    c = tu_pool_acquire(pool);
+    ck_assert_int_eq(tu_backend_pid(c), pid);
     ck_assert_int_eq(myappctx_conn_in_transaction(c), 0);
-    tp_expect(c, "SELECT api.get_context()->>'user_id'", 0, NULL, NULL);
+    tu_expect_value(c, "SELECT api.get_context()->>'user_id'", 0, NULL, NULL);
     myappctx_pool_release(pool, c);
-    ck_assert_uint_eq(tp_stats(pool).resets, 2);
+    ck_assert_uint_eq(tu_pool_stats(pool).resets, 2);
     myappctx_pool_free(pool);
 }
 END_TEST
@@ -126,19 +124,19 @@ END_TEST
 START_TEST(on_connect_replaces_the_default_step)
 {
     struct hook_state h = HOOK_STATE_INIT;
-    myappctx_pool_config cfg = tp_config("", 2, 2);
+    myappctx_pool_config cfg = tu_pool_config("", 2, 2);
     cfg.on_connect = counting_hook;
     cfg.on_connect_userdata = &h;
-    myappctx_pool *pool = tp_new(&cfg);
+    myappctx_pool *pool = tu_pool_new(&cfg);
     myappctx_error err;
     tu_assert_ok(myappctx_pool_wait_ready(pool, 20000, &err), err);
     ck_assert_int_eq(hook_calls(&h), 2);
-    myappctx_conn *c = tp_acquire(pool);
-    tp_expect(c, "SELECT current_setting('myapp.hooked')", 0, NULL, "yes");
-    ck_assert_int_eq(logged_rows(tp_pid(c)), 0);
+    myappctx_conn *c = tu_pool_acquire(pool);
+    tu_expect_value(c, "SELECT current_setting('myapp.hooked')", 0, NULL, "yes");
+    ck_assert_int_eq(logged_rows(tu_backend_pid(c)), 0);
     myappctx_pool_release(pool, c);
     ck_assert_int_eq(hook_calls(&h), 2);           /* once per connection */
-    myappctx_pool_stats st = tp_stats(pool);
+    myappctx_pool_stats st = tu_pool_stats(pool);
     ck_assert_uint_eq(st.created, 2);
     ck_assert_uint_eq(st.errors, 0);
     myappctx_pool_free(pool);
@@ -149,13 +147,13 @@ START_TEST(on_connect_refusals_are_errors_and_retried)
 {
     struct hook_state h = HOOK_STATE_INIT;
     h.refuse_first = 3;
-    myappctx_pool_config cfg = tp_config("", 1, 1);
+    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
     cfg.on_connect = counting_hook;
     cfg.on_connect_userdata = &h;
-    myappctx_pool *pool = tp_new(&cfg);
+    myappctx_pool *pool = tu_pool_new(&cfg);
     myappctx_error err;
     tu_assert_ok(myappctx_pool_wait_ready(pool, 20000, &err), err);
-    myappctx_pool_stats st = tp_stats(pool);
+    myappctx_pool_stats st = tu_pool_stats(pool);
     ck_assert_uint_eq(st.errors, 3);
     ck_assert_uint_eq(st.created, 1);
     ck_assert_int_eq(hook_calls(&h), 4);
@@ -167,10 +165,10 @@ START_TEST(on_connect_always_refusing_times_out)
 {
     struct hook_state h = HOOK_STATE_INIT;
     h.refuse_always = 1;
-    myappctx_pool_config cfg = tp_config("", 1, 1);
+    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
     cfg.on_connect = counting_hook;
     cfg.on_connect_userdata = &h;
-    myappctx_pool *pool = tp_new(&cfg);
+    myappctx_pool *pool = tu_pool_new(&cfg);
     myappctx_conn *c = (myappctx_conn *)0x1;
     myappctx_error err;
     tu_assert_rc(myappctx_pool_acquire(pool, &c, 150, &err), MYAPPCTX_ETIMEOUT, err);
@@ -178,7 +176,7 @@ START_TEST(on_connect_always_refusing_times_out)
     ck_assert_msg(strstr(err.message, "on_connect hook refused the connection (returned 1)"),
                   "%s", err.message);
     myappctx_pool_close(pool);          /* stops the retries: counts are final */
-    myappctx_pool_stats st = tp_stats(pool);
+    myappctx_pool_stats st = tu_pool_stats(pool);
     ck_assert_uint_ge(st.errors, 1);
     ck_assert_uint_eq(st.errors, (uint64_t)hook_calls(&h));
     ck_assert_uint_eq(st.created, 0);
@@ -190,14 +188,14 @@ START_TEST(on_connect_leaving_a_transaction_open_is_refused)
 {
     struct hook_state h = HOOK_STATE_INIT;
     h.open_txn_first = 1;
-    myappctx_pool_config cfg = tp_config("", 1, 1);
+    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
     cfg.on_connect = counting_hook;
     cfg.on_connect_userdata = &h;
-    myappctx_pool *pool = tp_new(&cfg);
-    myappctx_conn *c = tp_acquire(pool);
+    myappctx_pool *pool = tu_pool_new(&cfg);
+    myappctx_conn *c = tu_pool_acquire(pool);
     ck_assert_int_eq(myappctx_conn_in_transaction(c), 0);
     myappctx_pool_release(pool, c);
-    myappctx_pool_stats st = tp_stats(pool);
+    myappctx_pool_stats st = tu_pool_stats(pool);
     ck_assert_uint_eq(st.errors, 1);
     ck_assert_uint_eq(st.created, 1);
     myappctx_pool_free(pool);
@@ -210,27 +208,27 @@ START_TEST(on_acquire_refusal_discards_and_tries_another)
 {
     struct hook_state h = HOOK_STATE_INIT;
     h.refuse_first = 1;
-    myappctx_pool_config cfg = tp_config("", 2, 2);
+    myappctx_pool_config cfg = tu_pool_config("", 2, 2);
     cfg.validation = MYAPPCTX_POOL_VALIDATE_HOOK;
     cfg.on_acquire = counting_hook;
     cfg.on_acquire_userdata = &h;
-    myappctx_pool *pool = tp_new(&cfg);
+    myappctx_pool *pool = tu_pool_new(&cfg);
     myappctx_error err;
     tu_assert_ok(myappctx_pool_wait_ready(pool, 20000, &err), err);
 
-    myappctx_conn *c = tp_acquire(pool);
+    myappctx_conn *c = tu_pool_acquire(pool);
     ck_assert_int_eq(hook_calls(&h), 2);
-    tp_expect(c, "SELECT current_setting('myapp.hooked')", 0, NULL, "yes");
-    myappctx_pool_stats st = tp_stats(pool);
+    tu_expect_value(c, "SELECT current_setting('myapp.hooked')", 0, NULL, "yes");
+    myappctx_pool_stats st = tu_pool_stats(pool);
     ck_assert_uint_eq(st.discarded, 1);
     ck_assert_uint_eq(st.acquires, 1);
     myappctx_pool_release(pool, c);
 
-    c = tp_acquire(pool);                           /* runs on every acquire */
+    c = tu_pool_acquire(pool);                           /* runs on every acquire */
     ck_assert_int_eq(hook_calls(&h), 3);
     myappctx_pool_release(pool, c);
     /* The hook ran SQL, so its connections count as used and are reset. */
-    ck_assert_uint_eq(tp_stats(pool).resets, 2);
+    ck_assert_uint_eq(tu_pool_stats(pool).resets, 2);
     myappctx_pool_free(pool);
 }
 END_TEST
@@ -239,16 +237,16 @@ START_TEST(on_acquire_always_refusing_times_out)
 {
     struct hook_state h = HOOK_STATE_INIT;
     h.refuse_always = 1;
-    myappctx_pool_config cfg = tp_config("", 1, 1);
+    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
     cfg.validation = MYAPPCTX_POOL_VALIDATE_HOOK;
     cfg.on_acquire = counting_hook;
     cfg.on_acquire_userdata = &h;
-    myappctx_pool *pool = tp_new(&cfg);
+    myappctx_pool *pool = tu_pool_new(&cfg);
     myappctx_conn *c = (myappctx_conn *)0x1;
     myappctx_error err;
     tu_assert_rc(myappctx_pool_acquire(pool, &c, 150, &err), MYAPPCTX_ETIMEOUT, err);
     ck_assert_ptr_null(c);
-    myappctx_pool_stats st = tp_stats(pool);
+    myappctx_pool_stats st = tu_pool_stats(pool);
     ck_assert_uint_ge(st.discarded, 1);
     ck_assert_uint_eq(st.discarded, (uint64_t)hook_calls(&h));
     ck_assert_uint_eq(st.acquires, 0);
@@ -262,30 +260,30 @@ START_TEST(server_validation_refuses_a_connection_with_context)
     /* An on_release that cleans nothing lets a context through; the
      * server-side validation must catch it. */
     struct hook_state h = HOOK_STATE_INIT;
-    myappctx_pool_config cfg = tp_config("", 1, 1);
+    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
     cfg.reset = MYAPPCTX_POOL_RESET_HOOK;
     cfg.on_release = counting_hook;
     cfg.on_release_userdata = &h;
     cfg.validation = MYAPPCTX_POOL_VALIDATE_SERVER;
     cfg.validate_idle_ms = 0;
-    myappctx_pool *pool = tp_new(&cfg);
+    myappctx_pool *pool = tu_pool_new(&cfg);
     char user[MYAPPCTX_UUID_BUFSIZE];
-    tp_uuid(user);
+    tu_random_uuid(NULL, user);
     const char *p[] = { user };
 
-    myappctx_conn *c = tp_acquire(pool);
-    int pid = tp_pid(c);
+    myappctx_conn *c = tu_pool_acquire(pool);
+    int pid = tu_backend_pid(c);
     myappctx_pool_release(pool, c);                 /* clean: validated and lent */
-    c = tp_acquire(pool);
-    ck_assert_int_eq(tp_pid(c), pid);
-    tp_exec(c, "SELECT api.set_context($1::uuid)", 1, p);
+    c = tu_pool_acquire(pool);
+    ck_assert_int_eq(tu_backend_pid(c), pid);
+    tu_exec(c, "SELECT api.set_context($1::uuid)", 1, p);
     myappctx_pool_release(pool, c);
 
-    c = tp_acquire(pool);
-    ck_assert_int_ne(tp_pid(c), pid);
-    tp_expect(c, "SELECT api.get_context()->>'user_id'", 0, NULL, NULL);
+    c = tu_pool_acquire(pool);
+    ck_assert_int_ne(tu_backend_pid(c), pid);
+    tu_expect_value(c, "SELECT api.get_context()->>'user_id'", 0, NULL, NULL);
     myappctx_pool_release(pool, c);
-    myappctx_pool_stats st = tp_stats(pool);
+    myappctx_pool_stats st = tu_pool_stats(pool);
     ck_assert_uint_eq(st.discarded, 1);
     ck_assert_uint_eq(st.lost, 0);
     myappctx_pool_free(pool);
@@ -298,33 +296,33 @@ START_TEST(on_release_is_the_reset)
 {
     struct hook_state h = HOOK_STATE_INIT;
     h.run_clear = 1;
-    myappctx_pool_config cfg = tp_config("", 1, 1);
+    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
     cfg.reset = MYAPPCTX_POOL_RESET_HOOK;
     cfg.on_release = counting_hook;
     cfg.on_release_userdata = &h;
-    myappctx_pool *pool = tp_new(&cfg);
+    myappctx_pool *pool = tu_pool_new(&cfg);
     myappctx_error err;
     char user[MYAPPCTX_UUID_BUFSIZE];
-    tp_uuid(user);
+    tu_random_uuid(NULL, user);
     const char *p[] = { user };
 
-    myappctx_conn *c = tp_acquire(pool);
+    myappctx_conn *c = tu_pool_acquire(pool);
     myappctx_pool_release(pool, c);                 /* unused: no hook */
     ck_assert_int_eq(hook_calls(&h), 0);
 
-    c = tp_acquire(pool);
-    int pid = tp_pid(c);
-    tp_exec(c, "SELECT api.set_context($1::uuid)", 1, p);
+    c = tu_pool_acquire(pool);
+    int pid = tu_backend_pid(c);
+    tu_exec(c, "SELECT api.set_context($1::uuid)", 1, p);
     tu_assert_ok(myappctx_begin(c, &err), err);     /* rolled back before the hook */
     myappctx_pool_release(pool, c);
     ck_assert_int_eq(hook_calls(&h), 1);
     ck_assert_int_eq(h.saw_txn, 0);
 
-    c = tp_acquire(pool);
-    ck_assert_int_eq(tp_pid(c), pid);
-    tp_expect(c, "SELECT api.get_context()->>'user_id'", 0, NULL, NULL);
+    c = tu_pool_acquire(pool);
+    ck_assert_int_eq(tu_backend_pid(c), pid);
+    tu_expect_value(c, "SELECT api.get_context()->>'user_id'", 0, NULL, NULL);
     myappctx_pool_release(pool, c);
-    myappctx_pool_stats st = tp_stats(pool);
+    myappctx_pool_stats st = tu_pool_stats(pool);
     ck_assert_uint_eq(st.resets, 2);
     ck_assert_uint_eq(st.discarded, 0);
     myappctx_pool_free(pool);
@@ -335,22 +333,22 @@ START_TEST(on_release_refusal_discards)
 {
     struct hook_state h = HOOK_STATE_INIT;
     h.refuse_first = 1;
-    myappctx_pool_config cfg = tp_config("", 1, 1);
+    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
     cfg.reset = MYAPPCTX_POOL_RESET_HOOK;
     cfg.on_release = counting_hook;
     cfg.on_release_userdata = &h;
-    myappctx_pool *pool = tp_new(&cfg);
+    myappctx_pool *pool = tu_pool_new(&cfg);
 
-    myappctx_conn *c = tp_acquire(pool);
-    int pid = tp_pid(c);
+    myappctx_conn *c = tu_pool_acquire(pool);
+    int pid = tu_backend_pid(c);
     myappctx_pool_release(pool, c);
-    ck_assert_uint_eq(tp_stats(pool).discarded, 1);
-    TP_EVENTUALLY(!tp_backend_alive(pid), 10000, "refused connection closed");
+    ck_assert_uint_eq(tu_pool_stats(pool).discarded, 1);
+    TU_EVENTUALLY(!tu_backend_alive(pid), 10000, "refused connection closed");
 
-    c = tp_acquire(pool);
-    ck_assert_int_ne(tp_pid(c), pid);
+    c = tu_pool_acquire(pool);
+    ck_assert_int_ne(tu_backend_pid(c), pid);
     myappctx_pool_release(pool, c);                 /* second call accepts */
-    myappctx_pool_stats st = tp_stats(pool);
+    myappctx_pool_stats st = tu_pool_stats(pool);
     ck_assert_uint_eq(st.discarded, 1);
     ck_assert_uint_eq(st.resets, 1);
     ck_assert_uint_eq(st.created, 2);
@@ -362,16 +360,16 @@ START_TEST(on_release_leaving_a_transaction_open_discards)
 {
     struct hook_state h = HOOK_STATE_INIT;
     h.open_txn_first = 1;
-    myappctx_pool_config cfg = tp_config("", 1, 1);
+    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
     cfg.reset = MYAPPCTX_POOL_RESET_HOOK;
     cfg.on_release = counting_hook;
     cfg.on_release_userdata = &h;
-    myappctx_pool *pool = tp_new(&cfg);
-    myappctx_conn *c = tp_acquire(pool);
-    tp_exec(c, "SELECT 1", 0, NULL);
+    myappctx_pool *pool = tu_pool_new(&cfg);
+    myappctx_conn *c = tu_pool_acquire(pool);
+    tu_exec(c, "SELECT 1", 0, NULL);
     myappctx_pool_release(pool, c);
-    ck_assert_uint_eq(tp_stats(pool).discarded, 1);
-    c = tp_acquire(pool);
+    ck_assert_uint_eq(tu_pool_stats(pool).discarded, 1);
+    c = tu_pool_acquire(pool);
     ck_assert_int_eq(myappctx_conn_in_transaction(c), 0);
     myappctx_pool_release(pool, c);
     myappctx_pool_free(pool);

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "test_pool_util.h"
+#include "testutil.h"
 
 enum { THREADS = 16, CONNS = 4, ITERATIONS = 30, ACTIONS = 8 };
 
@@ -177,12 +177,12 @@ worker_main(void *p)
             return NULL;
         }
         pthread_mutex_lock(&sh->mu);
-        sh->pids[sh->npids++] = tp_pid(c);
+        sh->pids[sh->npids++] = tu_backend_pid(c);
         pthread_mutex_unlock(&sh->mu);
         check_clean(sh, c);
         char user[MYAPPCTX_UUID_BUFSIZE], tenant[MYAPPCTX_UUID_BUFSIZE];
-        tp_uuid(user);
-        tp_uuid(tenant);
+        tu_random_uuid(NULL, user);
+        tu_random_uuid(NULL, tenant);
         dirty(sh, c, rand_r(&w->seed) % ACTIONS, user, tenant);
         myappctx_pool_release(sh->pool, c);
     }
@@ -192,11 +192,11 @@ worker_main(void *p)
 static void
 seed_users(struct shared *sh)
 {
-    tp_uuid(sh->admin);
-    tp_uuid(sh->target);
+    tu_random_uuid(NULL, sh->admin);
+    tu_random_uuid(NULL, sh->target);
     myappctx_conn *su = tu_connect();
     const char *p[] = { sh->admin, sh->target };
-    tp_exec(su, "INSERT INTO data.users (id, email, name, role) VALUES"
+    tu_exec(su, "INSERT INTO data.users (id, email, name, role) VALUES"
                 " ($1::uuid, 'pool-admin@example.com', 'Pool Admin', 'admin'),"
                 " ($2::uuid, 'pool-user@example.com', 'Pool User', 'user')", 2, p);
     myappctx_conn_close(su);
@@ -207,7 +207,7 @@ drop_users(struct shared *sh)
 {
     myappctx_conn *su = tu_connect();
     const char *p[] = { sh->admin, sh->target };
-    tp_exec(su, "DELETE FROM data.users WHERE id IN ($1::uuid, $2::uuid)", 2, p);
+    tu_exec(su, "DELETE FROM data.users WHERE id IN ($1::uuid, $2::uuid)", 2, p);
     myappctx_conn_close(su);
 }
 
@@ -234,9 +234,9 @@ run_isolation(const char *conninfo, const char *login, int superuser, myappctx_p
     sh.superuser = superuser;
     seed_users(&sh);
 
-    myappctx_pool_config cfg = tp_config(conninfo, CONNS, CONNS);
+    myappctx_pool_config cfg = tu_pool_config(conninfo, CONNS, CONNS);
     cfg.reset = reset;
-    sh.pool = tp_new(&cfg);
+    sh.pool = tu_pool_new(&cfg);
     pthread_t th[THREADS];
     struct worker w[THREADS];
     for (int i = 0; i < THREADS; i++) {
@@ -247,7 +247,7 @@ run_isolation(const char *conninfo, const char *login, int superuser, myappctx_p
         pthread_join(th[i], NULL);
 
     ck_assert_msg(sh.failure[0] == '\0', "%s", sh.failure);
-    myappctx_pool_stats st = tp_stats(sh.pool);
+    myappctx_pool_stats st = tu_pool_stats(sh.pool);
     ck_assert_uint_eq(st.acquires, THREADS * ITERATIONS);
     ck_assert_uint_eq(st.resets, THREADS * ITERATIONS);   /* every borrow was used */
     ck_assert_uint_eq(st.discarded + st.lost + st.timeouts + st.errors, 0);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "test_pool_util.h"
+#include "testutil.h"
 
 /* A conninfo through PgBouncer to @dbname (NULL: the test database). */
 static void
@@ -26,27 +26,27 @@ START_TEST(transaction_context_through_pgbouncer)
 {
     char conninfo[600];
     bouncer_conninfo(conninfo, sizeof conninfo, "app_service", NULL);
-    myappctx_pool_config cfg = tp_config(conninfo, 1, 3);
+    myappctx_pool_config cfg = tu_pool_config(conninfo, 1, 3);
     cfg.txn_pooler = 1;
     cfg.validation = MYAPPCTX_POOL_VALIDATE_PING;   /* the empty query through PgBouncer */
     cfg.validate_idle_ms = 0;
-    myappctx_pool *pool = tp_new(&cfg);
+    myappctx_pool *pool = tu_pool_new(&cfg);
     myappctx_error err;
 
     for (int i = 0; i < 20; i++) {
         char user[MYAPPCTX_UUID_BUFSIZE], tenant[MYAPPCTX_UUID_BUFSIZE];
         myappctx_uuid u, t;
-        tp_uuid(user);
-        tp_uuid(tenant);
+        tu_random_uuid(NULL, user);
+        tu_random_uuid(NULL, tenant);
         myappctx_uuid_parse(&u, user, NULL);
         myappctx_uuid_parse(&t, tenant, NULL);
 
-        myappctx_conn *c = tp_acquire(pool);
+        myappctx_conn *c = tu_pool_acquire(pool);
         ck_assert_int_eq(myappctx_conn_is_txn_pooler(c), 1);
-        tp_expect(c, "SELECT api.get_context()->>'user_id'", 0, NULL, NULL);
+        tu_expect_value(c, "SELECT api.get_context()->>'user_id'", 0, NULL, NULL);
         tu_assert_ok(myappctx_context_begin(c, &u, &t, NULL, &err), err);
-        tp_expect(c, "SELECT api.get_context()->>'user_id'", 0, NULL, user);
-        tp_expect(c, "SELECT api.get_context()->>'tenant_id'", 0, NULL, tenant);
+        tu_expect_value(c, "SELECT api.get_context()->>'user_id'", 0, NULL, user);
+        tu_expect_value(c, "SELECT api.get_context()->>'tenant_id'", 0, NULL, tenant);
         if (i % 3 == 0)
             tu_assert_ok(myappctx_commit(c, &err), err);
         /* otherwise left open: the release rolls it back */
@@ -54,18 +54,18 @@ START_TEST(transaction_context_through_pgbouncer)
     }
 
     /* Session scope is refused before anything is sent. */
-    myappctx_conn *c = tp_acquire(pool);
+    myappctx_conn *c = tu_pool_acquire(pool);
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     char user[MYAPPCTX_UUID_BUFSIZE];
-    tp_uuid(user);
+    tu_random_uuid(NULL, user);
     myappctx_uuid_parse(&ctx.user_id, user, NULL);
     tu_assert_rc(myappctx_context_set(c, &ctx, &err), MYAPPCTX_ESESSIONSTATE, err);
     int n;
     tu_assert_rc(myappctx_settings_load(c, &n, &err), MYAPPCTX_ESESSIONSTATE, err);
-    tp_expect(c, "SELECT api.get_context()->>'user_id'", 0, NULL, NULL);
+    tu_expect_value(c, "SELECT api.get_context()->>'user_id'", 0, NULL, NULL);
     myappctx_pool_release(pool, c);
 
-    myappctx_pool_stats st = tp_stats(pool);
+    myappctx_pool_stats st = tu_pool_stats(pool);
     ck_assert_uint_eq(st.acquires, 21);
     ck_assert_uint_eq(st.lost + st.discarded + st.errors, 0);
     myappctx_pool_free(pool);
@@ -103,7 +103,7 @@ START_TEST(session_context_leaks_without_the_flag)
     ck_assert_int_eq(PQstatus(b), CONNECTION_OK);
 
     char user[MYAPPCTX_UUID_BUFSIZE], seen[64];
-    tp_uuid(user);
+    tu_random_uuid(NULL, user);
     const char *p[] = { user };
     int pid_a, pid_b = 0;
     /* Client A: session-scoped context, as api.set_context() does it. */
@@ -125,10 +125,10 @@ START_TEST(session_context_leaks_without_the_flag)
     PQfinish(b);
 
     /* The same through a pool with the flag: refused, nothing sent. */
-    myappctx_pool_config cfg = tp_config(conninfo, 1, 1);
+    myappctx_pool_config cfg = tu_pool_config(conninfo, 1, 1);
     cfg.txn_pooler = 1;
-    myappctx_pool *pool = tp_new(&cfg);
-    myappctx_conn *c = tp_acquire(pool);
+    myappctx_pool *pool = tu_pool_new(&cfg);
+    myappctx_conn *c = tu_pool_acquire(pool);
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     myappctx_uuid_parse(&ctx.user_id, user, NULL);
     tu_assert_rc(myappctx_context_set(c, &ctx, &err), MYAPPCTX_ESESSIONSTATE, err);

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "../util.h"
+#include "testutil.h"
 
 static char *db;          /* conninfo of this test's fresh database */
 
@@ -28,12 +28,7 @@ drop_db(void)
 static int
 count_rows(myappctx_conn *c, const char *sql)
 {
-    PGresult *res;
-    myappctx_error err;
-    tu_assert_ok(myappctx_exec(c, sql, 0, NULL, &res, &err), err);
-    int n = atoi(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return n;
+    return (int)tu_int(c, sql, 0, NULL);
 }
 
 START_TEST(embedded_migrations_are_ordered)

@@ -7,12 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "settings_util.h"
+#include "testutil.h"
 
 /* Fresh ids for one test: a user who is an active member of tenant
  * "member", an inactive member of "inactive", and unrelated to "other". */
 typedef struct fixture {
-    myappctx_uuid user_id;
+    myappctx_uuid user_id, member_id, inactive_id;
     char user[MYAPPCTX_UUID_BUFSIZE];
     char member[MYAPPCTX_UUID_BUFSIZE];
     char inactive[MYAPPCTX_UUID_BUFSIZE];
@@ -22,112 +22,108 @@ typedef struct fixture {
 static void
 seed(fixture *f)
 {
-    myappctx_uuid u;
-    su_random_uuid(&f->user_id, f->user);
-    su_random_uuid(&u, f->member);
-    su_random_uuid(&u, f->inactive);
-    su_random_uuid(&u, f->other);
-    su_seed_user(f->user, "user");
-    su_seed_membership(f->user, f->member, 1);
-    su_seed_membership(f->user, f->inactive, 0);
+    tu_random_uuid(&f->user_id, f->user);
+    tu_random_uuid(&f->member_id, f->member);
+    tu_random_uuid(&f->inactive_id, f->inactive);
+    tu_random_uuid(NULL, f->other);
+    tu_seed_user(&f->user_id, "user");
+    tu_seed_membership(&f->user_id, &f->member_id, 1);
+    tu_seed_membership(&f->user_id, &f->inactive_id, 0);
 }
 
 static void
 clear_context(myappctx_conn *c)
 {
-    su_exec(c, "SELECT set_config('myapp.current_user_id', '', false),"
+    tu_exec(c, "SELECT set_config('myapp.current_user_id', '', false),"
                " set_config('myapp.current_tenant_id', '', false)", 0, NULL);
 }
 
 START_TEST(require_context)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     fixture f;
     seed(&f);
-    su_expect_state(myappctx_require_context(c, &err), MYAPPCTX_ENOCONTEXT, &err, "P0050");
-    su_set_context(c, f.user, NULL);
+    tu_expect_state(myappctx_require_context(c, &err), MYAPPCTX_ENOCONTEXT, err, "P0050");
+    tu_set_context(c, f.user, NULL);
     tu_assert_ok(myappctx_require_context(c, &err), err);
     clear_context(c);                          /* '' reads as unset */
-    su_expect_state(myappctx_require_context(c, &err), MYAPPCTX_ENOCONTEXT, &err, "P0050");
+    tu_expect_state(myappctx_require_context(c, &err), MYAPPCTX_ENOCONTEXT, err, "P0050");
     /* A value written around the API is not a UUID: the server says so. */
-    su_exec(c, "SELECT set_config('myapp.current_user_id', 'admin''--', false)", 0, NULL);
-    su_expect_state(myappctx_require_context(c, &err), MYAPPCTX_ESERVER, &err, "22P02");
-    su_expect_state(myappctx_require_context(NULL, &err), MYAPPCTX_EINVAL, &err, "");
+    tu_exec(c, "SELECT set_config('myapp.current_user_id', 'admin''--', false)", 0, NULL);
+    tu_expect_state(myappctx_require_context(c, &err), MYAPPCTX_ESERVER, err, "22P02");
+    tu_expect_state(myappctx_require_context(NULL, &err), MYAPPCTX_EINVAL, err, "");
     myappctx_conn_close(c);
 }
 END_TEST
 
 START_TEST(require_tenant)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     fixture f;
     seed(&f);
-    su_expect_state(myappctx_require_tenant(c, &err), MYAPPCTX_ENOTENANT, &err, "P0051");
-    su_set_context(c, f.user, NULL);
-    su_expect_state(myappctx_require_tenant(c, &err), MYAPPCTX_ENOTENANT, &err, "P0051");
-    su_set_context(c, f.user, f.other);
+    tu_expect_state(myappctx_require_tenant(c, &err), MYAPPCTX_ENOTENANT, err, "P0051");
+    tu_set_context(c, f.user, NULL);
+    tu_expect_state(myappctx_require_tenant(c, &err), MYAPPCTX_ENOTENANT, err, "P0051");
+    tu_set_context(c, f.user, f.other);
     tu_assert_ok(myappctx_require_tenant(c, &err), err);   /* membership is not checked */
-    su_expect_state(myappctx_require_tenant(NULL, &err), MYAPPCTX_EINVAL, &err, "");
+    tu_expect_state(myappctx_require_tenant(NULL, &err), MYAPPCTX_EINVAL, err, "");
     myappctx_conn_close(c);
 }
 END_TEST
 
 START_TEST(verify_tenant_access)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     fixture f;
     seed(&f);
-    su_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_ENOCONTEXT, &err, "P0050");
-    su_set_context(c, f.user, NULL);
-    su_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_ENOTENANT, &err, "P0051");
-    su_set_context(c, f.user, f.member);
+    tu_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_ENOCONTEXT, err, "P0050");
+    tu_set_context(c, f.user, NULL);
+    tu_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_ENOTENANT, err, "P0051");
+    tu_set_context(c, f.user, f.member);
     tu_assert_ok(myappctx_verify_tenant_access(c, &err), err);
-    su_set_context(c, f.user, f.inactive);
-    su_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_EACCESS, &err, "P0052");
-    su_set_context(c, f.user, f.other);
-    su_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_EACCESS, &err, "P0052");
+    tu_set_context(c, f.user, f.inactive);
+    tu_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_EACCESS, err, "P0052");
+    tu_set_context(c, f.user, f.other);
+    tu_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_EACCESS, err, "P0052");
     /* An unknown user is no member of anything. */
     myappctx_uuid u;
     char stranger[MYAPPCTX_UUID_BUFSIZE];
-    su_random_uuid(&u, stranger);
-    su_set_context(c, stranger, f.member);
-    su_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_EACCESS, &err, "P0052");
+    tu_random_uuid(&u, stranger);
+    tu_set_context(c, stranger, f.member);
+    tu_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_EACCESS, err, "P0052");
     /* The app role has no rights on the membership table itself. */
-    su_expect_state(myappctx_exec(c, "SELECT count(*) FROM data.user_tenants", 0, NULL, NULL, &err),
-                    MYAPPCTX_ESERVER, &err, "42501");
-    su_expect_state(myappctx_verify_tenant_access(NULL, &err), MYAPPCTX_EINVAL, &err, "");
+    tu_expect_state(myappctx_exec(c, "SELECT count(*) FROM data.user_tenants", 0, NULL, NULL, &err),
+                    MYAPPCTX_ESERVER, err, "42501");
+    tu_expect_state(myappctx_verify_tenant_access(NULL, &err), MYAPPCTX_EINVAL, err, "");
     myappctx_conn_close(c);
 }
 END_TEST
 
 START_TEST(checks_with_transaction_context_behind_pooler)
 {
-    const char *bouncer = tu_pgbouncer_conninfo("app_service");
-    myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
-    opts.txn_pooler = 1;
-    myappctx_conn *c = tu_connect_opts(bouncer != NULL ? bouncer : SU_APP_CONNINFO, &opts);
+    myappctx_conn *c = tu_txn_pooler_connect(tu_pgbouncer_conninfo("app_service"));
     myappctx_error err;
     fixture f;
     seed(&f);
     const char *member[] = { f.user, f.member };
     const char *inactive[] = { f.user, f.inactive };
     tu_assert_ok(myappctx_begin(c, &err), err);
-    su_exec(c, "SELECT api.set_transaction_context($1::uuid, $2::uuid)", 2, member);
+    tu_exec(c, "SELECT api.set_transaction_context($1::uuid, $2::uuid)", 2, member);
     tu_assert_ok(myappctx_require_context(c, &err), err);
     tu_assert_ok(myappctx_require_tenant(c, &err), err);
     tu_assert_ok(myappctx_verify_tenant_access(c, &err), err);
     tu_assert_ok(myappctx_commit(c, &err), err);
     /* The context ended with the transaction. */
-    su_expect_state(myappctx_require_context(c, &err), MYAPPCTX_ENOCONTEXT, &err, "P0050");
+    tu_expect_state(myappctx_require_context(c, &err), MYAPPCTX_ENOCONTEXT, err, "P0050");
 
     /* A failed check aborts the caller's transaction. */
     tu_assert_ok(myappctx_begin(c, &err), err);
-    su_exec(c, "SELECT api.set_transaction_context($1::uuid, $2::uuid)", 2, inactive);
-    su_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_EACCESS, &err, "P0052");
-    su_expect_state(myappctx_require_context(c, &err), MYAPPCTX_ETXNFAILED, &err, "25P02");
+    tu_exec(c, "SELECT api.set_transaction_context($1::uuid, $2::uuid)", 2, inactive);
+    tu_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_EACCESS, err, "P0052");
+    tu_expect_state(myappctx_require_context(c, &err), MYAPPCTX_ETXNFAILED, err, "25P02");
     tu_assert_ok(myappctx_rollback(c, &err), err);
     myappctx_conn_close(c);
 }
@@ -140,7 +136,7 @@ END_TEST
 static void
 stay_inside_one_window(myappctx_conn *c)
 {
-    char *left = su_value(c, "SELECT 3600 - floor(extract(epoch FROM clock_timestamp()))"
+    char *left = tu_value(c, "SELECT 3600 - floor(extract(epoch FROM clock_timestamp()))"
                              "::bigint % 3600", 0, NULL);
     if (atoi(left) < 10)
         sleep((unsigned)atoi(left) + 1);
@@ -152,7 +148,7 @@ counter(const char *user, const char *action)
 {
     myappctx_conn *su = tu_connect();
     const char *p[] = { user, action };
-    char *v = su_value(su, "SELECT COALESCE(sum(count), 0) FROM data.rate_limits"
+    char *v = tu_value(su, "SELECT COALESCE(sum(count), 0) FROM data.rate_limits"
                            " WHERE user_id = $1::uuid AND action = $2", 2, p);
     myappctx_conn_close(su);
     return v;
@@ -168,33 +164,33 @@ assert_counter(const char *user, const char *action, const char *expected)
 
 START_TEST(rate_limit_refuses_the_request_after_max)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     fixture f, g;
     seed(&f);
     seed(&g);
     char action[64];
-    su_unique("act", action, sizeof action);
-    su_set_context(c, f.user, f.member);
+    tu_unique("act", action, sizeof action);
+    tu_set_context(c, f.user, f.member);
     stay_inside_one_window(c);
     for (int i = 0; i < 3; i++)
         tu_assert_ok(myappctx_rate_limit_check(c, action, 3, WINDOW, &err), err);
-    su_expect_state(myappctx_rate_limit_check(c, action, 3, WINDOW, &err), MYAPPCTX_ERATELIMIT,
-                    &err, "P0054");
+    tu_expect_state(myappctx_rate_limit_check(c, action, 3, WINDOW, &err), MYAPPCTX_ERATELIMIT,
+                    err, "P0054");
     ck_assert_ptr_nonnull(strstr(err.message, action));
-    su_expect_state(myappctx_rate_limit_check(c, action, 3, WINDOW, &err), MYAPPCTX_ERATELIMIT,
-                    &err, "P0054");
+    tu_expect_state(myappctx_rate_limit_check(c, action, 3, WINDOW, &err), MYAPPCTX_ERATELIMIT,
+                    err, "P0054");
     /* Refused requests are not counted (their statement rolled back). */
     assert_counter(f.user, action, "3");
 
     /* Counters are per user. */
-    su_set_context(c, g.user, NULL);
+    tu_set_context(c, g.user, NULL);
     tu_assert_ok(myappctx_rate_limit_check(c, action, 3, WINDOW, &err), err);
     assert_counter(g.user, action, "1");
     /* max_requests 0 refuses everything. */
     char none[64];
-    su_unique("none", none, sizeof none);
-    su_expect_state(myappctx_rate_limit_check(c, none, 0, WINDOW, &err), MYAPPCTX_ERATELIMIT, &err,
+    tu_unique("none", none, sizeof none);
+    tu_expect_state(myappctx_rate_limit_check(c, none, 0, WINDOW, &err), MYAPPCTX_ERATELIMIT, err,
                     "P0054");
     myappctx_conn_close(c);
 }
@@ -202,13 +198,13 @@ END_TEST
 
 START_TEST(rate_limit_counts_follow_the_transaction)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     fixture f;
     seed(&f);
     char action[64];
-    su_unique("txn", action, sizeof action);
-    su_set_context(c, f.user, NULL);
+    tu_unique("txn", action, sizeof action);
+    tu_set_context(c, f.user, NULL);
     stay_inside_one_window(c);
     tu_assert_ok(myappctx_begin(c, &err), err);
     tu_assert_ok(myappctx_rate_limit_check(c, action, 5, WINDOW, &err), err);
@@ -217,10 +213,10 @@ START_TEST(rate_limit_counts_follow_the_transaction)
     assert_counter(f.user, action, "0");
     tu_assert_ok(myappctx_begin(c, &err), err);
     tu_assert_ok(myappctx_rate_limit_check(c, action, 1, WINDOW, &err), err);
-    su_expect_state(myappctx_rate_limit_check(c, action, 1, WINDOW, &err), MYAPPCTX_ERATELIMIT,
-                    &err, "P0054");
-    su_expect_state(myappctx_rate_limit_check(c, action, 1, WINDOW, &err), MYAPPCTX_ETXNFAILED,
-                    &err, "25P02");
+    tu_expect_state(myappctx_rate_limit_check(c, action, 1, WINDOW, &err), MYAPPCTX_ERATELIMIT,
+                    err, "P0054");
+    tu_expect_state(myappctx_rate_limit_check(c, action, 1, WINDOW, &err), MYAPPCTX_ETXNFAILED,
+                    err, "25P02");
     tu_assert_ok(myappctx_rollback(c, &err), err);
     assert_counter(f.user, action, "0");
     myappctx_conn_close(c);
@@ -229,13 +225,13 @@ END_TEST
 
 START_TEST(rate_limit_actions_are_stored_verbatim)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     fixture f;
     seed(&f);
-    su_set_context(c, f.user, NULL);
+    tu_set_context(c, f.user, NULL);
     char unique[48], action[MYAPPCTX_RATE_LIMIT_ACTION_MAX + 1];
-    su_unique("v", unique, sizeof unique);
+    tu_unique("v", unique, sizeof unique);
     snprintf(action, sizeof action, "it's; DROP TABLE data.rate_limits; --\n\\%s \xc3\xa9", unique);
     tu_assert_ok(myappctx_rate_limit_check(c, action, 10, WINDOW, &err), err);
     assert_counter(f.user, action, "1");
@@ -247,27 +243,27 @@ START_TEST(rate_limit_actions_are_stored_verbatim)
     assert_counter(f.user, action, "1");
     /* The app role cannot touch the counters directly. */
     const char *p[] = { f.user };
-    su_expect_state(myappctx_exec(c, "DELETE FROM data.rate_limits WHERE user_id = $1::uuid",
+    tu_expect_state(myappctx_exec(c, "DELETE FROM data.rate_limits WHERE user_id = $1::uuid",
                                   1, p, NULL, &err),
-                    MYAPPCTX_ESERVER, &err, "42501");
+                    MYAPPCTX_ESERVER, err, "42501");
     myappctx_conn_close(c);
 }
 END_TEST
 
 START_TEST(rate_limit_arguments)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
-    su_expect_state(myappctx_rate_limit_check(c, "needs_context", 1, WINDOW, &err),
+    tu_expect_state(myappctx_rate_limit_check(c, "needs_context", 1, WINDOW, &err),
                     MYAPPCTX_ENOCONTEXT,
-                    &err, "P0050");
+                    err, "P0050");
     char long_action[MYAPPCTX_RATE_LIMIT_ACTION_MAX + 2];
     memset(long_action, 'a', sizeof long_action - 1);
     long_action[sizeof long_action - 1] = '\0';
     /* Inside an aborted transaction: EINVAL proves no round trip happened. */
     tu_assert_ok(myappctx_begin(c, &err), err);
     ck_assert_int_ne(myappctx_exec(c, "SELECT 1/0", 0, NULL, NULL, &err), MYAPPCTX_OK);
-    su_expect_state(myappctx_rate_limit_check(NULL, "a", 1, 1, &err), MYAPPCTX_EINVAL, &err, "");
+    tu_expect_state(myappctx_rate_limit_check(NULL, "a", 1, 1, &err), MYAPPCTX_EINVAL, err, "");
     ck_assert_ptr_nonnull(strstr(err.message, "'conn'"));
     static const struct { const char *action; int max, window; const char *arg; } bad[] = {
         { NULL, 1, 1, "'action'" }, { "", 1, 1, "'action'" }, { "a\xff", 1, 1, "'action'" },
@@ -275,15 +271,15 @@ START_TEST(rate_limit_arguments)
         { "a", 1, -60, "'window_seconds'" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        su_expect_state(myappctx_rate_limit_check(c, bad[i].action, bad[i].max, bad[i].window,
+        tu_expect_state(myappctx_rate_limit_check(c, bad[i].action, bad[i].max, bad[i].window,
                                                   &err),
-                        MYAPPCTX_EINVAL, &err, "");
+                        MYAPPCTX_EINVAL, err, "");
         ck_assert_msg(strstr(err.message, bad[i].arg) != NULL, "%s", err.message);
     }
-    su_expect_state(myappctx_rate_limit_check(c, long_action, 1, 1, &err), MYAPPCTX_EINVAL, &err,
+    tu_expect_state(myappctx_rate_limit_check(c, long_action, 1, 1, &err), MYAPPCTX_EINVAL, err,
                     "");
     ck_assert_ptr_nonnull(strstr(err.message, "'action'"));
-    su_expect_state(myappctx_rate_limit_check(c, "a", 1, 1, &err), MYAPPCTX_ETXNFAILED, &err,
+    tu_expect_state(myappctx_rate_limit_check(c, "a", 1, 1, &err), MYAPPCTX_ETXNFAILED, err,
                     "25P02");
     tu_assert_ok(myappctx_rollback(c, &err), err);
     myappctx_conn_close(c);
@@ -295,16 +291,16 @@ START_TEST(rate_limit_cleanup_deletes_old_counters_only)
     fixture f;
     seed(&f);
     char old_action[64], new_action[64];
-    su_unique("old", old_action, sizeof old_action);
-    su_unique("new", new_action, sizeof new_action);
+    tu_unique("old", old_action, sizeof old_action);
+    tu_unique("new", new_action, sizeof new_action);
     myappctx_conn *su = tu_connect();
     const char *p[] = { f.user, old_action, new_action };
-    su_exec(su, "INSERT INTO data.rate_limits (user_id, action, window_start, count) VALUES"
+    tu_exec(su, "INSERT INTO data.rate_limits (user_id, action, window_start, count) VALUES"
                 " ($1::uuid, $2, now() - interval '2 days', 5),"
                 " ($1::uuid, $3, now(), 1)", 3, p);
     myappctx_conn_close(su);
 
-    myappctx_conn *c = su_app_connect();                      /* SECURITY DEFINER */
+    myappctx_conn *c = tu_app_connect();                      /* SECURITY DEFINER */
     myappctx_error err;
     int deleted = -1;
     tu_assert_ok(myappctx_rate_limit_cleanup(c, 86400, &deleted, &err), err);
@@ -317,12 +313,12 @@ START_TEST(rate_limit_cleanup_deletes_old_counters_only)
     static const long bad[] = { 0, -1, 2147483648L };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         deleted = -1;
-        su_expect_state(myappctx_rate_limit_cleanup(c, bad[i], &deleted, &err), MYAPPCTX_EINVAL,
-                        &err, "");
+        tu_expect_state(myappctx_rate_limit_cleanup(c, bad[i], &deleted, &err), MYAPPCTX_EINVAL,
+                        err, "");
         ck_assert_ptr_nonnull(strstr(err.message, "'older_than_seconds'"));
         ck_assert_int_eq(deleted, -1);
     }
-    su_expect_state(myappctx_rate_limit_cleanup(NULL, 60, &deleted, &err), MYAPPCTX_EINVAL, &err,
+    tu_expect_state(myappctx_rate_limit_cleanup(NULL, 60, &deleted, &err), MYAPPCTX_EINVAL, err,
                     "");
     myappctx_conn_close(c);
 }

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "settings_util.h"
+#include "testutil.h"
 
 /* Asserts that @name shows as @expected (NULL: unset). */
 static void
@@ -29,13 +29,13 @@ static void
 custom_name(char *buf, size_t size)
 {
     char unique[48];
-    su_unique("t", unique, sizeof unique);
+    tu_unique("t", unique, sizeof unique);
     snprintf(buf, size, "myapp.%s", unique);
 }
 
 START_TEST(set_show_reset_restores_role_default)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     assert_shows(c, "statement_timeout", "30s");          /* app_service's role default */
     tu_assert_ok(myappctx_config_set(c, "statement_timeout", "5s", 0, &err), err);
@@ -68,7 +68,7 @@ START_TEST(values_are_stored_verbatim)
         "O'Brien", "back\\slash", "semi; RESET ALL; --", "multi\nline\r\n", "\"quoted\"",
         "$1", "%s%n", "caf\xc3\xa9", "  padded  ", "a = b", "DEFAULT",
     };
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     char name[64];
     custom_name(name, sizeof name);
@@ -93,9 +93,9 @@ END_TEST
 
 START_TEST(local_needs_a_transaction_and_ends_with_it)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
-    su_expect(myappctx_config_set(c, "work_mem", "8MB", 1, &err), MYAPPCTX_ENOTXN, &err, NULL);
+    tu_expect(myappctx_config_set(c, "work_mem", "8MB", 1, &err), MYAPPCTX_ENOTXN, err, NULL);
     char *before;
     tu_assert_ok(myappctx_config_show(c, "work_mem", &before, &err), err);
     ck_assert_str_ne(before, "8MB");
@@ -115,12 +115,12 @@ START_TEST(local_needs_a_transaction_and_ends_with_it)
     /* In an aborted transaction: refused before the round trip. */
     tu_assert_ok(myappctx_begin(c, &err), err);
     ck_assert_int_ne(myappctx_exec(c, "SELECT 1/0", 0, NULL, NULL, &err), MYAPPCTX_OK);
-    su_expect(myappctx_config_set(c, "work_mem", "8MB", 1, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
-    su_expect(myappctx_config_set(c, "work_mem", "8MB", 0, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
+    tu_expect(myappctx_config_set(c, "work_mem", "8MB", 1, &err), MYAPPCTX_ETXNFAILED, err, NULL);
+    tu_expect(myappctx_config_set(c, "work_mem", "8MB", 0, &err), MYAPPCTX_ETXNFAILED, err, NULL);
     char *s;
-    su_expect(myappctx_config_show(c, "work_mem", &s, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
-    su_expect(myappctx_config_reset(c, "work_mem", &err), MYAPPCTX_ETXNFAILED, &err, NULL);
-    su_expect(myappctx_config_reset_all(c, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
+    tu_expect(myappctx_config_show(c, "work_mem", &s, &err), MYAPPCTX_ETXNFAILED, err, NULL);
+    tu_expect(myappctx_config_reset(c, "work_mem", &err), MYAPPCTX_ETXNFAILED, err, NULL);
+    tu_expect(myappctx_config_reset_all(c, &err), MYAPPCTX_ETXNFAILED, err, NULL);
     tu_assert_ok(myappctx_rollback(c, &err), err);
     myappctx_free(before);
     myappctx_conn_close(c);
@@ -129,15 +129,12 @@ END_TEST
 
 START_TEST(session_scope_refused_behind_txn_pooler)
 {
-    myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
-    opts.txn_pooler = 1;
-    const char *bouncer = tu_pgbouncer_conninfo("app_service");
-    myappctx_conn *c = tu_connect_opts(bouncer != NULL ? bouncer : SU_APP_CONNINFO, &opts);
+    myappctx_conn *c = tu_txn_pooler_connect(tu_pgbouncer_conninfo("app_service"));
     myappctx_error err;
-    su_expect(myappctx_config_set(c, "work_mem", "8MB", 0, &err), MYAPPCTX_ESESSIONSTATE, &err,
+    tu_expect(myappctx_config_set(c, "work_mem", "8MB", 0, &err), MYAPPCTX_ESESSIONSTATE, err,
               NULL);
-    su_expect(myappctx_config_reset(c, "work_mem", &err), MYAPPCTX_ESESSIONSTATE, &err, NULL);
-    su_expect(myappctx_config_reset_all(c, &err), MYAPPCTX_ESESSIONSTATE, &err, NULL);
+    tu_expect(myappctx_config_reset(c, "work_mem", &err), MYAPPCTX_ESESSIONSTATE, err, NULL);
+    tu_expect(myappctx_config_reset_all(c, &err), MYAPPCTX_ESESSIONSTATE, err, NULL);
     /* Transaction scope works: the pooler keeps the server connection for
      * the whole transaction. */
     tu_assert_ok(myappctx_begin(c, &err), err);
@@ -155,20 +152,20 @@ START_TEST(names_are_checked_before_any_round_trip)
         "a..b", "a.1b", "name'", "n\xc3\xa9", "\xff", "work_mem\n",
         "a123456789012345678901234567890123456789012345678901234567890123", /* 64 */
     };
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     tu_assert_ok(myappctx_begin(c, &err), err);
     ck_assert_int_ne(myappctx_exec(c, "SELECT 1/0", 0, NULL, NULL, &err), MYAPPCTX_OK);
     char *s;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        su_expect(myappctx_config_set(c, bad[i], "v", 0, &err), MYAPPCTX_EINVAL, &err, "'name'");
-        su_expect(myappctx_config_set(c, bad[i], "v", 1, &err), MYAPPCTX_EINVAL, &err, "'name'");
-        su_expect(myappctx_config_show(c, bad[i], &s, &err), MYAPPCTX_EINVAL, &err, "'name'");
-        su_expect(myappctx_config_reset(c, bad[i], &err), MYAPPCTX_EINVAL, &err, "'name'");
+        tu_expect(myappctx_config_set(c, bad[i], "v", 0, &err), MYAPPCTX_EINVAL, err, "'name'");
+        tu_expect(myappctx_config_set(c, bad[i], "v", 1, &err), MYAPPCTX_EINVAL, err, "'name'");
+        tu_expect(myappctx_config_show(c, bad[i], &s, &err), MYAPPCTX_EINVAL, err, "'name'");
+        tu_expect(myappctx_config_reset(c, bad[i], &err), MYAPPCTX_EINVAL, err, "'name'");
     }
-    su_expect(myappctx_config_set(c, NULL, "v", 0, &err), MYAPPCTX_EINVAL, &err, "'name'");
-    su_expect(myappctx_config_show(c, NULL, &s, &err), MYAPPCTX_EINVAL, &err, "'name'");
-    su_expect(myappctx_config_reset(c, NULL, &err), MYAPPCTX_EINVAL, &err, "'name'");
+    tu_expect(myappctx_config_set(c, NULL, "v", 0, &err), MYAPPCTX_EINVAL, err, "'name'");
+    tu_expect(myappctx_config_show(c, NULL, &s, &err), MYAPPCTX_EINVAL, err, "'name'");
+    tu_expect(myappctx_config_reset(c, NULL, &err), MYAPPCTX_EINVAL, err, "'name'");
     tu_assert_ok(myappctx_rollback(c, &err), err);
 
     /* 63 bytes is the limit. */
@@ -190,20 +187,19 @@ START_TEST(context_variables_are_read_only_here)
         "myapp.audit_context", "myapp.original_user_id", "myapp.original_role",
         "myapp.is_impersonating", "myapp.loaded_settings",
     };
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
-    myappctx_uuid u;
     char user[MYAPPCTX_UUID_BUFSIZE];
-    su_random_uuid(&u, user);
-    su_set_context(c, user, NULL);
+    tu_random_uuid(NULL, user);
+    tu_set_context(c, user, NULL);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        su_expect(myappctx_config_set(c, names[i], "x", 0, &err), MYAPPCTX_EINVAL, &err,
+        tu_expect(myappctx_config_set(c, names[i], "x", 0, &err), MYAPPCTX_EINVAL, err,
                   "context variable");
-        su_expect(myappctx_config_reset(c, names[i], &err), MYAPPCTX_EINVAL, &err,
+        tu_expect(myappctx_config_reset(c, names[i], &err), MYAPPCTX_EINVAL, err,
                   "context variable");
     }
     tu_assert_ok(myappctx_begin(c, &err), err);
-    su_expect(myappctx_config_set(c, "myapp.current_user_id", "x", 1, &err), MYAPPCTX_EINVAL, &err,
+    tu_expect(myappctx_config_set(c, "myapp.current_user_id", "x", 1, &err), MYAPPCTX_EINVAL, err,
               "context variable");
     tu_assert_ok(myappctx_rollback(c, &err), err);
     /* Reading is fine, and the context is intact. */
@@ -219,22 +215,22 @@ END_TEST
 
 START_TEST(show_unset_and_unknown)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     char *s = (char *)1;
     char name[64];
     custom_name(name, sizeof name);
     assert_shows(c, name, NULL);                              /* never existed */
-    su_expect(myappctx_config_show(c, "no_such_parameter", &s, &err), MYAPPCTX_ENOTFOUND, &err,
+    tu_expect(myappctx_config_show(c, "no_such_parameter", &s, &err), MYAPPCTX_ENOTFOUND, err,
               "no_such_parameter");
     ck_assert_ptr_null(s);
     assert_shows(c, "TimeZone", "UTC");
     assert_shows(c, "search_path", "api, pg_temp");
     assert_shows(c, "application_name", NULL);                /* '' reads as unset */
-    su_expect(myappctx_config_show(c, "work_mem", NULL, &err), MYAPPCTX_EINVAL, &err, "'out'");
-    su_expect(myappctx_config_show(NULL, "work_mem", &s, &err), MYAPPCTX_EINVAL, &err, "'conn'");
+    tu_expect(myappctx_config_show(c, "work_mem", NULL, &err), MYAPPCTX_EINVAL, err, "'out'");
+    tu_expect(myappctx_config_show(NULL, "work_mem", &s, &err), MYAPPCTX_EINVAL, err, "'conn'");
     /* A parameter this role may not read. */
-    su_expect(myappctx_config_show(c, "data_directory", &s, &err), MYAPPCTX_ESERVER, &err, NULL);
+    tu_expect(myappctx_config_show(c, "data_directory", &s, &err), MYAPPCTX_ESERVER, err, NULL);
     ck_assert_str_eq(err.sqlstate, "42501");
     myappctx_conn_close(c);
 }
@@ -242,34 +238,34 @@ END_TEST
 
 START_TEST(reset_unknown_is_enotfound)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     char name[64];
     custom_name(name, sizeof name);
-    su_expect(myappctx_config_reset(c, "no_such_parameter", &err), MYAPPCTX_ENOTFOUND, &err,
+    tu_expect(myappctx_config_reset(c, "no_such_parameter", &err), MYAPPCTX_ENOTFOUND, err,
               "no_such_parameter");
-    su_expect(myappctx_config_reset(c, name, &err), MYAPPCTX_ENOTFOUND, &err, name);
+    tu_expect(myappctx_config_reset(c, name, &err), MYAPPCTX_ENOTFOUND, err, name);
     /* ...and the failed reset did not create it. */
     assert_shows(c, name, NULL);
-    su_expect(myappctx_config_reset(NULL, "work_mem", &err), MYAPPCTX_EINVAL, &err, "'conn'");
+    tu_expect(myappctx_config_reset(NULL, "work_mem", &err), MYAPPCTX_EINVAL, err, "'conn'");
     myappctx_conn_close(c);
 }
 END_TEST
 
 START_TEST(server_refusals_are_reported)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
-    su_expect(myappctx_config_set(c, "statement_timeout", "soon", 0, &err), MYAPPCTX_ESERVER,
-              &err, NULL);
+    tu_expect(myappctx_config_set(c, "statement_timeout", "soon", 0, &err), MYAPPCTX_ESERVER,
+              err, NULL);
     ck_assert_str_eq(err.sqlstate, "22023");
-    su_expect(myappctx_config_set(c, "log_statement", "all", 0, &err), MYAPPCTX_ESERVER, &err,
+    tu_expect(myappctx_config_set(c, "log_statement", "all", 0, &err), MYAPPCTX_ESERVER, err,
               NULL);
     ck_assert_str_eq(err.sqlstate, "42501");
-    su_expect(myappctx_config_set(c, "no_such_parameter", "1", 0, &err), MYAPPCTX_ESERVER, &err,
+    tu_expect(myappctx_config_set(c, "no_such_parameter", "1", 0, &err), MYAPPCTX_ESERVER, err,
               NULL);
     ck_assert_str_eq(err.sqlstate, "42704");
-    su_expect(myappctx_config_reset(c, "log_statement", &err), MYAPPCTX_ESERVER, &err, NULL);
+    tu_expect(myappctx_config_reset(c, "log_statement", &err), MYAPPCTX_ESERVER, err, NULL);
     ck_assert_str_eq(err.sqlstate, "42501");
     /* The connection is still usable. */
     assert_shows(c, "statement_timeout", "30s");
@@ -279,20 +275,20 @@ END_TEST
 
 START_TEST(arguments_are_checked)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
-    su_expect(myappctx_config_set(NULL, "work_mem", "8MB", 0, &err), MYAPPCTX_EINVAL, &err,
+    tu_expect(myappctx_config_set(NULL, "work_mem", "8MB", 0, &err), MYAPPCTX_EINVAL, err,
               "'conn'");
-    su_expect(myappctx_config_set(c, "work_mem", NULL, 0, &err), MYAPPCTX_EINVAL, &err, "'value'");
-    su_expect(myappctx_config_set(c, "work_mem", "8\xe2\x82", 0, &err), MYAPPCTX_EINVAL, &err,
+    tu_expect(myappctx_config_set(c, "work_mem", NULL, 0, &err), MYAPPCTX_EINVAL, err, "'value'");
+    tu_expect(myappctx_config_set(c, "work_mem", "8\xe2\x82", 0, &err), MYAPPCTX_EINVAL, err,
               "'value'");
     char *big = malloc(MYAPPCTX_CONFIG_VALUE_MAX + 2);
     ck_assert_ptr_nonnull(big);
     memset(big, 'v', MYAPPCTX_CONFIG_VALUE_MAX + 1);
     big[MYAPPCTX_CONFIG_VALUE_MAX + 1] = '\0';
-    su_expect(myappctx_config_set(c, "myapp.big", big, 0, &err), MYAPPCTX_EINVAL, &err, "'value'");
+    tu_expect(myappctx_config_set(c, "myapp.big", big, 0, &err), MYAPPCTX_EINVAL, err, "'value'");
     free(big);
-    su_expect(myappctx_config_reset_all(NULL, &err), MYAPPCTX_EINVAL, &err, "'conn'");
+    tu_expect(myappctx_config_reset_all(NULL, &err), MYAPPCTX_EINVAL, err, "'conn'");
     ck_assert_int_eq(myappctx_config_set(c, "bad name", "v", 0, NULL), MYAPPCTX_EINVAL);
     myappctx_conn_close(c);
 }
@@ -308,24 +304,24 @@ START_TEST(reset_all_restores_defaults_but_not_role)
     ck_assert_str_ne(work_mem, "13MB");
     tu_assert_ok(myappctx_config_set(c, "work_mem", "13MB", 0, &err), err);
     tu_assert_ok(myappctx_config_set(c, name, "x", 0, &err), err);
-    su_exec(c, "SET ROLE app_service", 0, NULL);
+    tu_exec(c, "SET ROLE app_service", 0, NULL);
     tu_assert_ok(myappctx_config_reset_all(c, &err), err);
     assert_shows(c, "work_mem", work_mem);
     myappctx_free(work_mem);
     assert_shows(c, name, NULL);
     /* RESET ALL leaves role alone (DESIGN §4)... */
-    char *who = su_value(c, "SELECT current_user", 0, NULL);
+    char *who = tu_value(c, "SELECT current_user", 0, NULL);
     ck_assert_str_eq(who, "app_service");
     free(who);
     /* ...but resetting "role" itself works. */
     tu_assert_ok(myappctx_config_reset(c, "role", &err), err);
-    who = su_value(c, "SELECT current_user", 0, NULL);
+    who = tu_value(c, "SELECT current_user", 0, NULL);
     ck_assert_str_eq(who, "postgres");
     free(who);
     myappctx_conn_close(c);
 
     /* As the application role, its role defaults come back. */
-    c = su_app_connect();
+    c = tu_app_connect();
     tu_assert_ok(myappctx_config_set(c, "statement_timeout", "1s", 0, &err), err);
     tu_assert_ok(myappctx_config_set(c, "myapp.default_page_size", "5", 0, &err), err);
     tu_assert_ok(myappctx_config_reset_all(c, &err), err);
@@ -338,17 +334,15 @@ END_TEST
 
 START_TEST(reset_all_refused_while_impersonating)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
-    myappctx_uuid u;
     char admin[MYAPPCTX_UUID_BUFSIZE];
-    su_random_uuid(&u, admin);
+    tu_random_uuid(NULL, admin);
     /* The variable is what marks an impersonation; set it raw. */
-    const char *p[] = { admin };
-    su_exec(c, "SELECT set_config('myapp.original_user_id', $1, false)", 1, p);
-    su_expect(myappctx_config_reset_all(c, &err), MYAPPCTX_EIMPERSONATING, &err, "impersonation");
+    tu_raw_set(c, "myapp.original_user_id", admin);
+    tu_expect(myappctx_config_reset_all(c, &err), MYAPPCTX_EIMPERSONATING, err, "impersonation");
     assert_shows(c, "myapp.original_user_id", admin);
-    su_exec(c, "SELECT set_config('myapp.original_user_id', '', false)", 0, NULL);
+    tu_raw_set(c, "myapp.original_user_id", "");
     tu_assert_ok(myappctx_config_reset_all(c, &err), err);
     myappctx_conn_close(c);
 }
@@ -366,7 +360,7 @@ entry_value(const myappctx_config_entry *entries, size_t n, const char *name)
 
 START_TEST(role_defaults_of_the_application_role)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     myappctx_config_entry *e = NULL;
     size_t n = 0;
@@ -396,10 +390,10 @@ START_TEST(role_defaults_precedence_unknown_and_empty)
     myappctx_conn *su = tu_connect();
     myappctx_error err;
     char role[64], sql[256];
-    su_unique("cfgrole", role, sizeof role);
+    tu_unique("cfgrole", role, sizeof role);
     /* Test-only DDL on a name this test generated (identifiers cannot be bound). */
     snprintf(sql, sizeof sql, "CREATE ROLE %s", role);
-    su_exec(su, sql, 0, NULL);
+    tu_exec(su, sql, 0, NULL);
     myappctx_config_entry *e = (myappctx_config_entry *)1;
     size_t n = 99;
     tu_assert_ok(myappctx_config_role_defaults(su, role, &e, &n, &err), err);
@@ -407,14 +401,14 @@ START_TEST(role_defaults_precedence_unknown_and_empty)
     ck_assert_uint_eq(n, 0);
 
     snprintf(sql, sizeof sql, "ALTER ROLE %s SET work_mem = '1MB'", role);
-    su_exec(su, sql, 0, NULL);
+    tu_exec(su, sql, 0, NULL);
     snprintf(sql, sizeof sql, "ALTER ROLE %s SET myapp.note = 'it''s; \"x\"'", role);
-    su_exec(su, sql, 0, NULL);
+    tu_exec(su, sql, 0, NULL);
     snprintf(sql, sizeof sql, "ALTER ROLE %s IN DATABASE %s SET work_mem = '2MB'", role,
              getenv("PGDATABASE"));
-    su_exec(su, sql, 0, NULL);
+    tu_exec(su, sql, 0, NULL);
     snprintf(sql, sizeof sql, "ALTER ROLE %s IN DATABASE postgres SET work_mem = '3MB'", role);
-    su_exec(su, sql, 0, NULL);
+    tu_exec(su, sql, 0, NULL);
     tu_assert_ok(myappctx_config_role_defaults(su, role, &e, &n, &err), err);
     ck_assert_uint_eq(n, 2);
     ck_assert_str_eq(e[0].name, "myapp.note");
@@ -424,27 +418,27 @@ START_TEST(role_defaults_precedence_unknown_and_empty)
     myappctx_config_entries_free(e);
 
     snprintf(sql, sizeof sql, "DROP ROLE %s", role);
-    su_exec(su, sql, 0, NULL);
-    su_expect(myappctx_config_role_defaults(su, role, &e, &n, &err), MYAPPCTX_ENOTFOUND, &err,
+    tu_exec(su, sql, 0, NULL);
+    tu_expect(myappctx_config_role_defaults(su, role, &e, &n, &err), MYAPPCTX_ENOTFOUND, err,
               role);
     ck_assert_ptr_null(e);
     ck_assert_uint_eq(n, 0);
-    su_expect(myappctx_config_role_defaults(su, "App_Service", &e, &n, &err), MYAPPCTX_ENOTFOUND,
-              &err, NULL);
-    su_expect(myappctx_config_role_defaults(su, "x'; DROP ROLE app_service; --", &e, &n, &err),
-              MYAPPCTX_ENOTFOUND, &err, NULL);
+    tu_expect(myappctx_config_role_defaults(su, "App_Service", &e, &n, &err), MYAPPCTX_ENOTFOUND,
+              err, NULL);
+    tu_expect(myappctx_config_role_defaults(su, "x'; DROP ROLE app_service; --", &e, &n, &err),
+              MYAPPCTX_ENOTFOUND, err, NULL);
 
-    su_expect(myappctx_config_role_defaults(su, "", &e, &n, &err), MYAPPCTX_EINVAL, &err, "'role'");
-    su_expect(myappctx_config_role_defaults(su, "r\xff", &e, &n, &err), MYAPPCTX_EINVAL, &err,
+    tu_expect(myappctx_config_role_defaults(su, "", &e, &n, &err), MYAPPCTX_EINVAL, err, "'role'");
+    tu_expect(myappctx_config_role_defaults(su, "r\xff", &e, &n, &err), MYAPPCTX_EINVAL, err,
               "'role'");
-    su_expect(myappctx_config_role_defaults(su, "r1234567890123456789012345678901234567890"
+    tu_expect(myappctx_config_role_defaults(su, "r1234567890123456789012345678901234567890"
                                                 "12345678901234567890123", &e, &n, &err),
-              MYAPPCTX_EINVAL, &err, "'role'");
-    su_expect(myappctx_config_role_defaults(NULL, NULL, &e, &n, &err), MYAPPCTX_EINVAL, &err,
+              MYAPPCTX_EINVAL, err, "'role'");
+    tu_expect(myappctx_config_role_defaults(NULL, NULL, &e, &n, &err), MYAPPCTX_EINVAL, err,
               "'conn'");
-    su_expect(myappctx_config_role_defaults(su, NULL, NULL, &n, &err), MYAPPCTX_EINVAL, &err,
+    tu_expect(myappctx_config_role_defaults(su, NULL, NULL, &n, &err), MYAPPCTX_EINVAL, err,
               "'out'");
-    su_expect(myappctx_config_role_defaults(su, NULL, &e, NULL, &err), MYAPPCTX_EINVAL, &err,
+    tu_expect(myappctx_config_role_defaults(su, NULL, &e, NULL, &err), MYAPPCTX_EINVAL, err,
               "'out_count'");
     myappctx_conn_close(su);
 }
@@ -452,13 +446,13 @@ END_TEST
 
 START_TEST(show_all_lists_readable_parameters)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     tu_assert_ok(myappctx_config_set(c, "work_mem", "8MB", 0, &err), err);
     myappctx_config_entry *e = NULL;
     size_t n = 0;
     tu_assert_ok(myappctx_config_show_all(c, &e, &n, &err), err);
-    char *expected = su_value(c, "SELECT count(*) FROM pg_settings", 0, NULL);
+    char *expected = tu_value(c, "SELECT count(*) FROM pg_settings", 0, NULL);
     ck_assert_uint_eq(n, strtoul(expected, NULL, 10));
     free(expected);
     ck_assert_str_eq(entry_value(e, n, "work_mem"), "8MB");
@@ -469,9 +463,9 @@ START_TEST(show_all_lists_readable_parameters)
         ck_assert_int_le(strcasecmp(e[i - 1].name, e[i].name), 0);
     myappctx_config_entries_free(e);
 
-    su_expect(myappctx_config_show_all(NULL, &e, &n, &err), MYAPPCTX_EINVAL, &err, "'conn'");
-    su_expect(myappctx_config_show_all(c, NULL, &n, &err), MYAPPCTX_EINVAL, &err, "'out'");
-    su_expect(myappctx_config_show_all(c, &e, NULL, &err), MYAPPCTX_EINVAL, &err, "'out_count'");
+    tu_expect(myappctx_config_show_all(NULL, &e, &n, &err), MYAPPCTX_EINVAL, err, "'conn'");
+    tu_expect(myappctx_config_show_all(c, NULL, &n, &err), MYAPPCTX_EINVAL, err, "'out'");
+    tu_expect(myappctx_config_show_all(c, &e, NULL, &err), MYAPPCTX_EINVAL, err, "'out_count'");
     myappctx_conn_close(c);
 
     c = tu_connect();                                         /* superuser sees everything */

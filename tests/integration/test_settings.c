@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "settings_util.h"
+#include "testutil.h"
 
 /* put + load + get, asserting the value reads back verbatim. */
 static void
@@ -38,10 +38,10 @@ START_TEST(put_load_get_roundtrip_verbatim)
         "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
         "  padded  ", "a,b,c", "{\"json\": true}", "E'\\x41'", "--", "/* c */",
     };
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     char key[64];
     for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
-        su_unique("rt", key, sizeof key);
+        tu_unique("rt", key, sizeof key);
         roundtrip(c, key, hostile[i]);
     }
     /* The longest value accepted. */
@@ -49,7 +49,7 @@ START_TEST(put_load_get_roundtrip_verbatim)
     ck_assert_ptr_nonnull(big);
     memset(big, 'x', MYAPPCTX_SETTING_VALUE_MAX);
     big[MYAPPCTX_SETTING_VALUE_MAX] = '\0';
-    su_unique("big", key, sizeof key);
+    tu_unique("big", key, sizeof key);
     roundtrip(c, key, big);
     free(big);
     myappctx_conn_close(c);
@@ -58,21 +58,21 @@ END_TEST
 
 START_TEST(put_stores_description_and_keeps_it_on_null)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_conn *su = tu_connect();
     myappctx_error err;
     char key[64];
-    su_unique("desc", key, sizeof key);
+    tu_unique("desc", key, sizeof key);
     const char *desc = "it's a \"description\"; with\nnewline";
     tu_assert_ok(myappctx_setting_put(c, key, "v1", desc, &err), err);
     tu_assert_ok(myappctx_setting_put(c, key, "v2", NULL, &err), err);
     const char *p[] = { key };
-    char *stored = su_value(su, "SELECT value || '|' || description FROM data.app_settings"
+    char *stored = tu_value(su, "SELECT value || '|' || description FROM data.app_settings"
                                 " WHERE key = $1", 1, p);
     ck_assert_str_eq(stored, "v2|it's a \"description\"; with\nnewline");
     free(stored);
     tu_assert_ok(myappctx_setting_put(c, key, "v3", "", &err), err);
-    stored = su_value(su, "SELECT description FROM data.app_settings WHERE key = $1", 1, p);
+    stored = tu_value(su, "SELECT description FROM data.app_settings WHERE key = $1", 1, p);
     ck_assert_str_eq(stored, "");
     free(stored);
     myappctx_conn_close(su);
@@ -82,10 +82,10 @@ END_TEST
 
 START_TEST(get_unset_returns_null_or_default)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     char key[64], *got = (char *)1;
-    su_unique("unset", key, sizeof key);
+    tu_unique("unset", key, sizeof key);
     tu_assert_ok(myappctx_setting_get(c, key, NULL, &got, &err), err);
     ck_assert_ptr_null(got);
     tu_assert_ok(myappctx_setting_get(c, key, "fall'back; \\", &got, &err), err);
@@ -110,10 +110,10 @@ END_TEST
 
 START_TEST(empty_value_reads_as_unset)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     char key[64], *got = (char *)1;
-    su_unique("empty", key, sizeof key);
+    tu_unique("empty", key, sizeof key);
     store(c, key, "something");
     store(c, key, "");
     tu_assert_ok(myappctx_setting_get(c, key, NULL, &got, &err), err);
@@ -130,11 +130,11 @@ END_TEST
 
 START_TEST(put_is_seen_after_the_next_load_only)
 {
-    myappctx_conn *c = su_app_connect();
-    myappctx_conn *other = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
+    myappctx_conn *other = tu_app_connect();
     myappctx_error err;
     char key[64], *got;
-    su_unique("later", key, sizeof key);
+    tu_unique("later", key, sizeof key);
     store(c, key, "v1");
     tu_assert_ok(myappctx_setting_put(c, key, "v2", NULL, &err), err);
     tu_assert_ok(myappctx_setting_get(c, key, NULL, &got, &err), err);
@@ -154,10 +154,10 @@ END_TEST
 
 START_TEST(put_in_rolled_back_transaction_is_not_stored)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     char key[64], *got = (char *)1;
-    su_unique("rb", key, sizeof key);
+    tu_unique("rb", key, sizeof key);
     tu_assert_ok(myappctx_begin(c, &err), err);
     tu_assert_ok(myappctx_setting_put(c, key, "never", NULL, &err), err);
     tu_assert_ok(myappctx_rollback(c, &err), err);
@@ -170,15 +170,15 @@ END_TEST
 
 START_TEST(load_counts_every_row)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     char key[64];
-    su_unique("count", key, sizeof key);
+    tu_unique("count", key, sizeof key);
     tu_assert_ok(myappctx_setting_put(c, key, "1", NULL, &err), err);
     /* One snapshot for the count and the load, so that rows other suites
      * add meanwhile cannot make them differ. */
-    su_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, NULL);
-    char *rows = su_value(c, "SELECT count(*) FROM data.app_settings", 0, NULL);
+    tu_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, NULL);
+    char *rows = tu_value(c, "SELECT count(*) FROM data.app_settings", 0, NULL);
     int count = -1;
     tu_assert_ok(myappctx_settings_load(c, &count, &err), err);
     ck_assert_int_eq(count, atoi(rows));
@@ -191,16 +191,14 @@ END_TEST
 
 START_TEST(load_refused_behind_txn_pooler)
 {
-    myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
-    opts.txn_pooler = 1;
-    myappctx_conn *c = tu_connect_opts(SU_APP_CONNINFO, &opts);
+    myappctx_conn *c = tu_txn_pooler_connect(NULL);
     myappctx_error err;
     int count = -1;
-    su_expect(myappctx_settings_load(c, &count, &err), MYAPPCTX_ESESSIONSTATE, &err, NULL);
+    tu_expect(myappctx_settings_load(c, &count, &err), MYAPPCTX_ESESSIONSTATE, err, NULL);
     ck_assert_int_eq(count, -1);
     /* Reading and writing the table are not session state. */
     char key[64], *got;
-    su_unique("pooled", key, sizeof key);
+    tu_unique("pooled", key, sizeof key);
     tu_assert_ok(myappctx_setting_put(c, key, "v", NULL, &err), err);
     tu_assert_ok(myappctx_setting_get(c, key, "d", &got, &err), err);
     ck_assert_str_eq(got, "d");
@@ -209,8 +207,8 @@ START_TEST(load_refused_behind_txn_pooler)
 
     const char *bouncer = tu_pgbouncer_conninfo("app_service");
     if (bouncer != NULL) {
-        c = tu_connect_opts(bouncer, &opts);
-        su_expect(myappctx_settings_load(c, NULL, &err), MYAPPCTX_ESESSIONSTATE, &err, NULL);
+        c = tu_txn_pooler_connect(bouncer);
+        tu_expect(myappctx_settings_load(c, NULL, &err), MYAPPCTX_ESESSIONSTATE, err, NULL);
         tu_assert_ok(myappctx_setting_get(c, key, NULL, &got, &err), err);
         myappctx_free(got);
         myappctx_conn_close(c);
@@ -230,10 +228,10 @@ START_TEST(get_bool_accepts_postgresql_spellings)
         "maybe", "2", "-1", "o", "tru e", "truex", "yess", "onn", "10", "0x1", "enabled",
         "'true'", "true;",
     };
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     char key[64];
-    su_unique("flag", key, sizeof key);
+    tu_unique("flag", key, sizeof key);
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         store(c, key, ok[i].text);
         int got = -1;
@@ -243,7 +241,7 @@ START_TEST(get_bool_accepts_postgresql_spellings)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         store(c, key, bad[i]);
         int got = 7;
-        su_expect(myappctx_setting_get_bool(c, key, 1, &got, &err), MYAPPCTX_EMALFORMED, &err, key);
+        tu_expect(myappctx_setting_get_bool(c, key, 1, &got, &err), MYAPPCTX_EMALFORMED, err, key);
         ck_assert_msg(strstr(err.message, bad[i]) != NULL, "value not named: %s", err.message);
         ck_assert_int_eq(got, 7);
     }
@@ -263,10 +261,10 @@ START_TEST(get_int_is_strict)
         "12abc", " 12", "12 ", "0x10", "1e3", "1.5", "+", "-", "--1", "1,000",
         "\xd9\xa1\xd9\xa2", "12\n",
     };
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     char key[64];
-    su_unique("num", key, sizeof key);
+    tu_unique("num", key, sizeof key);
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         store(c, key, ok[i].text);
         long long got = 1234;
@@ -276,7 +274,7 @@ START_TEST(get_int_is_strict)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         store(c, key, bad[i]);
         long long got = 1234;
-        su_expect(myappctx_setting_get_int(c, key, 99, &got, &err), MYAPPCTX_EMALFORMED, &err, key);
+        tu_expect(myappctx_setting_get_int(c, key, 99, &got, &err), MYAPPCTX_EMALFORMED, err, key);
         ck_assert_int_eq(got, 1234);
     }
     /* A long malformed value is named, but cut short in the message. */
@@ -286,7 +284,7 @@ START_TEST(get_int_is_strict)
     long_value[sizeof long_value - 1] = '\0';
     store(c, key, long_value);
     long long got;
-    su_expect(myappctx_setting_get_int(c, key, 0, &got, &err), MYAPPCTX_EMALFORMED, &err, "...");
+    tu_expect(myappctx_setting_get_int(c, key, 0, &got, &err), MYAPPCTX_EMALFORMED, err, "...");
     myappctx_conn_close(c);
 }
 END_TEST
@@ -302,7 +300,7 @@ START_TEST(keys_are_checked_before_any_round_trip)
         "context_metadata", "context_created_at", "audit_context", "original_user_id",
         "original_role", "is_impersonating", "loaded_settings",
     };
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     /* Inside an aborted transaction any round trip fails with ETXNFAILED:
      * EINVAL proves the key was refused in C. */
@@ -312,24 +310,24 @@ START_TEST(keys_are_checked_before_any_round_trip)
     int b;
     long long n;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        su_expect(myappctx_setting_get(c, bad[i], NULL, &s, &err), MYAPPCTX_EINVAL, &err, "'key'");
-        su_expect(myappctx_setting_get_bool(c, bad[i], 0, &b, &err), MYAPPCTX_EINVAL, &err,
+        tu_expect(myappctx_setting_get(c, bad[i], NULL, &s, &err), MYAPPCTX_EINVAL, err, "'key'");
+        tu_expect(myappctx_setting_get_bool(c, bad[i], 0, &b, &err), MYAPPCTX_EINVAL, err,
                   "'key'");
-        su_expect(myappctx_setting_get_int(c, bad[i], 0, &n, &err), MYAPPCTX_EINVAL, &err, "'key'");
-        su_expect(myappctx_setting_put(c, bad[i], "v", NULL, &err), MYAPPCTX_EINVAL, &err, "'key'");
+        tu_expect(myappctx_setting_get_int(c, bad[i], 0, &n, &err), MYAPPCTX_EINVAL, err, "'key'");
+        tu_expect(myappctx_setting_put(c, bad[i], "v", NULL, &err), MYAPPCTX_EINVAL, err, "'key'");
     }
     for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
-        su_expect(myappctx_setting_get(c, reserved[i], NULL, &s, &err), MYAPPCTX_EINVAL, &err,
+        tu_expect(myappctx_setting_get(c, reserved[i], NULL, &s, &err), MYAPPCTX_EINVAL, err,
                   "reserved");
-        su_expect(myappctx_setting_put(c, reserved[i], "v", NULL, &err), MYAPPCTX_EINVAL, &err,
+        tu_expect(myappctx_setting_put(c, reserved[i], "v", NULL, &err), MYAPPCTX_EINVAL, err,
                   "reserved");
     }
-    su_expect(myappctx_setting_get(c, NULL, NULL, &s, &err), MYAPPCTX_EINVAL, &err, "'key'");
-    su_expect(myappctx_setting_put(c, NULL, "v", NULL, &err), MYAPPCTX_EINVAL, &err, "'key'");
+    tu_expect(myappctx_setting_get(c, NULL, NULL, &s, &err), MYAPPCTX_EINVAL, err, "'key'");
+    tu_expect(myappctx_setting_put(c, NULL, "v", NULL, &err), MYAPPCTX_EINVAL, err, "'key'");
     /* The same connection then reports the aborted transaction. */
-    su_expect(myappctx_setting_get(c, "ok_key", NULL, &s, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
-    su_expect(myappctx_setting_put(c, "ok_key", "v", NULL, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
-    su_expect(myappctx_settings_load(c, NULL, &err), MYAPPCTX_ETXNFAILED, &err, NULL);
+    tu_expect(myappctx_setting_get(c, "ok_key", NULL, &s, &err), MYAPPCTX_ETXNFAILED, err, NULL);
+    tu_expect(myappctx_setting_put(c, "ok_key", "v", NULL, &err), MYAPPCTX_ETXNFAILED, err, NULL);
+    tu_expect(myappctx_settings_load(c, NULL, &err), MYAPPCTX_ETXNFAILED, err, NULL);
     tu_assert_ok(myappctx_rollback(c, &err), err);
 
     /* The longest key works. */
@@ -343,25 +341,25 @@ END_TEST
 
 START_TEST(arguments_are_checked)
 {
-    myappctx_conn *c = su_app_connect();
+    myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     char *s = (char *)1;
     int b;
     long long n;
-    su_expect(myappctx_settings_load(NULL, NULL, &err), MYAPPCTX_EINVAL, &err, "'conn'");
-    su_expect(myappctx_setting_get(NULL, "k", NULL, &s, &err), MYAPPCTX_EINVAL, &err, "'conn'");
-    su_expect(myappctx_setting_get_bool(NULL, "k", 0, &b, &err), MYAPPCTX_EINVAL, &err, "'conn'");
-    su_expect(myappctx_setting_get_int(NULL, "k", 0, &n, &err), MYAPPCTX_EINVAL, &err, "'conn'");
-    su_expect(myappctx_setting_put(NULL, "k", "v", NULL, &err), MYAPPCTX_EINVAL, &err, "'conn'");
-    su_expect(myappctx_setting_get(c, "k", NULL, NULL, &err), MYAPPCTX_EINVAL, &err, "'out'");
-    su_expect(myappctx_setting_get_bool(c, "k", 0, NULL, &err), MYAPPCTX_EINVAL, &err, "'out'");
-    su_expect(myappctx_setting_get_int(c, "k", 0, NULL, &err), MYAPPCTX_EINVAL, &err, "'out'");
-    su_expect(myappctx_setting_put(c, "k", NULL, NULL, &err), MYAPPCTX_EINVAL, &err, "'value'");
-    su_expect(myappctx_setting_put(c, "k", "bad\xc3(", NULL, &err), MYAPPCTX_EINVAL, &err,
+    tu_expect(myappctx_settings_load(NULL, NULL, &err), MYAPPCTX_EINVAL, err, "'conn'");
+    tu_expect(myappctx_setting_get(NULL, "k", NULL, &s, &err), MYAPPCTX_EINVAL, err, "'conn'");
+    tu_expect(myappctx_setting_get_bool(NULL, "k", 0, &b, &err), MYAPPCTX_EINVAL, err, "'conn'");
+    tu_expect(myappctx_setting_get_int(NULL, "k", 0, &n, &err), MYAPPCTX_EINVAL, err, "'conn'");
+    tu_expect(myappctx_setting_put(NULL, "k", "v", NULL, &err), MYAPPCTX_EINVAL, err, "'conn'");
+    tu_expect(myappctx_setting_get(c, "k", NULL, NULL, &err), MYAPPCTX_EINVAL, err, "'out'");
+    tu_expect(myappctx_setting_get_bool(c, "k", 0, NULL, &err), MYAPPCTX_EINVAL, err, "'out'");
+    tu_expect(myappctx_setting_get_int(c, "k", 0, NULL, &err), MYAPPCTX_EINVAL, err, "'out'");
+    tu_expect(myappctx_setting_put(c, "k", NULL, NULL, &err), MYAPPCTX_EINVAL, err, "'value'");
+    tu_expect(myappctx_setting_put(c, "k", "bad\xc3(", NULL, &err), MYAPPCTX_EINVAL, err,
               "'value'");
-    su_expect(myappctx_setting_put(c, "k", "v", "\xed\xa0\x80", &err), MYAPPCTX_EINVAL, &err,
+    tu_expect(myappctx_setting_put(c, "k", "v", "\xed\xa0\x80", &err), MYAPPCTX_EINVAL, err,
               "'description'");
-    su_expect(myappctx_setting_get(c, "k", "\xc0\xaf", &s, &err), MYAPPCTX_EINVAL, &err,
+    tu_expect(myappctx_setting_get(c, "k", "\xc0\xaf", &s, &err), MYAPPCTX_EINVAL, err,
               "'default_value'");
     ck_assert_ptr_null(s);
 
@@ -369,11 +367,11 @@ START_TEST(arguments_are_checked)
     ck_assert_ptr_nonnull(big);
     memset(big, 'v', MYAPPCTX_SETTING_VALUE_MAX + 1);
     big[MYAPPCTX_SETTING_VALUE_MAX + 1] = '\0';
-    su_expect(myappctx_setting_put(c, "k", big, NULL, &err), MYAPPCTX_EINVAL, &err, "'value'");
-    su_expect(myappctx_setting_get(c, "k", big, &s, &err), MYAPPCTX_EINVAL, &err,
+    tu_expect(myappctx_setting_put(c, "k", big, NULL, &err), MYAPPCTX_EINVAL, err, "'value'");
+    tu_expect(myappctx_setting_get(c, "k", big, &s, &err), MYAPPCTX_EINVAL, err,
               "'default_value'");
     big[MYAPPCTX_SETTING_DESCRIPTION_MAX + 1] = '\0';
-    su_expect(myappctx_setting_put(c, "k", "v", big, &err), MYAPPCTX_EINVAL, &err, "'description'");
+    tu_expect(myappctx_setting_put(c, "k", "v", big, &err), MYAPPCTX_EINVAL, err, "'description'");
     free(big);
 
     /* err may be NULL. */
@@ -386,18 +384,13 @@ END_TEST
 
 START_TEST(broken_connection_is_econnect)
 {
-    myappctx_conn *c = su_app_connect();
-    myappctx_conn *killer = tu_connect();
-    char pid[16];
-    snprintf(pid, sizeof pid, "%d", PQbackendPID(myappctx_conn_pg(c)));
-    const char *p[] = { pid };
-    su_exec(killer, "SELECT pg_terminate_backend($1::int)", 1, p);
+    myappctx_conn *c = tu_app_connect();
+    tu_kill_backend(tu_backend_pid(c));
     myappctx_error err;
     char *s;
-    su_expect(myappctx_setting_get(c, "some_key", NULL, &s, &err), MYAPPCTX_ECONNECT, &err, NULL);
-    su_expect(myappctx_settings_load(c, NULL, &err), MYAPPCTX_ECONNECT, &err, NULL);
-    su_expect(myappctx_setting_put(c, "some_key", "v", NULL, &err), MYAPPCTX_ECONNECT, &err, NULL);
-    myappctx_conn_close(killer);
+    tu_expect(myappctx_setting_get(c, "some_key", NULL, &s, &err), MYAPPCTX_ECONNECT, err, NULL);
+    tu_expect(myappctx_settings_load(c, NULL, &err), MYAPPCTX_ECONNECT, err, NULL);
+    tu_expect(myappctx_setting_put(c, "some_key", "v", NULL, &err), MYAPPCTX_ECONNECT, err, NULL);
     myappctx_conn_close(c);
 }
 END_TEST

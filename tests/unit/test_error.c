@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "../util.h"
+#include "testutil.h"
 
 START_TEST(every_code_has_a_description)
 {

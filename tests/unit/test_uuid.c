@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "../util.h"
+#include "testutil.h"
 
 static const char *valid = "123e4567-e89b-12d3-a456-426614174000";
 

@@ -1,0 +1,181 @@
+/* Connections, fresh names and ids, seeded rows, databases and traffic
+ * recording (see testutil.h). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+/* -------------------------------------------------------- connections */
+
+myappctx_conn *
+tu_connect_opts(const char *conninfo, const myappctx_conn_options *opts)
+{
+    myappctx_conn *conn = NULL;
+    myappctx_error err = { 0 };
+    if (conninfo == NULL)
+        conninfo = "";
+    int rc = myappctx_conn_open(&conn, conninfo, opts, &err);
+    ck_assert_msg(rc == MYAPPCTX_OK, "connect '%s' failed (is the harness running?): %s",
+                  conninfo, err.message);
+    return conn;
+}
+
+myappctx_conn *
+tu_connect(void)
+{
+    return tu_connect_opts("", NULL);
+}
+
+myappctx_conn *
+tu_app_connect(void)
+{
+    return tu_connect_opts(TU_APP_CONNINFO, NULL);
+}
+
+myappctx_conn *
+tu_txn_pooler_connect(const char *conninfo)
+{
+    myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
+    opts.txn_pooler = 1;
+    return tu_connect_opts(conninfo != NULL ? conninfo : TU_APP_CONNINFO, &opts);
+}
+
+const char *
+tu_pgbouncer_conninfo(const char *user)
+{
+    static __thread char buf[512];
+    const char *host = getenv("MYAPPCTX_PGBOUNCER_HOST");
+    const char *port = getenv("MYAPPCTX_PGBOUNCER_PORT");
+    const char *db = getenv("PGDATABASE");
+    if (host == NULL || port == NULL)
+        return NULL;
+    snprintf(buf, sizeof buf, "host=%s port=%s dbname=%s user=%s", host, port,
+             db ? db : "myappctx_test", user ? user : "postgres");
+    return buf;
+}
+
+myappctx_conn *
+tu_bouncer_connect(const char *user)
+{
+    const char *conninfo = tu_pgbouncer_conninfo(user);
+    ck_assert_msg(conninfo != NULL, "the harness runs a PgBouncer (--pgbouncer)");
+    return tu_txn_pooler_connect(conninfo);
+}
+
+char *
+tu_create_database(const char *prefix)
+{
+    char name[64], sql[128];
+    tu_unique(prefix, name, sizeof name);
+    myappctx_conn *c = tu_connect();
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name); /* test-only, name is ours */
+    tu_sql(myappctx_conn_pg(c), sql);
+    myappctx_conn_close(c);
+    size_t len = strlen(name) + 16;
+    char *conninfo = malloc(len);
+    ck_assert_ptr_nonnull(conninfo);
+    snprintf(conninfo, len, "dbname=%s", name);
+    return conninfo;
+}
+
+void
+tu_drop_database(const char *conninfo)
+{
+    char sql[160];
+    const char *name = strncmp(conninfo, "dbname=", 7) == 0 ? conninfo + 7 : conninfo;
+    myappctx_conn *c = tu_connect();
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+    tu_sql(myappctx_conn_pg(c), sql);
+    myappctx_conn_close(c);
+}
+
+/* ---------------------------------------------------- names and rows */
+
+static void
+random_bytes(void *buf, size_t n)
+{
+    ck_assert_int_eq(getrandom(buf, n, 0), (ssize_t)n);
+}
+
+void
+tu_random_uuid(myappctx_uuid *out, char *text)
+{
+    myappctx_uuid u;
+    random_bytes(u.bytes, sizeof u.bytes);
+    tu_uuid_make_v4(&u);
+    if (out != NULL)
+        *out = u;
+    if (text != NULL)
+        myappctx_uuid_format(&u, text);
+}
+
+void
+tu_unique(const char *prefix, char *buf, size_t size)
+{
+    static unsigned counter;
+    unsigned r;
+    random_bytes(&r, sizeof r);
+    int n = snprintf(buf, size, "%s_%ld_%u_%08x", prefix, (long)getpid(), counter++, r);
+    ck_assert_msg(n > 0 && (size_t)n < size, "unique name too long for its buffer");
+}
+
+void
+tu_seed_user(const myappctx_uuid *id, const char *role)
+{
+    char buf[MYAPPCTX_UUID_BUFSIZE];
+    const char *params[] = { myappctx_uuid_format(id, buf), role };
+    myappctx_conn *su = tu_connect();
+    tu_exec(su, "INSERT INTO data.users (id, email, name, role)"
+                " VALUES ($1::uuid, $1 || '@example.com', 'test user', $2)", 2, params);
+    myappctx_conn_close(su);
+}
+
+void
+tu_seed_membership(const myappctx_uuid *user, const myappctx_uuid *tenant, int active)
+{
+    char u[MYAPPCTX_UUID_BUFSIZE], t[MYAPPCTX_UUID_BUFSIZE];
+    const char *params[] = { myappctx_uuid_format(user, u), myappctx_uuid_format(tenant, t),
+                             active ? "true" : "false" };
+    myappctx_conn *su = tu_connect();
+    tu_exec(su, "INSERT INTO data.user_tenants (user_id, tenant_id, is_active)"
+                " VALUES ($1::uuid, $2::uuid, $3::boolean)", 3, params);
+    myappctx_conn_close(su);
+}
+
+void
+tu_delete_setting(const char *key)
+{
+    const char *params[] = { key };
+    myappctx_conn *su = tu_connect();
+    tu_exec(su, "DELETE FROM data.app_settings WHERE key = $1", 1, params);
+    myappctx_conn_close(su);
+}
+
+/* ------------------------------------------------------------- traffic */
+
+tu_trace
+tu_trace_start(myappctx_conn *c)
+{
+    /* myappctx_conn_pg() runs a deferred pool reset: before recording. */
+    tu_trace t = { tmpfile(), myappctx_conn_pg(c) };
+    ck_assert_ptr_nonnull(t.file);
+    ck_assert_ptr_nonnull(t.pg);
+    PQtrace(t.pg, t.file);
+    return t;
+}
+
+long
+tu_trace_stop(tu_trace t)
+{
+    PQuntrace(t.pg);
+    fflush(t.file);
+    fseek(t.file, 0, SEEK_END);
+    long size = ftell(t.file);
+    fclose(t.file);
+    return size;
+}
