@@ -148,9 +148,9 @@ run_unit(struct worker *w)
 
     myappctx_conn *c;
     myappctx_error err;
-    uint64_t t0 = su_now_ns();
+    uint64_t t0 = tu_now_ns();
     int rc = myappctx_pool_acquire(run->pool, &c, ACQUIRE_TIMEOUT_MS, &err);
-    su_atomic_max(&run->max_acquire_ns, su_now_ns() - t0);
+    su_atomic_max(&run->max_acquire_ns, tu_now_ns() - t0);
     su_beat(&run->beat[w->id - 1]);
     if (rc != MYAPPCTX_OK) {
         failed(w, "acquire", rc, &err);
@@ -172,7 +172,7 @@ run_unit(struct worker *w)
         PGconn *pg = myappctx_conn_pg(c);
         if (pg != NULL && strcmp(PQport(pg), run->new_port) == 0) {
             w->after++;
-            su_atomic_min(&run->first_new_commit_ns, su_now_ns());
+            su_atomic_min(&run->first_new_commit_ns, tu_now_ns());
         } else {
             w->before++;
         }
@@ -210,7 +210,7 @@ main(int argc, char **argv)
     double warmup = su_env_num("FAILOVER_SECONDS", 4);
     double after = su_env_num("FAILOVER_AFTER_SECONDS", 3);
     double bound = su_env_num("FAILOVER_BOUND_SECONDS", 60);
-    uint64_t rng = su_now_ns() | 1u;
+    uint64_t rng = tu_now_ns() | 1u;
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     myappctx_conn *su = su_connect("");       /* the primary, from PG* */
@@ -229,25 +229,25 @@ main(int argc, char **argv)
             su_die("cannot start worker %d", i);
     }
 
-    su_watch_until(run.beat, WORKERS, su_now_ns() + seconds_ns(warmup), HANG_MS);
-    uint64_t t_stop = su_now_ns();
+    su_watch_until(run.beat, WORKERS, tu_now_ns() + seconds_ns(warmup), HANG_MS);
+    uint64_t t_stop = tu_now_ns();
     __atomic_store_n(&run.failing, 1, __ATOMIC_RELAXED);
     int st = su_shell(stop_cmd);
-    uint64_t t_stopped = su_now_ns();
+    uint64_t t_stopped = tu_now_ns();
     if (st != 0)
         su_violation("harness", "stopping the primary failed (status %d)", st);
     st = su_shell(promote_cmd);
-    uint64_t t_promoted = su_now_ns();
+    uint64_t t_promoted = tu_now_ns();
     if (st != 0)
         su_violation("harness", "promoting the standby failed (status %d)", st);
 
     uint64_t deadline = t_stop + seconds_ns(bound);
     while (__atomic_load_n(&run.first_new_commit_ns, __ATOMIC_RELAXED) == 0 &&
-           su_now_ns() < deadline)
-        su_watch_until(run.beat, WORKERS, su_now_ns() + 10000000u, HANG_MS);
+           tu_now_ns() < deadline)
+        su_watch_until(run.beat, WORKERS, tu_now_ns() + 10000000u, HANG_MS);
     uint64_t first = __atomic_load_n(&run.first_new_commit_ns, __ATOMIC_RELAXED);
     if (first != 0)
-        su_watch_until(run.beat, WORKERS, su_now_ns() + seconds_ns(after), HANG_MS);
+        su_watch_until(run.beat, WORKERS, tu_now_ns() + seconds_ns(after), HANG_MS);
     __atomic_store_n(&run.stop, 1, __ATOMIC_RELAXED);
     su_watch_done(run.beat, WORKERS, HANG_MS);
     for (int i = 0; i < WORKERS; i++)

@@ -180,7 +180,7 @@ step_failed(struct unit *u, const char *step, int rc, const myappctx_error *err)
     if (rc == MYAPPCTX_ECONNECT && ph != PH_MIXED) {
         w->ph[ph].conn_errors++;
         if (w->lost_at_ns == 0)
-            w->lost_at_ns = su_now_ns();
+            w->lost_at_ns = tu_now_ns();
         return;
     }
     /* State of an earlier borrower seen inside a unit, a refused tenant
@@ -226,7 +226,7 @@ committed(struct unit *u)
 {
     struct worker *w = u->w;
     struct run *run = w->run;
-    uint64_t now = su_now_ns();
+    uint64_t now = tu_now_ns();
     int ph = load_int(&run->phase);
     record(u, SU_COMMITTED);
     w->committed[u->tenant]++;
@@ -271,7 +271,7 @@ cancel_arm(struct unit *u, long delay_ms)
     PGcancel *pc = pg != NULL ? PQgetCancel(pg) : NULL;
     pthread_mutex_lock(&w->run->cancel_mu);
     w->cancel = pc;
-    w->cancel_at_ns = su_now_ns() + (uint64_t)delay_ms * 1000000u;
+    w->cancel_at_ns = tu_now_ns() + (uint64_t)delay_ms * 1000000u;
     w->cancel_state = pc != NULL ? CS_ARMED : CS_IDLE;
     pthread_mutex_unlock(&w->run->cancel_mu);
 }
@@ -300,7 +300,7 @@ canceller_main(void *arg)
     struct run *run = arg;
     pthread_mutex_lock(&run->cancel_mu);
     while (!load_int(&run->stop_helpers)) {
-        uint64_t now = su_now_ns();
+        uint64_t now = tu_now_ns();
         for (int i = 0; i < WORKERS; i++) {
             struct worker *w = &run->w[i];
             if (w->cancel_state != CS_ARMED || now < w->cancel_at_ns)
@@ -315,7 +315,7 @@ canceller_main(void *arg)
             pthread_cond_broadcast(&run->cancel_cond);
         }
         pthread_mutex_unlock(&run->cancel_mu);
-        su_sleep_ms(2);
+        tu_sleep_ms(2);
         pthread_mutex_lock(&run->cancel_mu);
     }
     pthread_mutex_unlock(&run->cancel_mu);
@@ -716,9 +716,9 @@ run_unit(struct worker *w)
     u.phase = load_int(&run->phase);
 
     myappctx_error err;
-    u.t0 = su_now_ns();
+    u.t0 = tu_now_ns();
     int rc = myappctx_pool_acquire(run->pool, &u.c, ACQUIRE_TIMEOUT_MS, &err);
-    su_atomic_max(&run->max_acquire_ns, su_now_ns() - u.t0);
+    su_atomic_max(&run->max_acquire_ns, tu_now_ns() - u.t0);
     progress(w);
     if (rc != MYAPPCTX_OK) {
         if (rc == MYAPPCTX_ETIMEOUT && u.phase != PH_MIXED)
@@ -784,7 +784,7 @@ killer_main(void *arg)
     myappctx_conn *su = su_connect("");
     const char *p[] = { LOGIN };
     while (!load_int(&run->stop) && load_int(&run->phase) == PH_KILL) {
-        su_sleep_ms(50);
+        tu_sleep_ms(50);
         PGresult *res;
         myappctx_error err;
         if (myappctx_exec(su, "SELECT pg_terminate_backend(a.pid)"
@@ -816,21 +816,21 @@ restart_server(struct run *run)
 {
     const char *stop_cmd = su_env("STRESS_STOP_CMD");
     const char *start_cmd = su_env("STRESS_START_CMD");
-    uint64_t t_stop = su_now_ns();
+    uint64_t t_stop = tu_now_ns();
     int st = su_shell(stop_cmd);
-    uint64_t t_down = su_now_ns();
+    uint64_t t_down = tu_now_ns();
     __atomic_store_n(&run->down_ns, t_down, __ATOMIC_RELEASE);
     if (st != 0)
         su_violation("harness", "stopping the server failed (status %d): %s", st, stop_cmd);
     st = su_shell(start_cmd);
-    uint64_t t_up = su_now_ns();
+    uint64_t t_up = tu_now_ns();
     if (st != 0)
         su_violation("harness", "starting the server failed (status %d): %s", st, start_cmd);
 
     uint64_t bound = t_up + (uint64_t)RECOVERY_BOUND_MS * 1000000u;
     while (__atomic_load_n(&run->first_commit_after_down_ns, __ATOMIC_RELAXED) == 0 &&
-           su_now_ns() < bound)
-        watch_until(run, su_now_ns() + 20000000u);
+           tu_now_ns() < bound)
+        watch_until(run, tu_now_ns() + 20000000u);
     uint64_t first = __atomic_load_n(&run->first_commit_after_down_ns, __ATOMIC_RELAXED);
     su_figure("restart_stop_seconds", "%.2f", su_ns_s(t_down - t_stop));
     su_figure("restart_downtime_seconds", "%.2f", su_ns_s(t_up - t_stop));
@@ -931,7 +931,7 @@ main(void)
 {
     static struct run run;
     double seconds = su_env_num("STRESS_SECONDS", 60);
-    uint64_t rng = (uint64_t)su_now_ns() | 1u;
+    uint64_t rng = (uint64_t)tu_now_ns() | 1u;
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     myappctx_conn *su = su_connect("");
@@ -966,7 +966,7 @@ main(void)
 
     double phase_seconds[NPHASES];
     for (int p = 0; p < NPHASES; p++) {
-        uint64_t start = su_now_ns();
+        uint64_t start = tu_now_ns();
         uint64_t end = start + (uint64_t)(seconds * phase_share[p] * 1e9);
         __atomic_store_n(&run.phase, p, __ATOMIC_RELAXED);
         if (p == PH_KILL && pthread_create(&killer, NULL, killer_main, &run) != 0)
@@ -975,7 +975,7 @@ main(void)
             /* Let the phase run a little, then restart mid-load. */
             watch_until(&run, start + (end - start) / 4);
             restart_server(&run);
-            uint64_t now = su_now_ns();
+            uint64_t now = tu_now_ns();
             if (end < now + 1000000000u)
                 end = now + 1000000000u;    /* some load after the recovery */
         }
@@ -984,7 +984,7 @@ main(void)
             __atomic_store_n(&run.phase, PH_RESTART, __ATOMIC_RELAXED);
             pthread_join(killer, NULL);
         }
-        phase_seconds[p] = su_ns_s(su_now_ns() - start);
+        phase_seconds[p] = su_ns_s(tu_now_ns() - start);
     }
     __atomic_store_n(&run.stop, 1, __ATOMIC_RELAXED);
     su_watch_done(run.beat, WORKERS, HANG_MS);

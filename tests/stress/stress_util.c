@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "stress_util.h"
@@ -17,22 +16,6 @@
 extern char **environ;
 
 /* ------------------------------------------------------------------ time */
-
-uint64_t
-su_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-void
-su_sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 double
 su_ns_ms(uint64_t ns)
@@ -202,7 +185,7 @@ su_env_num(const char *name, double dflt)
 void
 su_beat(struct su_beat *b)
 {
-    __atomic_store_n(&b->progress_ns, su_now_ns(), __ATOMIC_RELAXED);
+    __atomic_store_n(&b->progress_ns, tu_now_ns(), __ATOMIC_RELAXED);
 }
 
 void
@@ -224,7 +207,7 @@ void
 su_watch_until(struct su_beat *beats, int n, uint64_t until, long hang_ms)
 {
     for (;;) {
-        uint64_t now = su_now_ns();
+        uint64_t now = tu_now_ns();
         for (int i = 0; i < n; i++) {
             uint64_t last = __atomic_load_n(&beats[i].progress_ns, __ATOMIC_RELAXED);
             if (!__atomic_load_n(&beats[i].done, __ATOMIC_ACQUIRE) && now > last &&
@@ -242,7 +225,7 @@ su_watch_until(struct su_beat *beats, int n, uint64_t until, long hang_ms)
         if (now >= until)
             return;
         uint64_t left_ms = (until - now) / 1000000u;
-        su_sleep_ms(left_ms < 100 ? (long)left_ms + 1 : 100);
+        tu_sleep_ms(left_ms < 100 ? (long)left_ms + 1 : 100);
     }
 }
 
@@ -250,7 +233,7 @@ void
 su_watch_done(struct su_beat *beats, int n, long hang_ms)
 {
     while (!all_done(beats, n))
-        su_watch_until(beats, n, su_now_ns() + 20000000u, hang_ms);
+        su_watch_until(beats, n, tu_now_ns() + 20000000u, hang_ms);
 }
 
 /* ------------------------------------------------------------- the world */
@@ -282,8 +265,7 @@ random_uuid(uint64_t *rng, myappctx_uuid *id, char text[MYAPPCTX_UUID_BUFSIZE])
         uint64_t r = su_rand(rng);
         memcpy(id->bytes + i, &r, 8);
     }
-    id->bytes[6] = (unsigned char)((id->bytes[6] & 0x0f) | 0x40);   /* version 4 */
-    id->bytes[8] = (unsigned char)((id->bytes[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
+    tu_uuid_make_v4(id);
     myappctx_uuid_format(id, text);
 }
 

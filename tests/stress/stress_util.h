@@ -1,7 +1,16 @@
-/* Helpers shared by tests/stress/stress.c (`make stress`) and
- * tests/stress/failover.c (`make failover`): time, figures, the seeded
- * world of tenants and users, the pool they use, the checks every unit of
- * work runs, the ledger of written tokens and its final verification.
+/* Helpers of tests/stress/stress.c (`make stress`) and
+ * tests/stress/failover.c (`make failover`) only: figures, violations and
+ * the watchdog, the seeded world of tenants and users, the pool they use,
+ * the checks every unit of work runs, the ledger of written tokens and its
+ * final verification.
+ *
+ * Why this is not in the shared test library (tests/lib/testutil.h): these
+ * programs are built without Check and run for minutes with many threads,
+ * so they count violations and report figures instead of failing
+ * assertions, and they exit on setup errors -- none of the Check helpers'
+ * "fail the current test" fits.  What they do share with the Check
+ * programs (clock, sleep, version-4 UUID bits) is in tests/lib/testbase.h
+ * (libtestbase.la, no Check) and is not repeated here.
  *
  * These are test programs, not the library: they may print and exit. */
 #ifndef MYAPPCTX_STRESS_UTIL_H
@@ -10,12 +19,12 @@
 #include <stdint.h>
 
 #include "myappctx.h"
+#include "testbase.h"
 
 /* ------------------------------------------------------------------ time */
 
-/* CLOCK_MONOTONIC in nanoseconds. */
-uint64_t su_now_ns(void);
-void su_sleep_ms(long ms);
+/* Clock and sleep: tu_now_ns(), tu_sleep_ms() (testbase.h). */
+
 /* Nanoseconds as milliseconds / seconds (for printing). */
 double su_ns_ms(uint64_t ns);
 double su_ns_s(uint64_t ns);
@@ -68,7 +77,7 @@ struct su_beat {
 void su_beat(struct su_beat *b);
 void su_beat_done(struct su_beat *b);
 
-/* Sleeps until @until (su_now_ns() clock), checking every 100 ms that no
+/* Sleeps until @until (tu_now_ns() clock), checking every 100 ms that no
  * unfinished worker has been silent for @hang_ms; if one has, records a
  * "hang" violation, prints a summary line and exits with status 3 (its
  * thread cannot be joined). */
