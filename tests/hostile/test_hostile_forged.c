@@ -433,11 +433,11 @@ START_TEST(forged_setting_values)
         char label[128];
         snprintf(label, sizeof label, "get_bool of forged \"%s\"", rows_[i].value);
         tu_expect_row(label, myappctx_setting_get_bool(c, key, 0, &b, &err), rows_[i].bool_rc, err,
-                  rows_[i].bool_rc == MYAPPCTX_OK ? NULL : key);
+                      rows_[i].bool_rc == MYAPPCTX_OK ? NULL : key);
         ck_assert_int_eq(b, rows_[i].bool_rc == MYAPPCTX_OK ? rows_[i].bool_value : 42);
         snprintf(label, sizeof label, "get_int of forged \"%s\"", rows_[i].value);
         tu_expect_row(label, myappctx_setting_get_int(c, key, 0, &n, &err), rows_[i].int_rc, err,
-                  rows_[i].int_rc == MYAPPCTX_OK ? NULL : key);
+                      rows_[i].int_rc == MYAPPCTX_OK ? NULL : key);
         ck_assert(n == (rows_[i].int_rc == MYAPPCTX_OK ? rows_[i].int_value : 42));
     }
     /* A 64 KiB value: the message quotes a bounded prefix. */
@@ -446,7 +446,7 @@ START_TEST(forged_setting_values)
     myappctx_error err = { 0 };
     long long n = 42;
     tu_expect_row("64 KiB of digits", myappctx_setting_get_int(c, key, 0, &n, &err),
-              MYAPPCTX_EMALFORMED, err, "...");
+                  MYAPPCTX_EMALFORMED, err, "...");
     ck_assert(n == 42);
     free(big);
     myappctx_conn_close(c);
@@ -470,7 +470,7 @@ START_TEST(forged_flag_cannot_end_an_impersonation)
     tu_raw_set(c, "myapp.is_impersonating", "true");
     tu_raw_set(c, "myapp.original_role", "admin");
     tu_expect_row("end with a forged flag", myappctx_impersonation_end(c, &err),
-              MYAPPCTX_ENOTIMPERSONATING, err, NULL);
+                  MYAPPCTX_ENOTIMPERSONATING, err, NULL);
     ck_assert_str_eq(err.sqlstate, "P0056");
     int is_set = 0;
     tu_assert_ok(myappctx_context_user_id_get(c, &got, &is_set, &err), err);
@@ -542,7 +542,7 @@ START_TEST(forged_identity_cannot_impersonate)
             snprintf(label, sizeof label, "forged %s user with role %s",
                      i == 0 ? "non-admin" : "unknown", roles[r]);
             tu_expect_row(label, myappctx_impersonate(c, &target, &err), MYAPPCTX_ENOTADMIN, err,
-                      NULL);
+                          NULL);
             ck_assert_str_eq(err.sqlstate, "P0053");
             myappctx_impersonation_status st;
             tu_assert_ok(myappctx_impersonation_status_get(c, &st, &err), err);
@@ -594,7 +594,7 @@ START_TEST(impersonation_log_is_not_writable)
     for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
         myappctx_error err = { 0 };
         tu_expect_row(sql[i], myappctx_exec(c, sql[i], 0, NULL, NULL, &err), MYAPPCTX_ESERVER, err,
-                  NULL);
+                      NULL);
         ck_assert_str_eq(err.sqlstate, "42501");
     }
     myappctx_conn_close(c);
@@ -628,7 +628,7 @@ START_TEST(fast_path_masks_forged_session_context)
     myappctx_uuid got;
     int is_set;
     tu_expect_row("forged value after the unit", myappctx_context_user_id_get(c, &got, &is_set, &err),
-              MYAPPCTX_EMALFORMED, err, NULL);
+                  MYAPPCTX_EMALFORMED, err, NULL);
     myappctx_conn_close(c);
 }
 END_TEST
@@ -701,7 +701,7 @@ START_TEST(pool_reset_survives_forged_state)
         ctx.user_id = &user;
         myappctx_stmt stmt = { "SELECT 1", 0, NULL };
         tu_expect_row(label, myappctx_run_in_context(c, &ctx, &stmt, 1, NULL, &err), MYAPPCTX_OK,
-                  err, NULL);
+                      err, NULL);
         tu_assert_ok(myappctx_pool_release(pool, c), err);
     }
     myappctx_pool_free(pool);

@@ -95,7 +95,7 @@ START_TEST(uuid_parse_very_long)
     myappctx_error err = { 0 };
     fill(&out);
     tu_expect_row("1 MiB starting with a valid UUID", myappctx_uuid_parse(&out, mib, &err),
-              MYAPPCTX_EINVAL, err, "uuid");
+                  MYAPPCTX_EINVAL, err, "uuid");
     ck_assert(untouched(&out));
     free(mib);
 }

@@ -217,7 +217,7 @@ START_TEST(release_rolls_back_open_and_failed_transactions)
     ck_assert_int_eq(myappctx_conn_in_transaction(c), 0);
     tu_expect_value(c, "SELECT to_regclass('pg_temp.pool_rollback_probe') IS NULL", 0, NULL, "t");
     tu_expect_value(c, "SELECT NULLIF(current_setting('myapp.current_user_id', true), '')", 0, NULL,
-              NULL);
+                    NULL);
 
     tu_assert_ok(myappctx_begin(c, &err), err);
     ck_assert_int_ne(myappctx_exec(c, "SELECT 1/0", 0, NULL, NULL, &err), MYAPPCTX_OK);
@@ -287,9 +287,9 @@ START_TEST(discard_all_reset_drops_all_session_state)
     c = tu_pool_acquire(pool);
     ck_assert_int_eq(tu_backend_pid(c), pid);
     tu_expect_value(c, "SELECT NULLIF(current_setting('myapp.current_user_id', true), '')", 0, NULL,
-              NULL);
+                    NULL);
     tu_expect_value(c, "SELECT NULLIF(current_setting('myapp.unknown_to_schema', true), '')", 0,
-              NULL, NULL);
+                    NULL, NULL);
     tu_expect_value(c, "SELECT count(*) FROM pg_prepared_statements", 0, NULL, "0");
     myappctx_pool_release(pool, c);
     ck_assert_uint_eq(tu_pool_stats(pool).resets, 2);

@@ -263,7 +263,7 @@ START_TEST(failing_init_connection_is_retried_until_the_schema_exists)
     snprintf(p, sizeof p, "%d", pid);
     const char *pp[] = { p };
     tu_expect_value(su, "SELECT count(*) FROM data.connection_log WHERE backend_pid = $1::int", 1, pp,
-              "1");
+                    "1");
 
     /* The targeted reset loads the settings again: fresh values, and the
      * borrower's own change is gone. */

@@ -145,11 +145,16 @@ void tu_set_context(myappctx_conn *c, const char *user_id, const char *tenant_id
 #define tu_assert_ok(rc, err) tu_expect_row(NULL, rc, MYAPPCTX_OK, err, NULL)
 
 /* Asserts the status code and the SQLSTATE ("" for refusals made in C). */
-#define tu_expect_state(rc, code, err, state)                                    \
+#define tu_expect_state_row(label, rc, code, err, state)                         \
     do {                                                                         \
-        tu_expect_row(NULL, rc, code, err, NULL);                                \
-        ck_assert_str_eq((err).sqlstate, (state));                               \
+        const char *tu_slabel_ = (label), *tu_state_ = (state);                  \
+        tu_expect_row(tu_slabel_, rc, code, err, NULL);                          \
+        ck_assert_msg(strcmp((err).sqlstate, tu_state_) == 0,                    \
+                      "%s%sSQLSTATE '%s', expected '%s'", tu_slabel_ ? tu_slabel_ : "", \
+                      tu_slabel_ ? ": " : "", (err).sqlstate, tu_state_);        \
     } while (0)
+
+#define tu_expect_state(rc, code, err, state) tu_expect_state_row(NULL, rc, code, err, state)
 
 /* Asserts that @got (may be NULL) equals @expected byte for byte. */
 #define tu_expect_str(label, got, expected)                                      \
