@@ -31,73 +31,123 @@ seed(fixture *f)
     tu_seed_membership(&f->user_id, &f->inactive_id, 0);
 }
 
+/* The session context a check row runs against. */
+typedef enum {
+    CTX_NONE,            /* nothing set */
+    CTX_USER,            /* the user, no tenant */
+    CTX_USER_CLEARED,    /* the user, then both variables set to '' (reads as unset) */
+    CTX_FORGED_USER,     /* a user id written around the API that is not a UUID */
+    CTX_USER_MEMBER,     /* the user in a tenant it is an active member of */
+    CTX_USER_INACTIVE,   /* ... an inactive member of */
+    CTX_USER_OTHER,      /* ... unrelated to */
+    CTX_STRANGER_MEMBER, /* an unknown user (no member of anything) in "member" */
+    CTX_NULL_CONN,       /* the check is called with conn NULL */
+} ctx_state;
+
 static void
-clear_context(myappctx_conn *c)
+set_state(myappctx_conn *c, const fixture *f, ctx_state st)
 {
-    tu_exec(c, "SELECT set_config('myapp.current_user_id', '', false),"
-               " set_config('myapp.current_tenant_id', '', false)", 0, NULL);
-}
-
-START_TEST(require_context)
-{
-    myappctx_conn *c = tu_app_connect();
-    myappctx_error err;
-    fixture f;
-    seed(&f);
-    tu_expect_state(myappctx_require_context(c, &err), MYAPPCTX_ENOCONTEXT, err, "P0050");
-    tu_set_context(c, f.user, NULL);
-    tu_assert_ok(myappctx_require_context(c, &err), err);
-    clear_context(c);                          /* '' reads as unset */
-    tu_expect_state(myappctx_require_context(c, &err), MYAPPCTX_ENOCONTEXT, err, "P0050");
-    /* A value written around the API is not a UUID: the server says so. */
-    tu_exec(c, "SELECT set_config('myapp.current_user_id', 'admin''--', false)", 0, NULL);
-    tu_expect_state(myappctx_require_context(c, &err), MYAPPCTX_ESERVER, err, "22P02");
-    tu_expect_state(myappctx_require_context(NULL, &err), MYAPPCTX_EINVAL, err, "");
-    myappctx_conn_close(c);
-}
-END_TEST
-
-START_TEST(require_tenant)
-{
-    myappctx_conn *c = tu_app_connect();
-    myappctx_error err;
-    fixture f;
-    seed(&f);
-    tu_expect_state(myappctx_require_tenant(c, &err), MYAPPCTX_ENOTENANT, err, "P0051");
-    tu_set_context(c, f.user, NULL);
-    tu_expect_state(myappctx_require_tenant(c, &err), MYAPPCTX_ENOTENANT, err, "P0051");
-    tu_set_context(c, f.user, f.other);
-    tu_assert_ok(myappctx_require_tenant(c, &err), err);   /* membership is not checked */
-    tu_expect_state(myappctx_require_tenant(NULL, &err), MYAPPCTX_EINVAL, err, "");
-    myappctx_conn_close(c);
-}
-END_TEST
-
-START_TEST(verify_tenant_access)
-{
-    myappctx_conn *c = tu_app_connect();
-    myappctx_error err;
-    fixture f;
-    seed(&f);
-    tu_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_ENOCONTEXT, err, "P0050");
-    tu_set_context(c, f.user, NULL);
-    tu_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_ENOTENANT, err, "P0051");
-    tu_set_context(c, f.user, f.member);
-    tu_assert_ok(myappctx_verify_tenant_access(c, &err), err);
-    tu_set_context(c, f.user, f.inactive);
-    tu_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_EACCESS, err, "P0052");
-    tu_set_context(c, f.user, f.other);
-    tu_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_EACCESS, err, "P0052");
-    /* An unknown user is no member of anything. */
-    myappctx_uuid u;
     char stranger[MYAPPCTX_UUID_BUFSIZE];
-    tu_random_uuid(&u, stranger);
-    tu_set_context(c, stranger, f.member);
-    tu_expect_state(myappctx_verify_tenant_access(c, &err), MYAPPCTX_EACCESS, err, "P0052");
-    /* The app role has no rights on the membership table itself. */
+    switch (st) {
+    case CTX_USER:
+        tu_set_context(c, f->user, NULL);
+        break;
+    case CTX_USER_CLEARED:
+        tu_set_context(c, f->user, NULL);
+        tu_raw_set(c, "myapp.current_user_id", "");
+        tu_raw_set(c, "myapp.current_tenant_id", "");
+        break;
+    case CTX_FORGED_USER:
+        tu_raw_set(c, "myapp.current_user_id", "admin'--");
+        break;
+    case CTX_USER_MEMBER:
+        tu_set_context(c, f->user, f->member);
+        break;
+    case CTX_USER_INACTIVE:
+        tu_set_context(c, f->user, f->inactive);
+        break;
+    case CTX_USER_OTHER:
+        tu_set_context(c, f->user, f->other);
+        break;
+    case CTX_STRANGER_MEMBER:
+        tu_random_uuid(NULL, stranger);
+        tu_set_context(c, stranger, f->member);
+        break;
+    default:
+        break;
+    }
+}
+
+typedef int (*check_fn)(myappctx_conn *, myappctx_error *);
+
+/* Each check against each context: the code and the SQLSTATE (NULL for
+ * success, "" for refusals made in C). */
+static const struct {
+    const char *name;
+    check_fn fn;
+    ctx_state state;
+    int code;
+    const char *sqlstate;
+} check_rows[] = {
+    { "require_context, no context", myappctx_require_context, CTX_NONE,
+      MYAPPCTX_ENOCONTEXT, "P0050" },
+    { "require_context, a user", myappctx_require_context, CTX_USER, MYAPPCTX_OK, NULL },
+    { "require_context, cleared to ''", myappctx_require_context, CTX_USER_CLEARED,
+      MYAPPCTX_ENOCONTEXT, "P0050" },
+    /* Not a UUID: the server says so. */
+    { "require_context, forged user id", myappctx_require_context, CTX_FORGED_USER,
+      MYAPPCTX_ESERVER, "22P02" },
+    { "require_context, conn NULL", myappctx_require_context, CTX_NULL_CONN,
+      MYAPPCTX_EINVAL, "" },
+    { "require_tenant, no context", myappctx_require_tenant, CTX_NONE,
+      MYAPPCTX_ENOTENANT, "P0051" },
+    { "require_tenant, a user without tenant", myappctx_require_tenant, CTX_USER,
+      MYAPPCTX_ENOTENANT, "P0051" },
+    /* Membership is not checked here. */
+    { "require_tenant, a tenant of a stranger", myappctx_require_tenant, CTX_USER_OTHER,
+      MYAPPCTX_OK, NULL },
+    { "require_tenant, conn NULL", myappctx_require_tenant, CTX_NULL_CONN,
+      MYAPPCTX_EINVAL, "" },
+    { "verify_tenant_access, no context", myappctx_verify_tenant_access, CTX_NONE,
+      MYAPPCTX_ENOCONTEXT, "P0050" },
+    { "verify_tenant_access, a user without tenant", myappctx_verify_tenant_access, CTX_USER,
+      MYAPPCTX_ENOTENANT, "P0051" },
+    { "verify_tenant_access, an active member", myappctx_verify_tenant_access,
+      CTX_USER_MEMBER, MYAPPCTX_OK, NULL },
+    { "verify_tenant_access, an inactive member", myappctx_verify_tenant_access,
+      CTX_USER_INACTIVE, MYAPPCTX_EACCESS, "P0052" },
+    { "verify_tenant_access, not a member", myappctx_verify_tenant_access, CTX_USER_OTHER,
+      MYAPPCTX_EACCESS, "P0052" },
+    { "verify_tenant_access, an unknown user", myappctx_verify_tenant_access,
+      CTX_STRANGER_MEMBER, MYAPPCTX_EACCESS, "P0052" },
+    { "verify_tenant_access, conn NULL", myappctx_verify_tenant_access, CTX_NULL_CONN,
+      MYAPPCTX_EINVAL, "" },
+};
+
+START_TEST(checks_against_each_context)
+{
+    myappctx_conn *c = tu_app_connect();
+    myappctx_error err;
+    fixture f;
+    seed(&f);
+    set_state(c, &f, check_rows[_i].state);
+    int rc = check_rows[_i].fn(check_rows[_i].state == CTX_NULL_CONN ? NULL : c, &err);
+    if (check_rows[_i].sqlstate != NULL)
+        tu_expect_state_row(check_rows[_i].name, rc, check_rows[_i].code, err,
+                            check_rows[_i].sqlstate);
+    else
+        tu_expect_row(check_rows[_i].name, rc, check_rows[_i].code, err, NULL);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+/* The app role has no rights on the membership table itself. */
+START_TEST(app_role_cannot_read_memberships)
+{
+    myappctx_conn *c = tu_app_connect();
+    myappctx_error err;
     tu_expect_state(myappctx_exec(c, "SELECT count(*) FROM data.user_tenants", 0, NULL, NULL, &err),
                     MYAPPCTX_ESERVER, err, "42501");
-    tu_expect_state(myappctx_verify_tenant_access(NULL, &err), MYAPPCTX_EINVAL, err, "");
     myappctx_conn_close(c);
 }
 END_TEST
@@ -330,9 +380,9 @@ main(void)
     Suite *s = suite_create("security");
     TCase *tc = tcase_create("security");
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, require_context);
-    tcase_add_test(tc, require_tenant);
-    tcase_add_test(tc, verify_tenant_access);
+    tcase_add_loop_test(tc, checks_against_each_context, 0,
+                        (int)(sizeof check_rows / sizeof check_rows[0]));
+    tcase_add_test(tc, app_role_cannot_read_memberships);
     tcase_add_test(tc, checks_with_transaction_context_behind_pooler);
     tcase_add_test(tc, rate_limit_refuses_the_request_after_max);
     tcase_add_test(tc, rate_limit_counts_follow_the_transaction);
