@@ -193,65 +193,52 @@ expect_refused(myappctx_conn *c, const name_fn *fn, const char *row, const char 
     ck_assert_int_eq(fn->call(c, input, NULL), MYAPPCTX_EINVAL);
 }
 
-static void
-bad_keys_on(myappctx_conn *c)
+/* The refusal rows, one per function and connection kind: every bad name
+ * of the function's table, and 1 MiB, on a direct or a pooled connection. */
+typedef struct refusal_set {
+    const name_fn *fn;
+    const name_row *rows;
+    size_t nrows;
+    const char *mib_needle;
+} refusal_set;
+
+#define NBAD_KEYS (sizeof bad_keys / sizeof bad_keys[0])
+#define NBAD_CONFIG_NAMES (sizeof bad_config_names / sizeof bad_config_names[0])
+
+static const refusal_set refusal_sets[] = {
+    { &key_fns[0], bad_keys, NBAD_KEYS, "'key'" },
+    { &key_fns[1], bad_keys, NBAD_KEYS, "'key'" },
+    { &key_fns[2], bad_keys, NBAD_KEYS, "'key'" },
+    { &key_fns[3], bad_keys, NBAD_KEYS, "'key'" },
+    { &config_fns[0], bad_config_names, NBAD_CONFIG_NAMES, "'name'" },
+    { &config_fns[1], bad_config_names, NBAD_CONFIG_NAMES, "'name'" },
+    { &config_fns[2], bad_config_names, NBAD_CONFIG_NAMES, "'name'" },
+};
+#define NREFUSAL_SETS (sizeof refusal_sets / sizeof refusal_sets[0])
+
+/* Row _i: refusal_sets[_i / 2], directly (_i even) or through the pool. */
+START_TEST(bad_names_are_einval_before_sending)
 {
-    char *mib = tu_repeat('a', TU_MIB);
-    for (size_t f = 0; f < NKEY_FNS; f++) {
-        for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++)
-            expect_refused(c, &key_fns[f], bad_keys[i].name, bad_keys[i].input,
-                           bad_keys[i].needle);
-        expect_refused(c, &key_fns[f], "1 MiB", mib, "'key'");
+    const refusal_set *set = &refusal_sets[_i / 2];
+    int pooled = _i % 2;
+    myappctx_pool *pool = pooled ? tu_pool_one() : NULL;
+    myappctx_conn *c = pooled ? tu_pool_acquire(pool) : tu_app_connect();
+    const char *via = pooled ? " (pooled)" : "";
+    char row[160];
+    for (size_t i = 0; i < set->nrows; i++) {
+        snprintf(row, sizeof row, "%s%s", set->rows[i].name, via);
+        expect_refused(c, set->fn, row, set->rows[i].input, set->rows[i].needle);
     }
-    free(mib);
-}
-
-static void
-bad_config_names_on(myappctx_conn *c)
-{
     char *mib = tu_repeat('a', TU_MIB);
-    for (size_t f = 0; f < NCONFIG_FNS; f++) {
-        for (size_t i = 0; i < sizeof bad_config_names / sizeof bad_config_names[0]; i++)
-            expect_refused(c, &config_fns[f], bad_config_names[i].name,
-                           bad_config_names[i].input, bad_config_names[i].needle);
-        expect_refused(c, &config_fns[f], "1 MiB", mib, "'name'");
-    }
+    snprintf(row, sizeof row, "1 MiB%s", via);
+    expect_refused(c, set->fn, row, mib, set->mib_needle);
     free(mib);
-}
-
-START_TEST(bad_setting_keys_are_einval_before_sending)
-{
-    myappctx_conn *c = tu_app_connect();
-    bad_keys_on(c);
-    myappctx_conn_close(c);
-}
-END_TEST
-
-START_TEST(bad_setting_keys_through_the_pool)
-{
-    myappctx_pool *pool = tu_pool_one();
-    myappctx_conn *c = tu_pool_acquire(pool);
-    bad_keys_on(c);
-    myappctx_pool_release(pool, c);
-    myappctx_pool_free(pool);
-}
-END_TEST
-
-START_TEST(bad_config_names_are_einval_before_sending)
-{
-    myappctx_conn *c = tu_app_connect();
-    bad_config_names_on(c);
-    myappctx_conn_close(c);
-}
-END_TEST
-
-START_TEST(bad_config_names_through_the_pool)
-{
-    myappctx_pool *pool = tu_pool_one();
-    myappctx_conn *c = tu_pool_acquire(pool);
-    bad_config_names_on(c);
-    myappctx_pool_release(pool, c);
-    myappctx_pool_free(pool);
+    if (pooled) {
+        myappctx_pool_release(pool, c);
+        myappctx_pool_free(pool);
+    } else {
+        myappctx_conn_close(c);
+    }
 }
 END_TEST
 
@@ -367,10 +354,10 @@ START_TEST(privileged_and_unknown_parameters_are_refused_by_the_server)
     myappctx_error err = { 0 };
     char *out = (char *)"sentinel";
     tu_expect_row("show no_such_parameter", myappctx_config_show(c, "no_such_parameter", &out, &err),
-              MYAPPCTX_ENOTFOUND, err, "no_such_parameter");
+                  MYAPPCTX_ENOTFOUND, err, "no_such_parameter");
     ck_assert_ptr_null(out);
     tu_expect_row("reset no_such_parameter", myappctx_config_reset(c, "no_such_parameter", &err),
-              MYAPPCTX_ENOTFOUND, err, "no_such_parameter");
+                  MYAPPCTX_ENOTFOUND, err, "no_such_parameter");
     /* Still the login role afterwards. */
     char *who = tu_value(c, "SELECT current_user", 0, NULL);
     ck_assert_str_eq(who, "app_service");
@@ -500,10 +487,7 @@ main(void)
     Suite *s = suite_create("hostile names");
     TCase *tc = tcase_create("names");
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, bad_setting_keys_are_einval_before_sending);
-    tcase_add_test(tc, bad_setting_keys_through_the_pool);
-    tcase_add_test(tc, bad_config_names_are_einval_before_sending);
-    tcase_add_test(tc, bad_config_names_through_the_pool);
+    tcase_add_loop_test(tc, bad_names_are_einval_before_sending, 0, (int)(2 * NREFUSAL_SETS));
     tcase_add_test(tc, edge_setting_keys_are_accepted);
     tcase_add_test(tc, context_variables_are_read_only_here);
     tcase_add_test(tc, edge_config_names_are_accepted);
