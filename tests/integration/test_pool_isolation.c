@@ -246,7 +246,9 @@ run_isolation(const char *conninfo, const char *login, int superuser, myappctx_p
     for (int i = 0; i < THREADS; i++)
         pthread_join(th[i], NULL);
 
-    ck_assert_msg(sh.failure[0] == '\0', "%s", sh.failure);
+    ck_assert_msg(sh.failure[0] == '\0', "login %s, %s reset: %s", login,
+                  reset == MYAPPCTX_POOL_RESET_DISCARD_ALL ? "DISCARD ALL" : "targeted",
+                  sh.failure);
     myappctx_pool_stats st = tu_pool_stats(sh.pool);
     ck_assert_uint_eq(st.acquires, THREADS * ITERATIONS);
     ck_assert_uint_eq(st.resets, THREADS * ITERATIONS);   /* every borrow was used */
@@ -259,27 +261,23 @@ run_isolation(const char *conninfo, const char *login, int superuser, myappctx_p
     pthread_mutex_destroy(&sh.mu);
 }
 
-START_TEST(superuser_login_targeted_reset)
-{
-    run_isolation("", "postgres", 1, MYAPPCTX_POOL_RESET_TARGETED);
-}
-END_TEST
+/* Each login (which decides what a borrower can change: only a superuser
+ * can SET SESSION AUTHORIZATION) with each reset. */
+static const struct {
+    const char *conninfo, *login;
+    int superuser;
+    myappctx_pool_reset reset;
+} isolation_rows[] = {
+    { "", "postgres", 1, MYAPPCTX_POOL_RESET_TARGETED },
+    { "user=app_service", "app_service", 0, MYAPPCTX_POOL_RESET_TARGETED },
+    { "", "postgres", 1, MYAPPCTX_POOL_RESET_DISCARD_ALL },
+    { "user=app_service", "app_service", 0, MYAPPCTX_POOL_RESET_DISCARD_ALL },
+};
 
-START_TEST(app_role_login_targeted_reset)
+START_TEST(no_borrower_sees_another_borrowers_state)
 {
-    run_isolation("user=app_service", "app_service", 0, MYAPPCTX_POOL_RESET_TARGETED);
-}
-END_TEST
-
-START_TEST(superuser_login_discard_all)
-{
-    run_isolation("", "postgres", 1, MYAPPCTX_POOL_RESET_DISCARD_ALL);
-}
-END_TEST
-
-START_TEST(app_role_login_discard_all)
-{
-    run_isolation("user=app_service", "app_service", 0, MYAPPCTX_POOL_RESET_DISCARD_ALL);
+    run_isolation(isolation_rows[_i].conninfo, isolation_rows[_i].login,
+                  isolation_rows[_i].superuser, isolation_rows[_i].reset);
 }
 END_TEST
 
@@ -289,10 +287,8 @@ main(void)
     Suite *s = suite_create("pool_isolation");
     TCase *tc = tcase_create("pool_isolation");
     tcase_set_timeout(tc, 240);
-    tcase_add_test(tc, superuser_login_targeted_reset);
-    tcase_add_test(tc, app_role_login_targeted_reset);
-    tcase_add_test(tc, superuser_login_discard_all);
-    tcase_add_test(tc, app_role_login_discard_all);
+    tcase_add_loop_test(tc, no_borrower_sees_another_borrowers_state, 0,
+                        (int)(sizeof isolation_rows / sizeof isolation_rows[0]));
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
