@@ -538,10 +538,21 @@ END_TEST
 
 /* Checks the argument errors shared by set_local and begin; nothing is sent
  * and no transaction is opened. */
-static void
-check_local_einval(int (*fn)(myappctx_conn *, const myappctx_uuid *, const myappctx_uuid *,
-                             const char *, myappctx_error *))
+typedef int (*local_fn)(myappctx_conn *, const myappctx_uuid *, const myappctx_uuid *,
+                        const char *, myappctx_error *);
+
+static const struct {
+    const char *name;
+    local_fn fn;
+} local_fns[] = {
+    { "myappctx_context_set_local", myappctx_context_set_local },
+    { "myappctx_context_begin", myappctx_context_begin },
+};
+
+START_TEST(set_local_and_begin_reject_bad_arguments)
 {
+    const char *name = local_fns[_i].name;
+    local_fn fn = local_fns[_i].fn;
     myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     myappctx_uuid user, nil = { { 0 } };
@@ -565,23 +576,12 @@ check_local_einval(int (*fn)(myappctx_conn *, const myappctx_uuid *, const myapp
         int rc = fn(cases[i].conn, cases[i].user, cases[i].tenant, cases[i].role, &err);
         ck_assert_int_eq(tu_trace_stop(trace), 0);
         tu_assert_rc(rc, MYAPPCTX_EINVAL, err);
-        ck_assert_msg(strstr(err.message, cases[i].argname) != NULL, "case %zu: %s", i,
-                      err.message);
+        ck_assert_msg(strstr(err.message, cases[i].argname) != NULL, "%s, case %zu: %s", name,
+                      i, err.message);
         ck_assert_int_eq(myappctx_conn_in_transaction(c), 0);
     }
     free(long_role);
     myappctx_conn_close(c);
-}
-
-START_TEST(set_local_rejects_bad_arguments)
-{
-    check_local_einval(myappctx_context_set_local);
-}
-END_TEST
-
-START_TEST(begin_rejects_bad_arguments)
-{
-    check_local_einval(myappctx_context_begin);
 }
 END_TEST
 
@@ -947,8 +947,8 @@ main(void)
     tcase_add_test(tc, set_local_masks_session_context_for_one_transaction);
     tcase_add_test(tc, set_local_in_failed_transaction_is_etxnfailed);
     tcase_add_test(tc, set_local_hostile_roles_round_trip);
-    tcase_add_test(tc, set_local_rejects_bad_arguments);
-    tcase_add_test(tc, begin_rejects_bad_arguments);
+    tcase_add_loop_test(tc, set_local_and_begin_reject_bad_arguments, 0,
+                        (int)(sizeof local_fns / sizeof local_fns[0]));
     tcase_add_test(tc, begin_sets_context_until_commit);
     tcase_add_test(tc, begin_inside_transaction_is_ebusy);
     tcase_add_test(tc, begin_failure_rolls_back);
