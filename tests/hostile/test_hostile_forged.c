@@ -460,7 +460,6 @@ END_TEST
 START_TEST(forged_flag_cannot_end_an_impersonation)
 {
     myappctx_uuid user, got;
-    tu_random_uuid(&user, NULL);
     tu_seed_user(&user, "user");
     myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
@@ -489,8 +488,6 @@ END_TEST
 START_TEST(forged_original_user_cannot_be_restored_without_a_log_row)
 {
     myappctx_uuid admin, user, got;
-    tu_random_uuid(&admin, NULL);
-    tu_random_uuid(&user, NULL);
     tu_seed_user(&admin, "admin");
     tu_seed_user(&user, "user");
     myappctx_conn *c = tu_app_connect();
@@ -521,9 +518,7 @@ END_TEST
 START_TEST(forged_identity_cannot_impersonate)
 {
     myappctx_uuid plain, unknown, target;
-    tu_random_uuid(&plain, NULL);
     tu_random_uuid(&unknown, NULL);
-    tu_random_uuid(&target, NULL);
     tu_seed_user(&plain, "user");
     tu_seed_user(&target, "user");
     char plain_text[MYAPPCTX_UUID_BUFSIZE], unknown_text[MYAPPCTX_UUID_BUFSIZE];
@@ -560,8 +555,6 @@ END_TEST
 START_TEST(forged_admin_id_is_logged)
 {
     myappctx_uuid admin, target;
-    tu_random_uuid(&admin, NULL);
-    tu_random_uuid(&target, NULL);
     tu_seed_user(&admin, "admin");
     tu_seed_user(&target, "user");
     myappctx_conn *c = tu_app_connect();

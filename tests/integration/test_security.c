@@ -22,11 +22,11 @@ typedef struct fixture {
 static void
 seed(fixture *f)
 {
-    tu_random_uuid(&f->user_id, f->user);
+    tu_seed_user(&f->user_id, "user");
+    myappctx_uuid_format(&f->user_id, f->user);
     tu_random_uuid(&f->member_id, f->member);
     tu_random_uuid(&f->inactive_id, f->inactive);
     tu_random_uuid(NULL, f->other);
-    tu_seed_user(&f->user_id, "user");
     tu_seed_membership(&f->user_id, &f->member_id, 1);
     tu_seed_membership(&f->user_id, &f->inactive_id, 0);
 }

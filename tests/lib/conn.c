@@ -125,10 +125,11 @@ tu_unique(const char *prefix, char *buf, size_t size)
 }
 
 void
-tu_seed_user(const myappctx_uuid *id, const char *role)
+tu_seed_user(myappctx_uuid *out, const char *role)
 {
     char buf[MYAPPCTX_UUID_BUFSIZE];
-    const char *params[] = { myappctx_uuid_format(id, buf), role };
+    tu_random_uuid(out, buf);
+    const char *params[] = { buf, role };
     myappctx_conn *su = tu_connect();
     tu_exec(su, "INSERT INTO data.users (id, email, name, role)"
                 " VALUES ($1::uuid, $1 || '@example.com', 'test user', $2)", 2, params);

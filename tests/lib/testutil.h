@@ -72,9 +72,9 @@ void tu_random_uuid(myappctx_uuid *out, char *text);
  * setting key and identifier, unique across parallel suites. */
 void tu_unique(const char *prefix, char *buf, size_t size);
 
-/* As the superuser: a row of data.users (@role NULL = SQL NULL), and a
- * membership of data.user_tenants. */
-void tu_seed_user(const myappctx_uuid *id, const char *role);
+/* As the superuser: a user with a fresh id (returned in @out) in
+ * data.users (@role NULL = SQL NULL), and a membership of data.user_tenants. */
+void tu_seed_user(myappctx_uuid *out, const char *role);
 void tu_seed_membership(const myappctx_uuid *user, const myappctx_uuid *tenant, int active);
 
 /* As the superuser: deletes the application setting @key (cleanup). */
@@ -180,6 +180,9 @@ myappctx_pool_config tu_pool_config(const char *conninfo, int min_size, int max_
 
 /* Creates a pool or fails the test (lazy: nothing is connected yet). */
 myappctx_pool *tu_pool_new(const myappctx_pool_config *cfg);
+
+/* tu_pool_new() and waits (generously) until min_size connections are open. */
+myappctx_pool *tu_pool_start(const myappctx_pool_config *cfg);
 
 /* A ready pool of exactly one app_service connection (tu_pool_config), so
  * that the next acquire gets the connection the last borrower returned. */
