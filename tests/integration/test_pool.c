@@ -125,9 +125,7 @@ END_TEST
 START_TEST(acquire_release_and_stats)
 {
     myappctx_pool_config cfg = tu_pool_config("", 2, 3);
-    myappctx_pool *pool = tu_pool_new(&cfg);
-    myappctx_error err;
-    tu_assert_ok(myappctx_pool_wait_ready(pool, 20000, &err), err);
+    myappctx_pool *pool = tu_pool_start(&cfg);
 
     myappctx_pool_stats st = tu_pool_stats(pool);
     ck_assert_int_eq(st.size, 2);
@@ -466,9 +464,8 @@ END_TEST
 START_TEST(close_while_borrowed)
 {
     myappctx_pool_config cfg = tu_pool_config("", 2, 2);
-    myappctx_pool *pool = tu_pool_new(&cfg);
+    myappctx_pool *pool = tu_pool_start(&cfg);
     myappctx_error err;
-    tu_assert_ok(myappctx_pool_wait_ready(pool, 20000, &err), err);
     myappctx_conn *c = tu_pool_acquire(pool), *d = (myappctx_conn *)0x1;
     int pid = tu_backend_pid(c);
 

@@ -52,6 +52,33 @@ hook_calls(struct hook_state *h)
     return n;
 }
 
+/* A pool config (tu_pool_config("", @min, @max)) with counting_hook as
+ * the given hook, and the mode that makes the pool call it. */
+enum which_hook { ON_CONNECT, ON_ACQUIRE, ON_RELEASE };
+
+static myappctx_pool_config
+hook_config(struct hook_state *h, enum which_hook which, int min_size, int max_size)
+{
+    myappctx_pool_config cfg = tu_pool_config("", min_size, max_size);
+    switch (which) {
+    case ON_CONNECT:
+        cfg.on_connect = counting_hook;
+        cfg.on_connect_userdata = h;
+        break;
+    case ON_ACQUIRE:
+        cfg.validation = MYAPPCTX_POOL_VALIDATE_HOOK;
+        cfg.on_acquire = counting_hook;
+        cfg.on_acquire_userdata = h;
+        break;
+    case ON_RELEASE:
+        cfg.reset = MYAPPCTX_POOL_RESET_HOOK;
+        cfg.on_release = counting_hook;
+        cfg.on_release_userdata = h;
+        break;
+    }
+    return cfg;
+}
+
 /* Rows the default on_connect step wrote for this backend (pids are
  * reused over time, so only rows since the backend started count). */
 static int
@@ -124,12 +151,8 @@ END_TEST
 START_TEST(on_connect_replaces_the_default_step)
 {
     struct hook_state h = HOOK_STATE_INIT;
-    myappctx_pool_config cfg = tu_pool_config("", 2, 2);
-    cfg.on_connect = counting_hook;
-    cfg.on_connect_userdata = &h;
-    myappctx_pool *pool = tu_pool_new(&cfg);
-    myappctx_error err;
-    tu_assert_ok(myappctx_pool_wait_ready(pool, 20000, &err), err);
+    myappctx_pool_config cfg = hook_config(&h, ON_CONNECT, 2, 2);
+    myappctx_pool *pool = tu_pool_start(&cfg);
     ck_assert_int_eq(hook_calls(&h), 2);
     myappctx_conn *c = tu_pool_acquire(pool);
     tu_expect_value(c, "SELECT current_setting('myapp.hooked')", 0, NULL, "yes");
@@ -147,12 +170,8 @@ START_TEST(on_connect_refusals_are_errors_and_retried)
 {
     struct hook_state h = HOOK_STATE_INIT;
     h.refuse_first = 3;
-    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
-    cfg.on_connect = counting_hook;
-    cfg.on_connect_userdata = &h;
-    myappctx_pool *pool = tu_pool_new(&cfg);
-    myappctx_error err;
-    tu_assert_ok(myappctx_pool_wait_ready(pool, 20000, &err), err);
+    myappctx_pool_config cfg = hook_config(&h, ON_CONNECT, 1, 1);
+    myappctx_pool *pool = tu_pool_start(&cfg);
     myappctx_pool_stats st = tu_pool_stats(pool);
     ck_assert_uint_eq(st.errors, 3);
     ck_assert_uint_eq(st.created, 1);
@@ -165,9 +184,7 @@ START_TEST(on_connect_always_refusing_times_out)
 {
     struct hook_state h = HOOK_STATE_INIT;
     h.refuse_always = 1;
-    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
-    cfg.on_connect = counting_hook;
-    cfg.on_connect_userdata = &h;
+    myappctx_pool_config cfg = hook_config(&h, ON_CONNECT, 1, 1);
     myappctx_pool *pool = tu_pool_new(&cfg);
     myappctx_conn *c = (myappctx_conn *)0x1;
     myappctx_error err;
@@ -188,9 +205,7 @@ START_TEST(on_connect_leaving_a_transaction_open_is_refused)
 {
     struct hook_state h = HOOK_STATE_INIT;
     h.open_txn_first = 1;
-    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
-    cfg.on_connect = counting_hook;
-    cfg.on_connect_userdata = &h;
+    myappctx_pool_config cfg = hook_config(&h, ON_CONNECT, 1, 1);
     myappctx_pool *pool = tu_pool_new(&cfg);
     myappctx_conn *c = tu_pool_acquire(pool);
     ck_assert_int_eq(myappctx_conn_in_transaction(c), 0);
@@ -208,13 +223,8 @@ START_TEST(on_acquire_refusal_discards_and_tries_another)
 {
     struct hook_state h = HOOK_STATE_INIT;
     h.refuse_first = 1;
-    myappctx_pool_config cfg = tu_pool_config("", 2, 2);
-    cfg.validation = MYAPPCTX_POOL_VALIDATE_HOOK;
-    cfg.on_acquire = counting_hook;
-    cfg.on_acquire_userdata = &h;
-    myappctx_pool *pool = tu_pool_new(&cfg);
-    myappctx_error err;
-    tu_assert_ok(myappctx_pool_wait_ready(pool, 20000, &err), err);
+    myappctx_pool_config cfg = hook_config(&h, ON_ACQUIRE, 2, 2);
+    myappctx_pool *pool = tu_pool_start(&cfg);
 
     myappctx_conn *c = tu_pool_acquire(pool);
     ck_assert_int_eq(hook_calls(&h), 2);
@@ -237,10 +247,7 @@ START_TEST(on_acquire_always_refusing_times_out)
 {
     struct hook_state h = HOOK_STATE_INIT;
     h.refuse_always = 1;
-    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
-    cfg.validation = MYAPPCTX_POOL_VALIDATE_HOOK;
-    cfg.on_acquire = counting_hook;
-    cfg.on_acquire_userdata = &h;
+    myappctx_pool_config cfg = hook_config(&h, ON_ACQUIRE, 1, 1);
     myappctx_pool *pool = tu_pool_new(&cfg);
     myappctx_conn *c = (myappctx_conn *)0x1;
     myappctx_error err;
@@ -260,10 +267,7 @@ START_TEST(server_validation_refuses_a_connection_with_context)
     /* An on_release that cleans nothing lets a context through; the
      * server-side validation must catch it. */
     struct hook_state h = HOOK_STATE_INIT;
-    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
-    cfg.reset = MYAPPCTX_POOL_RESET_HOOK;
-    cfg.on_release = counting_hook;
-    cfg.on_release_userdata = &h;
+    myappctx_pool_config cfg = hook_config(&h, ON_RELEASE, 1, 1);
     cfg.validation = MYAPPCTX_POOL_VALIDATE_SERVER;
     cfg.validate_idle_ms = 0;
     myappctx_pool *pool = tu_pool_new(&cfg);
@@ -296,10 +300,7 @@ START_TEST(on_release_is_the_reset)
 {
     struct hook_state h = HOOK_STATE_INIT;
     h.run_clear = 1;
-    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
-    cfg.reset = MYAPPCTX_POOL_RESET_HOOK;
-    cfg.on_release = counting_hook;
-    cfg.on_release_userdata = &h;
+    myappctx_pool_config cfg = hook_config(&h, ON_RELEASE, 1, 1);
     myappctx_pool *pool = tu_pool_new(&cfg);
     myappctx_error err;
     char user[MYAPPCTX_UUID_BUFSIZE];
@@ -333,10 +334,7 @@ START_TEST(on_release_refusal_discards)
 {
     struct hook_state h = HOOK_STATE_INIT;
     h.refuse_first = 1;
-    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
-    cfg.reset = MYAPPCTX_POOL_RESET_HOOK;
-    cfg.on_release = counting_hook;
-    cfg.on_release_userdata = &h;
+    myappctx_pool_config cfg = hook_config(&h, ON_RELEASE, 1, 1);
     myappctx_pool *pool = tu_pool_new(&cfg);
 
     myappctx_conn *c = tu_pool_acquire(pool);
@@ -360,10 +358,7 @@ START_TEST(on_release_leaving_a_transaction_open_discards)
 {
     struct hook_state h = HOOK_STATE_INIT;
     h.open_txn_first = 1;
-    myappctx_pool_config cfg = tu_pool_config("", 1, 1);
-    cfg.reset = MYAPPCTX_POOL_RESET_HOOK;
-    cfg.on_release = counting_hook;
-    cfg.on_release_userdata = &h;
+    myappctx_pool_config cfg = hook_config(&h, ON_RELEASE, 1, 1);
     myappctx_pool *pool = tu_pool_new(&cfg);
     myappctx_conn *c = tu_pool_acquire(pool);
     tu_exec(c, "SELECT 1", 0, NULL);

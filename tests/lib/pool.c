@@ -32,13 +32,19 @@ tu_pool_new(const myappctx_pool_config *cfg)
 }
 
 myappctx_pool *
-tu_pool_one(void)
+tu_pool_start(const myappctx_pool_config *cfg)
 {
-    myappctx_pool_config cfg = tu_pool_config(TU_APP_CONNINFO, 1, 1);
-    myappctx_pool *pool = tu_pool_new(&cfg);
+    myappctx_pool *pool = tu_pool_new(cfg);
     myappctx_error err = { 0 };
     tu_assert_ok(myappctx_pool_wait_ready(pool, 20000, &err), err);
     return pool;
+}
+
+myappctx_pool *
+tu_pool_one(void)
+{
+    myappctx_pool_config cfg = tu_pool_config(TU_APP_CONNINFO, 1, 1);
+    return tu_pool_start(&cfg);
 }
 
 myappctx_conn *
