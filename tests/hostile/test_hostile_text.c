@@ -472,20 +472,6 @@ static const target targets[] = {
 
 /* ------------------------------------------------------------- runner */
 
-/* What a pooled connection must show after it was returned: none of the
- * previous borrower's context. */
-static void
-assert_no_context(myappctx_conn *c, const char *label)
-{
-    myappctx_error err = { 0 };
-    myappctx_context_info *info = NULL;
-    tu_assert_ok(myappctx_context_get(c, &info, &err), err);
-    ck_assert_msg(!info->has_user_id && !info->has_tenant_id && info->role == NULL &&
-                  info->session_id == NULL && info->audit == NULL && !info->is_impersonating,
-                  "%s: the next borrower sees the previous borrower's context", label);
-    myappctx_context_info_free(info);
-}
-
 static void
 run_row(env *e, myappctx_pool *pool, int via, const target *t, const char *input_name,
         const char *value, expect x)
@@ -540,7 +526,8 @@ run_row(env *e, myappctx_pool *pool, int via, const target *t, const char *input
         /* The next borrower gets the same connection (max_size 1). */
         tu_assert_ok(myappctx_pool_release(pool, e->c), err);
         myappctx_conn *next = tu_pool_acquire(pool);
-        assert_no_context(next, label);
+        /* None of the previous borrower's context. */
+        tu_assert_no_context(next, label);
         tu_assert_ok(myappctx_pool_release(pool, next), err);
         e->c = NULL;
     }
