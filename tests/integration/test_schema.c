@@ -150,7 +150,7 @@ END_TEST
  * knows.  Refused with ESCHEMA and the reason, rolled back. */
 static const struct {
     const char *name, *tamper, *reason;
-    int check_refused;       /* a check_schema connection is refused too */
+    int check_refused;       /* myappctx_schema_check() refuses it too */
 } tamper_rows[] = {
     { "altered checksum",
       "UPDATE myappctx.schema_migrations SET checksum = 'tampered' "
