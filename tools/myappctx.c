@@ -1,56 +1,318 @@
-/* myappctx: command-line front end of libmyappctx.
+/* myappctx: command-line front end of libmyappctx (see myappctx(1)).
  *
- *   myappctx [-d CONNINFO] schema install [--app-role NAME] [--no-create-role] [--demo]
- *   myappctx [-d CONNINFO] schema status
- *   myappctx schema sql [--demo]
+ *   myappctx [OPTION]... schema install [--app-role=NAME] [--no-create-role] [--demo]
+ *   myappctx [OPTION]... schema status [--json]
+ *   myappctx [OPTION]... schema sql [--demo]
  *
- * The connection comes from -d (a libpq conninfo string or URI) or, as with
- * psql, from the PG* environment variables.
- * Exit codes: 0 success, 1 failure reported by the library or server,
- * 2 usage error, 3 cannot connect, 4 schema not installed or out of date
- * (status only).
+ * Options may come before or after the command words, as with psql.  The
+ * connection options are psql's: -h HOST, -p PORT, -U USER, -d DBNAME
+ * (a database name, or a connection string or URI); what they leave out
+ * comes from the PG* environment and libpq's defaults.  -? / --help prints
+ * help (for the command given, if any); -h is the host, as in psql.
+ *
+ * Exit status: 0 success; 1 failure reported by the library or the server;
+ * 2 usage error; 3 cannot connect; 4 schema not installed or out of date
+ * (status).
  */
 #include "config.h"
 
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "myappctx.h"
+#include <jansson.h>
 
-enum { EXIT_USAGE = 2, EXIT_CONNECT = 3, EXIT_OUTDATED = 4 };
+#include "cli.h"
+
+enum command { CMD_NONE, CMD_SCHEMA, CMD_INSTALL, CMD_STATUS, CMD_SQL };
+
+static const char *const command_name[] = {
+    [CMD_NONE] = "", [CMD_SCHEMA] = "schema", [CMD_INSTALL] = "schema install",
+    [CMD_STATUS] = "schema status", [CMD_SQL] = "schema sql",
+};
+
+/* Long-only options get values above any character. */
+enum { OPT_HELP = 256, OPT_APP_ROLE, OPT_NO_CREATE_ROLE, OPT_DEMO, OPT_JSON };
+
+/* Which commands accept an option (bit = 1 << command); the connection
+ * options, --help and --version go with every command. */
+#define FOR(c) (1u << (c))
+#define ALL_COMMANDS (~0u)
+
+static const struct option long_options[] = {
+    { "host", required_argument, NULL, 'h' },
+    { "port", required_argument, NULL, 'p' },
+    { "username", required_argument, NULL, 'U' },
+    { "dbname", required_argument, NULL, 'd' },
+    { "help", no_argument, NULL, OPT_HELP },
+    { "version", no_argument, NULL, 'V' },
+    { "app-role", required_argument, NULL, OPT_APP_ROLE },
+    { "no-create-role", no_argument, NULL, OPT_NO_CREATE_ROLE },
+    { "demo", no_argument, NULL, OPT_DEMO },
+    { "json", no_argument, NULL, OPT_JSON },
+    { NULL, 0, NULL, 0 }
+};
+
+/* '-' first: non-options come back in order as argument 1, so options may
+ * follow the command words whatever POSIXLY_CORRECT says; ':' next: the
+ * tool prints its own messages.  '?' is not listed: getopt reports "-?" as
+ * an unknown option with optopt == '?', which is how help is told apart
+ * from a real error. */
+static const char short_options[] = "-:h:p:U:d:V";
+
+static const struct {
+    int val;
+    const char *name;
+    unsigned commands;
+} option_scope[] = {
+    { OPT_APP_ROLE, "--app-role", FOR(CMD_INSTALL) },
+    { OPT_NO_CREATE_ROLE, "--no-create-role", FOR(CMD_INSTALL) },
+    { OPT_DEMO, "--demo", FOR(CMD_INSTALL) | FOR(CMD_SQL) },
+    { OPT_JSON, "--json", FOR(CMD_STATUS) },
+};
+
+struct args {
+    struct cli_conn_options conn;
+    const char *app_role;
+    int no_create_role, demo, json;
+    int help, version;
+    char given[OPT_JSON + 1];          /* options seen, by getopt value */
+    const char *words[8];
+    size_t nwords;
+};
+
+/* ------------------------------------------------------------ help */
+
+static const char connection_help[] =
+    "Connection options (as in psql; what is not given comes from PG* and libpq's defaults):\n"
+    "  -h, --host=HOSTNAME      database server host or socket directory\n"
+    "  -p, --port=PORT          database server port\n"
+    "  -U, --username=USERNAME  database user name\n"
+    "  -d, --dbname=DBNAME      database name, or a connection string or URI\n";
 
 static void
-usage(FILE *to)
+help(enum command cmd)
 {
-    fprintf(to,
-        "Usage: myappctx [-d CONNINFO] COMMAND\n"
-        "\n"
-        "Commands:\n"
-        "  schema install [--app-role NAME] [--no-create-role] [--demo]\n"
-        "                  apply missing migrations (idempotent); with --app-role, set up\n"
-        "                  that role's defaults and least-privilege grants\n"
-        "  schema status   show installed and available schema versions\n"
-        "                  (exit 4 if not installed or out of date)\n"
-        "  schema sql [--demo]\n"
-        "                  print the embedded SQL (for review, or to pipe to psql)\n"
-        "\n"
-        "Options:\n"
-        "  -d, --dbname CONNINFO  connection string or URI (default: PG* environment)\n"
-        "  -h, --help             show this help\n"
-        "  -V, --version          show the library version\n"
-        "\n"
-        "Exit status: 0 ok, 1 error, 2 usage, 3 cannot connect, 4 schema outdated.\n");
+    switch (cmd) {
+    case CMD_NONE:
+        printf("myappctx installs and checks the libmyappctx schema in a PostgreSQL database.\n"
+               "\n"
+               "Usage:\n"
+               "  myappctx [OPTION]... COMMAND [COMMAND-OPTION]...\n"
+               "\n"
+               "Commands:\n"
+               "  schema install   apply the missing migrations (idempotent) and set up the app role\n"
+               "  schema status    show the installed schema version (exit 4 if missing or outdated)\n"
+               "  schema sql       print the embedded SQL, for review or for psql\n"
+               "\n"
+               "%s"
+               "\n"
+               "Other options:\n"
+               "  -V, --version            show the version, then exit\n"
+               "  -?, --help               show this help, then exit; after a command, its help\n"
+               "\n"
+               "Options may come before or after the command.  Exit status: 0 ok, 1 error,\n"
+               "2 usage error, 3 cannot connect, 4 schema not installed or out of date (status).\n",
+               connection_help);
+        break;
+    case CMD_SCHEMA:
+        printf("Usage:\n"
+               "  myappctx [OPTION]... schema install [--app-role=NAME] [--no-create-role] [--demo]\n"
+               "  myappctx [OPTION]... schema status [--json]\n"
+               "  myappctx schema sql [--demo]\n"
+               "\n"
+               "Run 'myappctx schema COMMAND --help' for one command's options.\n");
+        break;
+    case CMD_INSTALL:
+        printf("Usage: myappctx [OPTION]... schema install [--app-role=NAME] [--no-create-role] [--demo]\n"
+               "\n"
+               "Applies the migrations this library carries that the database lacks, in one\n"
+               "transaction under an advisory lock, and records them in myappctx.schema_migrations.\n"
+               "Running it again changes nothing.  Needs a role that can create schemas,\n"
+               "functions and roles (typically a superuser).\n"
+               "\n"
+               "Options:\n"
+               "      --app-role=NAME      set up the application role NAME (created if missing):\n"
+               "                           role defaults and least-privilege grants\n"
+               "      --no-create-role     with --app-role: the role must exist already\n"
+               "      --demo               also install the demo objects (data.orders, with RLS)\n"
+               "  -?, --help               show this help, then exit\n"
+               "\n"
+               "%s", connection_help);
+        break;
+    case CMD_STATUS:
+        printf("Usage: myappctx [OPTION]... schema status [--json]\n"
+               "\n"
+               "Shows the installed schema and demo versions against the ones this library\n"
+               "carries.  Exit status 4 if the schema is not installed or its version differs.\n"
+               "\n"
+               "Options:\n"
+               "      --json               print a JSON object instead of text\n"
+               "  -?, --help               show this help, then exit\n"
+               "\n"
+               "%s", connection_help);
+        break;
+    case CMD_SQL:
+        printf("Usage: myappctx schema sql [--demo]\n"
+               "\n"
+               "Prints the embedded migrations as one SQL script, for review or to run with\n"
+               "psql -v ON_ERROR_STOP=1 -1.  The script does not record the migrations in\n"
+               "myappctx.schema_migrations; 'schema install' does.  Needs no connection.\n"
+               "\n"
+               "Options:\n"
+               "      --demo               print the demo objects instead of the core schema\n"
+               "  -?, --help               show this help, then exit\n");
+        break;
+    }
+}
+
+/* ------------------------------------------------------------ usage errors */
+
+static int usage_error(enum command cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Prints "myappctx: MESSAGE" and where to find help; returns exit status 2. */
+static int
+usage_error(enum command cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("myappctx: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    if (cmd == CMD_NONE)
+        fputs("Try 'myappctx --help' for more information.\n", stderr);
+    else
+        fprintf(stderr, "Try 'myappctx %s --help' for more information.\n", command_name[cmd]);
+    return CLI_EXIT_USAGE;
+}
+
+/* The command named by the words, or -1 after printing why not. */
+static int
+resolve_command(const struct args *a, enum command *out)
+{
+    *out = CMD_NONE;
+    if (a->nwords == 0)
+        return 0;
+    size_t used = 1;
+    if (strcmp(a->words[0], "schema") == 0) {
+        *out = CMD_SCHEMA;
+        if (a->nwords > 1) {
+            used = 2;
+            if (strcmp(a->words[1], "install") == 0)
+                *out = CMD_INSTALL;
+            else if (strcmp(a->words[1], "status") == 0)
+                *out = CMD_STATUS;
+            else if (strcmp(a->words[1], "sql") == 0)
+                *out = CMD_SQL;
+            else
+                return usage_error(CMD_SCHEMA, "unknown schema command '%s'", a->words[1]), -1;
+        }
+    } else {
+        return usage_error(CMD_NONE, "unknown command '%s'", a->words[0]), -1;
+    }
+    if (a->nwords > used)
+        return usage_error(*out, "unexpected argument '%s'", a->words[used]), -1;
+    return 0;
+}
+
+/* A usage error whose message is already formatted. */
+static int
+usage_message(const char *msg)
+{
+    return usage_error(CMD_NONE, "%s", msg);
 }
 
 static int
-fail(const char *what, const myappctx_error *err)
+add_word(struct args *a, const char *word)
 {
-    fprintf(stderr, "myappctx: %s: %s%s%s%s\n", what, err->message,
-            err->sqlstate[0] ? " (SQLSTATE " : "", err->sqlstate,
-            err->sqlstate[0] ? ")" : "");
-    return err->code == MYAPPCTX_ECONNECT ? EXIT_CONNECT : EXIT_FAILURE;
+    if (a->nwords == sizeof a->words / sizeof a->words[0])
+        return usage_error(CMD_NONE, "too many arguments ('%s')", word);
+    a->words[a->nwords++] = word;
+    return EXIT_SUCCESS;
 }
+
+static int
+parse(struct args *a, int argc, char **argv)
+{
+    char msg[256];
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+        /* The element just consumed, when it is the option itself. */
+        const char *element = argv[optind - 1];
+        switch (c) {
+        case 1:
+            if (add_word(a, optarg) != EXIT_SUCCESS)
+                return CLI_EXIT_USAGE;
+            break;
+        case 'h': a->conn.host = optarg; break;
+        case 'p': a->conn.port = optarg; break;
+        case 'U': a->conn.user = optarg; break;
+        case 'd': a->conn.dbname = optarg; break;
+        case 'V': a->version = 1; break;
+        case OPT_HELP: a->help = 1; break;
+        case OPT_APP_ROLE:
+            if (*optarg == '\0')
+                return usage_message("option '--app-role' needs a role name");
+            a->app_role = optarg;
+            break;
+        case OPT_NO_CREATE_ROLE: a->no_create_role = 1; break;
+        case OPT_DEMO: a->demo = 1; break;
+        case OPT_JSON: a->json = 1; break;
+        case ':':
+            if (strncmp(element, "--", 2) == 0)
+                snprintf(msg, sizeof msg, "option '%s' requires an argument", element);
+            else
+                snprintf(msg, sizeof msg, "option requires an argument -- '%c'", optopt);
+            return usage_message(msg);
+        default:
+            if (optopt == '?') {              /* -?: psql's help option */
+                a->help = 1;
+                break;
+            }
+            if (strncmp(element, "--", 2) == 0 && optopt != 0)
+                snprintf(msg, sizeof msg, "option '%.*s' doesn't allow an argument",
+                         (int)strcspn(element, "="), element);
+            else if (strncmp(element, "--", 2) == 0 || optopt <= 0 || optopt > 127)
+                snprintf(msg, sizeof msg, "unrecognized option '%s'", element);
+            else
+                snprintf(msg, sizeof msg, "invalid option -- '%c'", optopt);
+            return usage_message(msg);
+        }
+        if (c > 1 && c <= OPT_JSON)
+            a->given[c] = 1;
+    }
+    /* After "--", everything is a word. */
+    for (; optind < argc; optind++)
+        if (add_word(a, argv[optind]) != EXIT_SUCCESS)
+            return CLI_EXIT_USAGE;
+    return EXIT_SUCCESS;
+}
+
+/* An option given to a command that does not take it is a usage error. */
+static int
+check_scope(const struct args *a, enum command cmd)
+{
+    for (size_t i = 0; i < sizeof option_scope / sizeof option_scope[0]; i++) {
+        if (!a->given[option_scope[i].val] || (option_scope[i].commands & FOR(cmd)))
+            continue;
+        const char *name = option_scope[i].name;
+        if (cmd == CMD_NONE || cmd == CMD_SCHEMA)
+            return usage_error(cmd, "option '%s' needs a command", name);
+        char msg[160];
+        snprintf(msg, sizeof msg, "option '%s' is not valid for '%s'", name, command_name[cmd]);
+        return usage_error(cmd, "%s", msg);
+    }
+    if (a->no_create_role && a->app_role == NULL)
+        return usage_error(cmd, "option '--no-create-role' needs --app-role");
+    return EXIT_SUCCESS;
+}
+
+/* ------------------------------------------------------------ commands */
 
 static int
 print_sql(int demo)
@@ -73,108 +335,159 @@ print_sql(int demo)
 }
 
 static int
-connect_or_fail(myappctx_conn **conn, const char *conninfo)
-{
-    myappctx_error err;
-    if (myappctx_conn_open(conn, conninfo ? conninfo : "", NULL, &err) != MYAPPCTX_OK) {
-        fail("cannot connect", &err);
-        return EXIT_CONNECT;
-    }
-    return EXIT_SUCCESS;
-}
-
-static int
-cmd_install(const char *conninfo, int argc, char **argv)
+cmd_install(const struct args *a)
 {
     myappctx_schema_options opts = MYAPPCTX_SCHEMA_OPTIONS_INIT;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--app-role") == 0 && i + 1 < argc)
-            opts.app_role = argv[++i];
-        else if (strncmp(argv[i], "--app-role=", 11) == 0)
-            opts.app_role = argv[i] + 11;
-        else if (strcmp(argv[i], "--no-create-role") == 0)
-            opts.create_role = 0;
-        else if (strcmp(argv[i], "--demo") == 0)
-            opts.demo = 1;
-        else {
-            fprintf(stderr, "myappctx: schema install: unknown argument '%s'\n", argv[i]);
-            return EXIT_USAGE;
-        }
-    }
-    myappctx_conn *conn;
-    int rc = connect_or_fail(&conn, conninfo);
+    opts.app_role = a->app_role;
+    opts.create_role = !a->no_create_role;
+    opts.demo = a->demo;
+
+    struct cli_session s;
+    int rc = cli_connect_open(&s, &a->conn);
     if (rc != EXIT_SUCCESS)
         return rc;
     myappctx_schema_status st;
     myappctx_error err;
-    if (myappctx_schema_install(conn, &opts, &st, &err) != MYAPPCTX_OK)
-        rc = fail("schema install", &err);
-    else
+    if (myappctx_schema_install(s.conn, &opts, &st, &err) != MYAPPCTX_OK) {
+        rc = cli_connect_fail("schema install", &err);
+        if (strcmp(err.sqlstate, "42501") == 0)   /* insufficient_privilege */
+            fputs("myappctx: hint: installing needs a role that can create schemas, functions "
+                  "and roles, typically a superuser: connect as one (-U), or have one run "
+                  "'myappctx schema sql | psql -v ON_ERROR_STOP=1 -1'\n", stderr);
+    } else {
         printf("schema version %d installed (%d migration%s applied now)%s%s%s\n",
                st.installed_version, st.applied_now, st.applied_now == 1 ? "" : "s",
                opts.demo ? ", demo objects installed" : "",
                opts.app_role ? ", role set up: " : "", opts.app_role ? opts.app_role : "");
-    myappctx_conn_close(conn);
+    }
+    cli_connect_close(&s);
     return rc;
 }
 
-static int
-cmd_status(const char *conninfo)
+/* "not installed", "up to date", "outdated" or "newer than this library". */
+static const char *
+state_of(int installed, int available)
 {
-    myappctx_conn *conn;
-    int rc = connect_or_fail(&conn, conninfo);
+    if (installed == 0)
+        return "not installed";
+    if (installed == available)
+        return "up to date";
+    return installed < available ? "outdated" : "newer than this library";
+}
+
+static json_t *
+version_or_null(int v)
+{
+    return v > 0 ? json_integer(v) : json_null();
+}
+
+static int
+cmd_status(const struct args *a)
+{
+    struct cli_session s;
+    int rc = cli_connect_open(&s, &a->conn);
     if (rc != EXIT_SUCCESS)
         return rc;
     myappctx_schema_status st;
     myappctx_error err;
-    if (myappctx_schema_status_get(conn, &st, &err) != MYAPPCTX_OK) {
-        rc = fail("schema status", &err);
-    } else {
-        printf("installed: %d\navailable: %d\ndemo installed: %d\ndemo available: %d\n",
-               st.installed_version, st.available_version,
-               st.demo_installed, st.demo_available);
-        if (st.installed_version != st.available_version)
-            rc = EXIT_OUTDATED;
+    if (myappctx_schema_status_get(s.conn, &st, &err) != MYAPPCTX_OK) {
+        rc = cli_connect_fail("schema status", &err);
+        cli_connect_close(&s);
+        return rc;
     }
-    myappctx_conn_close(conn);
-    return rc;
+    cli_connect_close(&s);
+
+    const char *core = state_of(st.installed_version, st.available_version);
+    const char *demo = state_of(st.demo_installed, st.demo_available);
+    /* The demo objects are optional: only an installed, outdated demo counts. */
+    int bad = st.installed_version != st.available_version ||
+              (st.demo_installed != 0 && st.demo_installed != st.demo_available);
+
+    if (a->json) {
+        json_t *doc = json_pack("{s:s, s:{s:s, s:o, s:i}, s:{s:s, s:o, s:i}}",
+                                "library_version", myappctx_version(),
+                                "schema", "state", core,
+                                "installed", version_or_null(st.installed_version),
+                                "available", st.available_version,
+                                "demo", "state", demo,
+                                "installed", version_or_null(st.demo_installed),
+                                "available", st.demo_available);
+        if (doc == NULL || json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+            json_decref(doc);
+            fputs("myappctx: schema status: cannot write JSON\n", stderr);
+            return EXIT_FAILURE;
+        }
+        json_decref(doc);
+        putchar('\n');
+    } else {
+        if (st.installed_version == 0)
+            printf("schema: not installed (this library carries version %d; "
+                   "run 'myappctx schema install')\n", st.available_version);
+        else if (st.installed_version == st.available_version)
+            printf("schema: version %d, up to date\n", st.installed_version);
+        else if (st.installed_version < st.available_version)
+            printf("schema: version %d installed, outdated: this library carries version %d "
+                   "(run 'myappctx schema install')\n", st.installed_version, st.available_version);
+        else
+            printf("schema: version %d installed, newer than this library's %d "
+                   "(upgrade libmyappctx)\n", st.installed_version, st.available_version);
+        if (st.demo_installed == 0)
+            printf("demo objects: not installed (optional; version %d available with "
+                   "'schema install --demo')\n", st.demo_available);
+        else if (st.demo_installed == st.demo_available)
+            printf("demo objects: version %d, up to date\n", st.demo_installed);
+        else
+            printf("demo objects: version %d installed, %s (this library carries version %d)\n",
+                   st.demo_installed, demo, st.demo_available);
+    }
+    if (fflush(stdout) != 0)
+        return EXIT_FAILURE;
+    return bad ? CLI_EXIT_OUTDATED : EXIT_SUCCESS;
 }
 
 int
 main(int argc, char **argv)
 {
-    const char *conninfo = NULL;
-    int i = 1;
+    struct args a;
+    memset(&a, 0, sizeof a);
+    int rc = parse(&a, argc, argv);
+    enum command cmd;
+    if (rc == EXIT_SUCCESS && resolve_command(&a, &cmd) != 0)
+        rc = CLI_EXIT_USAGE;
+    if (rc != EXIT_SUCCESS)
+        goto out;
 
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            return EXIT_SUCCESS;
-        } else if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
-            printf("myappctx %s\n", myappctx_version());
-            return EXIT_SUCCESS;
-        } else if ((strcmp(argv[i], "-d") == 0 || strcmp(argv[i], "--dbname") == 0) && i + 1 < argc) {
-            conninfo = argv[++i];
-        } else if (strncmp(argv[i], "--dbname=", 9) == 0) {
-            conninfo = argv[i] + 9;
-        } else {
-            fprintf(stderr, "myappctx: unknown option '%s' (try --help)\n", argv[i]);
-            return EXIT_USAGE;
-        }
+    if (a.help) {
+        help(cmd);
+        rc = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        goto out;
     }
-    if (argc - i < 2 || strcmp(argv[i], "schema") != 0) {
-        usage(stderr);
-        return EXIT_USAGE;
+    if (a.version) {
+        printf("myappctx (libmyappctx) %s\n", myappctx_version());
+        rc = EXIT_SUCCESS;
+        goto out;
     }
-    const char *sub = argv[i + 1];
-    if (strcmp(sub, "install") == 0)
-        return cmd_install(conninfo, argc - i - 2, argv + i + 2);
-    if (strcmp(sub, "status") == 0 && argc - i == 2)
-        return cmd_status(conninfo);
-    if (strcmp(sub, "sql") == 0 && argc - i == 2)
-        return print_sql(0);
-    if (strcmp(sub, "sql") == 0 && argc - i == 3 && strcmp(argv[i + 2], "--demo") == 0)
-        return print_sql(1);
-    fprintf(stderr, "myappctx: unknown schema command '%s' (try --help)\n", sub);
-    return EXIT_USAGE;
+    rc = check_scope(&a, cmd);
+    if (rc != EXIT_SUCCESS)
+        goto out;
+
+    switch (cmd) {
+    case CMD_NONE:
+        rc = usage_message("no command given (schema install, schema status or schema sql)");
+        break;
+    case CMD_SCHEMA:
+        rc = usage_error(CMD_SCHEMA, "%s", "missing schema command (install, status or sql)");
+        break;
+    case CMD_INSTALL:
+        rc = cmd_install(&a);
+        break;
+    case CMD_STATUS:
+        rc = cmd_status(&a);
+        break;
+    case CMD_SQL:
+        rc = print_sql(a.demo);
+        break;
+    }
+out:
+    return rc;
 }
