@@ -13,7 +13,7 @@
 #include "myappctx.h"
 
 /* Exit statuses besides EXIT_SUCCESS (0) and EXIT_FAILURE (1: an error
- * reported by the library or the server). */
+ * reported by the library or the server; doctor: findings). */
 enum { CLI_EXIT_USAGE = 2, CLI_EXIT_CONNECT = 3, CLI_EXIT_OUTDATED = 4 };
 
 /* The psql-style connection options; NULL means "not given" (libpq's
@@ -46,5 +46,40 @@ void cli_connect_close(struct cli_session *s);
  * the exit status for err: CLI_EXIT_CONNECT for a lost connection,
  * EXIT_FAILURE otherwise. */
 int cli_connect_fail(const char *what, const myappctx_error *err);
+
+/* Options of `myappctx doctor`. */
+struct cli_doctor_options {
+    const char *app_role;            /* never NULL */
+    const char *const *schemas;      /* -n NAME..., or NULL for every non-system schema */
+    size_t nschemas;
+    int json;
+};
+
+/* Runs `myappctx doctor`: EXIT_SUCCESS (no error or warning findings),
+ * EXIT_FAILURE (findings, or the audit could not run), CLI_EXIT_USAGE,
+ * CLI_EXIT_CONNECT. */
+int cli_doctor_run(const struct cli_conn_options *conn, const struct cli_doctor_options *opts);
+
+/* The context readers of sql/002_context.sql, all in schema private;
+ * NULL-terminated. */
+extern const char *const cli_policy_scan_readers[];
+
+/* One call of a context reader found in a deparsed policy expression. */
+struct cli_policy_scan_call {
+    size_t start, end;        /* byte offsets of "private.name()" in the text */
+    int in_subquery;          /* inside a "( SELECT ...)" sub-select */
+};
+
+/* Finds the calls of the context readers in EXPR, a policy expression as
+ * pg_get_expr() prints it with search_path = pg_catalog (so the calls are
+ * schema-qualified, and a sub-select prints as "( SELECT ... )").  String
+ * literals and quoted identifiers are skipped.  Fills at most MAX entries of
+ * OUT and returns the number of calls found (which may exceed MAX). */
+size_t cli_policy_scan_calls(const char *expr, struct cli_policy_scan_call *out, size_t max);
+
+/* EXPR with every reader call that is not inside a sub-select wrapped as
+ * "(SELECT private.name())", in a new malloc'ed string (NULL when out of
+ * memory).  *changed is set to the number of calls wrapped. */
+char *cli_policy_scan_wrap(const char *expr, size_t *changed);
 
 #endif

@@ -3,6 +3,7 @@
  *   myappctx [OPTION]... schema install [--app-role=NAME] [--no-create-role] [--demo]
  *   myappctx [OPTION]... schema status [--json]
  *   myappctx [OPTION]... schema sql [--demo]
+ *   myappctx [OPTION]... doctor [--app-role=NAME] [-n SCHEMA]... [--json]
  *
  * Options may come before or after the command words, as with psql.  The
  * connection options are psql's: -h HOST, -p PORT, -U USER, -d DBNAME
@@ -10,9 +11,9 @@
  * comes from the PG* environment and libpq's defaults.  -? / --help prints
  * help (for the command given, if any); -h is the host, as in psql.
  *
- * Exit status: 0 success; 1 failure reported by the library or the server;
- * 2 usage error; 3 cannot connect; 4 schema not installed or out of date
- * (status).
+ * Exit status: 0 success; 1 failure reported by the library or the server
+ * (doctor: findings); 2 usage error; 3 cannot connect; 4 schema not
+ * installed or out of date (status).
  */
 #include "config.h"
 
@@ -26,11 +27,11 @@
 
 #include "cli.h"
 
-enum command { CMD_NONE, CMD_SCHEMA, CMD_INSTALL, CMD_STATUS, CMD_SQL };
+enum command { CMD_NONE, CMD_SCHEMA, CMD_INSTALL, CMD_STATUS, CMD_SQL, CMD_DOCTOR };
 
 static const char *const command_name[] = {
     [CMD_NONE] = "", [CMD_SCHEMA] = "schema", [CMD_INSTALL] = "schema install",
-    [CMD_STATUS] = "schema status", [CMD_SQL] = "schema sql",
+    [CMD_STATUS] = "schema status", [CMD_SQL] = "schema sql", [CMD_DOCTOR] = "doctor",
 };
 
 /* Long-only options get values above any character. */
@@ -52,6 +53,7 @@ static const struct option long_options[] = {
     { "no-create-role", no_argument, NULL, OPT_NO_CREATE_ROLE },
     { "demo", no_argument, NULL, OPT_DEMO },
     { "json", no_argument, NULL, OPT_JSON },
+    { "schema", required_argument, NULL, 'n' },
     { NULL, 0, NULL, 0 }
 };
 
@@ -60,23 +62,26 @@ static const struct option long_options[] = {
  * tool prints its own messages.  '?' is not listed: getopt reports "-?" as
  * an unknown option with optopt == '?', which is how help is told apart
  * from a real error. */
-static const char short_options[] = "-:h:p:U:d:V";
+static const char short_options[] = "-:h:p:U:d:n:V";
 
 static const struct {
     int val;
     const char *name;
     unsigned commands;
 } option_scope[] = {
-    { OPT_APP_ROLE, "--app-role", FOR(CMD_INSTALL) },
+    { OPT_APP_ROLE, "--app-role", FOR(CMD_INSTALL) | FOR(CMD_DOCTOR) },
     { OPT_NO_CREATE_ROLE, "--no-create-role", FOR(CMD_INSTALL) },
     { OPT_DEMO, "--demo", FOR(CMD_INSTALL) | FOR(CMD_SQL) },
-    { OPT_JSON, "--json", FOR(CMD_STATUS) },
+    { OPT_JSON, "--json", FOR(CMD_STATUS) | FOR(CMD_DOCTOR) },
+    { 'n', "-n/--schema", FOR(CMD_DOCTOR) },
 };
 
 struct args {
     struct cli_conn_options conn;
     const char *app_role;
     int no_create_role, demo, json;
+    const char **schemas;
+    size_t nschemas;
     int help, version;
     char given[OPT_JSON + 1];          /* options seen, by getopt value */
     const char *words[8];
@@ -97,7 +102,7 @@ help(enum command cmd)
 {
     switch (cmd) {
     case CMD_NONE:
-        printf("myappctx installs and checks the libmyappctx schema in a PostgreSQL database.\n"
+        printf("myappctx installs, checks and audits the libmyappctx schema in a PostgreSQL database.\n"
                "\n"
                "Usage:\n"
                "  myappctx [OPTION]... COMMAND [COMMAND-OPTION]...\n"
@@ -106,6 +111,7 @@ help(enum command cmd)
                "  schema install   apply the missing migrations (idempotent) and set up the app role\n"
                "  schema status    show the installed schema version (exit 4 if missing or outdated)\n"
                "  schema sql       print the embedded SQL, for review or for psql\n"
+               "  doctor           audit the deployment: app role, row-level security, functions\n"
                "\n"
                "%s"
                "\n"
@@ -113,9 +119,9 @@ help(enum command cmd)
                "  -V, --version            show the version, then exit\n"
                "  -?, --help               show this help, then exit; after a command, its help\n"
                "\n"
-               "Options may come before or after the command.  Exit status: 0 ok, 1 error,\n"
-               "2 usage error, 3 cannot connect, 4 schema not installed or out of date (status).\n",
-               connection_help);
+               "Options may come before or after the command.  Exit status: 0 ok, 1 error\n"
+               "(doctor: findings), 2 usage error, 3 cannot connect, 4 schema not installed or\n"
+               "out of date (status).  See myappctx(1).\n", connection_help);
         break;
     case CMD_SCHEMA:
         printf("Usage:\n"
@@ -165,6 +171,25 @@ help(enum command cmd)
                "      --demo               print the demo objects instead of the core schema\n"
                "  -?, --help               show this help, then exit\n");
         break;
+    case CMD_DOCTOR:
+        printf("Usage: myappctx [OPTION]... doctor [--app-role=NAME] [-n SCHEMA]... [--json]\n"
+               "\n"
+               "Audits the deployment in the database and prints each finding with its fix:\n"
+               "the application role (superuser, BYPASSRLS, owner of tables), tables with\n"
+               "row-level security but no policy or not forced for an owner, policies calling\n"
+               "the context readers per row, SECURITY DEFINER functions without a pinned\n"
+               "search_path, context readers declared IMMUTABLE, and the schema version.\n"
+               "Exit status 1 if there is any error or warning; notes do not count.\n"
+               "\n"
+               "Options:\n"
+               "      --app-role=NAME      the role the application connects as (default: app_service)\n"
+               "  -n, --schema=SCHEMA      check the tables of SCHEMA only (repeatable;\n"
+               "                           default: every non-system schema)\n"
+               "      --json               print a JSON document instead of text\n"
+               "  -?, --help               show this help, then exit\n"
+               "\n"
+               "%s", connection_help);
+        break;
     }
 }
 
@@ -198,7 +223,9 @@ resolve_command(const struct args *a, enum command *out)
     if (a->nwords == 0)
         return 0;
     size_t used = 1;
-    if (strcmp(a->words[0], "schema") == 0) {
+    if (strcmp(a->words[0], "doctor") == 0) {
+        *out = CMD_DOCTOR;
+    } else if (strcmp(a->words[0], "schema") == 0) {
         *out = CMD_SCHEMA;
         if (a->nwords > 1) {
             used = 2;
@@ -263,6 +290,18 @@ parse(struct args *a, int argc, char **argv)
         case OPT_NO_CREATE_ROLE: a->no_create_role = 1; break;
         case OPT_DEMO: a->demo = 1; break;
         case OPT_JSON: a->json = 1; break;
+        case 'n': {
+            if (*optarg == '\0')
+                return usage_message("option '-n/--schema' needs a schema name");
+            const char **grown = realloc(a->schemas, (a->nschemas + 1) * sizeof *grown);
+            if (grown == NULL) {
+                fputs("myappctx: out of memory\n", stderr);
+                return EXIT_FAILURE;
+            }
+            a->schemas = grown;
+            a->schemas[a->nschemas++] = optarg;
+            break;
+        }
         case ':':
             if (strncmp(element, "--", 2) == 0)
                 snprintf(msg, sizeof msg, "option '%s' requires an argument", element);
@@ -473,7 +512,7 @@ main(int argc, char **argv)
 
     switch (cmd) {
     case CMD_NONE:
-        rc = usage_message("no command given (schema install, schema status or schema sql)");
+        rc = usage_message("no command given (schema install, schema status, schema sql or doctor)");
         break;
     case CMD_SCHEMA:
         rc = usage_error(CMD_SCHEMA, "%s", "missing schema command (install, status or sql)");
@@ -487,7 +526,16 @@ main(int argc, char **argv)
     case CMD_SQL:
         rc = print_sql(a.demo);
         break;
+    case CMD_DOCTOR: {
+        struct cli_doctor_options d = {
+            .app_role = a.app_role != NULL ? a.app_role : "app_service",
+            .schemas = a.schemas, .nschemas = a.nschemas, .json = a.json,
+        };
+        rc = cli_doctor_run(&a.conn, &d);
+        break;
+    }
     }
 out:
+    free(a.schemas);
     return rc;
 }

@@ -52,6 +52,7 @@ START_TEST(general_help)
     assert_contains(a.out, "-d, --dbname=DBNAME");
     assert_contains(a.out, "-?, --help");
     assert_contains(a.out, "schema install");
+    assert_contains(a.out, "doctor");
     tool_result_free(&a);
     tool_result_free(&b);
 }
@@ -70,6 +71,8 @@ START_TEST(help_per_command)
         { { "schema", "status" }, "Usage: myappctx [OPTION]... schema status [--json]",
           "--json", "--demo" },
         { { "schema", "sql" }, "Usage: myappctx schema sql [--demo]", "--demo", "--json" },
+        { { "doctor", NULL }, "Usage: myappctx [OPTION]... doctor [--app-role=NAME] [-n SCHEMA]...",
+          "-n, --schema=SCHEMA", "--no-create-role" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *w0 = cases[i].words[0], *w1 = cases[i].words[1];
@@ -123,6 +126,10 @@ START_TEST(usage_errors_exit_2)
     assert_usage_error(RUN("schema", "status", "--demo"),
                        "option '--demo' is not valid for 'schema status'");
     assert_usage_error(RUN("--json", "schema", "sql"), "option '--json' is not valid for 'schema sql'");
+    assert_usage_error(RUN("doctor", "--no-create-role"),
+                       "option '--no-create-role' is not valid for 'doctor'");
+    assert_usage_error(RUN("schema", "install", "-n", "data"),
+                       "option '-n/--schema' is not valid for 'schema install'");
     assert_usage_error(RUN("schema", "install", "--json"),
                        "option '--json' is not valid for 'schema install'");
     assert_usage_error(RUN("schema", "status", "--json=yes"), "option '--json' doesn't allow an argument");
@@ -167,6 +174,10 @@ START_TEST(bad_conninfo_exits_2_with_libpq_message)
         tool_assert_status(r, 2);
         assert_contains(r.err, errmsg);
         tool_result_free(&r);
+        r = RUN("doctor", "--dbname", bad[i]);
+        tool_assert_status(r, 2);
+        assert_contains(r.err, errmsg);
+        tool_result_free(&r);
         PQfreemem(errmsg);
     }
 }
@@ -181,6 +192,9 @@ START_TEST(cannot_connect_exits_3)
     ck_assert_msg(strchr(r.err, '\n') == r.err + strlen(r.err) - 1, "one line: %.3000s", r.err);
     tool_result_free(&r);
     r = RUN("schema", "install", "-h", "/nonexistent");
+    tool_assert_status(r, 3);
+    tool_result_free(&r);
+    r = RUN("doctor", "-h", "/nonexistent");
     tool_assert_status(r, 3);
     tool_result_free(&r);
 }
