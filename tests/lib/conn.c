@@ -180,3 +180,24 @@ tu_trace_stop(tu_trace t)
     fclose(t.file);
     return size;
 }
+
+long
+tu_trace_round_trips(tu_trace t)
+{
+    PQuntrace(t.pg);
+    fflush(t.file);
+    rewind(t.file);
+    long n = 0;
+    char line[4096];
+    /* PQtrace lines: [timestamp TAB] F|B TAB length TAB message ... */
+    while (fgets(line, sizeof line, t.file) != NULL) {
+        char *f = strstr(line, "F\t");
+        if (f == NULL || (f != line && f[-1] != '\t'))
+            continue;
+        char *msg = strchr(f + 2, '\t');
+        if (msg != NULL && (strncmp(msg + 1, "Sync", 4) == 0 || strncmp(msg + 1, "Query", 5) == 0))
+            n++;
+    }
+    fclose(t.file);
+    return n;
+}

@@ -91,6 +91,10 @@ typedef struct tu_trace {
 } tu_trace;
 tu_trace tu_trace_start(myappctx_conn *c);
 long tu_trace_stop(tu_trace trace);
+/* Stops recording and returns the number of network round trips the
+ * client started: each Sync (extended protocol, also a whole pipeline) and
+ * each simple Query it sent. */
+long tu_trace_round_trips(tu_trace trace);
 
 /* ------------------------------------------------------------------ SQL */
 
