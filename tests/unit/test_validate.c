@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "../util.h"
+#include "testutil.h"
 
 START_TEST(text_accepts_valid_utf8)
 {
