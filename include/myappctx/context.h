@@ -53,8 +53,9 @@ typedef struct myappctx_context {
     const char *session_id;
     /** optional JSON object (borrowed, not modified), NULL = {}; at most
      *  MYAPPCTX_METADATA_MAX bytes once serialized, nested at most
-     *  MYAPPCTX_METADATA_DEPTH_MAX levels, numbers below 1e18 in magnitude,
-     *  no U+0000 in strings (jsonb cannot store it) */
+     *  MYAPPCTX_METADATA_DEPTH_MAX levels, real numbers below 1e18 in
+     *  magnitude (integers: any json_int_t), no U+0000 in strings (jsonb
+     *  cannot store it) */
     json_t *metadata;
 } myappctx_context;
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util.h"
+#include "testutil.h"
 #include "policy_scan.c"   /* the tool's file, compiled into this test */
 
 static size_t

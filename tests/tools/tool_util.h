@@ -4,7 +4,7 @@
 
 #include <jansson.h>
 
-#include "../util.h"
+#include "testutil.h"
 
 /* What a run of the tool left: its exit status (-1 if it did not exit
  * normally) and everything it wrote to stdout and stderr. */
