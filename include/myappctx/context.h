@@ -96,16 +96,19 @@ MYAPPCTX_API int myappctx_context_set(myappctx_conn *conn, const myappctx_contex
  * @param err        error details, or NULL
  * @return MYAPPCTX_OK;
  *         MYAPPCTX_ENOTXN: not inside a transaction block (nothing is sent);
- *         MYAPPCTX_EIMPERSONATING (P0055): an impersonation is active.
+ *         MYAPPCTX_EIMPERSONATING (P0055): an impersonation the library
+ *         started on this connection is active (nothing is sent).
  */
 MYAPPCTX_API int myappctx_context_set_local(myappctx_conn *conn, const myappctx_uuid *user_id,
                                             const myappctx_uuid *tenant_id, const char *role,
                                             myappctx_error *err);
 
 /**
- * BEGIN followed by myappctx_context_set_local().  If setting the context
- * fails, the transaction is rolled back and the connection is idle again.
- * The caller ends the transaction with myappctx_commit() or myappctx_rollback().
+ * BEGIN and the transaction-local context in one round trip: a unit of
+ * work, which starts clean as myappctx_run_in_context() does
+ * (myappctx/pipeline.h).  If setting the context fails, the transaction is
+ * rolled back and the connection is idle again.  The caller ends the
+ * transaction with myappctx_commit() or myappctx_rollback().
  *
  * @param conn, user_id, tenant_id, role  as for myappctx_context_set_local(),
  *                                        but @p conn must be idle

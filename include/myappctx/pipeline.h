@@ -61,12 +61,14 @@ typedef struct myappctx_txn_context {
  * Runs @p nstmts statements as one atomic unit under a transaction-local
  * context, in one round trip: set context, statements, Sync.
  *
- * On a connection from a pool with MYAPPCTX_POOL_RESET_TARGETED (not behind
- * a transaction pooler; schema version 9 or later), the unit starts from
- * the pool's clean state: what the targeted reset restores (session
- * context, role and session authorization, impersonation, application
- * settings, application_name) is reset first, inside the unit, whoever set
- * it -- this borrower too, before the call.
+ * The unit starts clean, on any connection: its first statement, inside
+ * the unit's transaction, sets the context and clears for the unit a role
+ * SET earlier, every other context variable and impersonation state, and
+ * restores session_authorization and, on a pooled connection,
+ * application_name and the role/database myapp.* defaults -- whoever set
+ * them, this caller too (the session keeps them after the unit).  Refused
+ * with MYAPPCTX_EIMPERSONATING while an impersonation the library started
+ * on this connection is active.
  *
  * @param conn        an idle connection (not inside a transaction block)
  * @param ctx         the context (user required)

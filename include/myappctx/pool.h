@@ -22,12 +22,36 @@
  * and closes idle ones that are too old or idle for too long.  Acquire and
  * release never open a connection themselves.
  *
- * The reset of a returned connection (myappctx_pool_reset) runs at release
- * or at the start of the connection's next use, always before any statement
- * of the next borrower.  If it fails there, the borrower's call fails with
- * its error ("resetting the pooled connection before use ...") and runs
- * none of its statements; nothing else runs on the connection until a reset
- * succeeds (or the pool closes it when it is released).
+ * A unit of work (myappctx_run_in_context(), myappctx_begin_in_context(),
+ * myappctx_context_begin()) starts clean by itself, whatever an earlier
+ * borrower left (myappctx/pipeline.h).  The reset of a returned connection
+ * (myappctx_pool_reset) is for everything else: with
+ * MYAPPCTX_POOL_RESET_TARGETED it runs before the next call that is not a
+ * unit, or before raw access (myappctx_conn_pg()); at release instead when
+ * an impersonation the library saw start, or a state a unit found, must go
+ * now; and before a connection is closed, so that an impersonation always
+ * ends in the log.  If it fails before a call, that call fails with its
+ * error ("resetting the pooled connection before use ...") and runs none of
+ * its statements; the connection is closed when it is released.
+ *
+ * What reaches the next borrower (README.md has the same table):
+ *
+ * | state a borrower leaves    | in units (all modes)         | other calls, TARGETED | DISCARD_ALL            | behind a txn pooler |
+ * |----------------------------|------------------------------|-----------------------|------------------------|---------------------|
+ * | open / failed transaction  | rolled back at release       | rolled back           | rolled back            | rolled back         |
+ * | SET ROLE                   | cleared for the unit         | reset                 | reset                  | cleared in units    |
+ * | SET SESSION AUTHORIZATION  | restored for the unit        | reset                 | reset                  | restored in units   |
+ * | context variables          | the unit's own or cleared    | reset                 | reset                  | cleared in units    |
+ * | active impersonation       | cleared; ended, logged later | ended, logged         | ended, logged          | refused             |
+ * | application_name           | restored for the unit        | reset                 | reset                  | restored in units   |
+ * | myapp.* defaults, settings | restored (TARGETED)          | reset, reloaded       | reset, not reloaded    | kept                |
+ * | other myapp.* variables    | kept                         | kept                  | reset                  | kept                |
+ * | search_path, other GUCs    | kept                         | kept                  | reset                  | kept                |
+ * | temp tables, cursors       | kept                         | kept                  | dropped                | kept                |
+ * | prepared statements        | kept                         | kept                  | dropped                | (unnamed only)      |
+ * | LISTEN                     | kept until the reset         | UNLISTEN *            | UNLISTEN *             | kept                |
+ * | notifications libpq read   | dropped at release           | dropped               | dropped                | dropped             |
+ * | session advisory locks     | kept                         | kept                  | released               | kept                |
  *
  * Each function lists only its own codes; see myappctx/error.h for the
  * common ones.
@@ -74,17 +98,18 @@ typedef enum myappctx_pool_validation {
 
 /** How a returned connection is cleaned before the next borrower gets it. */
 typedef enum myappctx_pool_reset {
-    /** `RESET SESSION AUTHORIZATION; RESET ROLE; SELECT api.clear_context()`
-     *  (which also ends an impersonation), then `SELECT api.load_app_settings()`
-     *  when the default on_connect step is in use, so every borrower starts
-     *  from the same state.  It costs a myappctx_run_in_context() unit no
-     *  extra round trip.  Other session state (search_path, temporary
-     *  tables, prepared statements, advisory locks, custom variables the
-     *  schema does not know) is kept. */
+    /** `RESET SESSION AUTHORIZATION; RESET ROLE; UNLISTEN *; SELECT
+     *  api.clear_context()` (which also ends an impersonation), then `SELECT
+     *  api.load_app_settings()` when the default on_connect step is in use,
+     *  so every borrower starts from the same state; deferred until a call
+     *  that is not a unit of work needs it, so units pay nothing for it.
+     *  Other session state (search_path, temporary tables, prepared
+     *  statements, advisory locks, custom variables the schema does not
+     *  know) is kept. */
     MYAPPCTX_POOL_RESET_TARGETED = 0,
-    /** `DISCARD ALL`, at release (its own round trip): the session goes back
-     *  to its login state, including what on_connect had set up (the default
-     *  on_connect is not run again). */
+    /** `DISCARD ALL`, at release, after ending an impersonation (logged), in
+     *  one round trip: the session goes back to its login state, including
+     *  what on_connect had set up (the default on_connect is not run again). */
     MYAPPCTX_POOL_RESET_DISCARD_ALL = 1,
     /** The on_release hook is the reset (it is then required); the pool
      *  itself only rolls back an open transaction. */
