@@ -28,11 +28,7 @@ psql -X -q -v ON_ERROR_STOP=1 -c "ALTER SYSTEM SET synchronous_commit = 'on'" \
 psql -X -q -v ON_ERROR_STOP=1 -c CHECKPOINT >/dev/null
 
 port2=$(pg_pick_port)
-while [ "$port2" = "$PGPORT" ]; do # pg_basebackup asks for a spread checkpoint, which paces its writes of the
-# buffers the schema install dirtied (minutes); flush them at full speed first.
-psql -X -q -v ON_ERROR_STOP=1 -c CHECKPOINT >/dev/null
-
-port2=$(pg_pick_port); done
+while [ "$port2" = "$PGPORT" ]; do port2=$(pg_pick_port); done
 pg_start_standby "$dir" standby "$port2" "$PGPORT"
 
 # pg_basebackup -R writes primary_conninfo without application_name; name
