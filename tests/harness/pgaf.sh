@@ -14,8 +14,9 @@
 #   pgaf_create_node DIR NAME PORT DB  creates and starts a node (the first one
 #                                      becomes the primary, later ones
 #                                      secondaries)
-#   pgaf_wait_state DIR SECONDS NAME=STATE...  waits until the monitor reports
+#   pgaf_wait_state SECONDS NAME=STATE...  waits until the monitor reports
 #                                      every NAME in (current and goal) STATE
+#   pgaf_states, pgaf_event_id, pgaf_events SINCE   the monitor's view
 #   pgaf_kill DIR NAME                 SIGKILL to the node's pg_autoctl and
 #                                      postgres (an unplanned failure)
 #   pgaf_perform_failover DIR          `pg_autoctl perform failover`, in the
@@ -61,7 +62,7 @@ pgaf_port_free() {
 pgaf_ctl() {
     local dir=$1; shift
     as_server_user env -i PATH="$MYAPPCTX_PG_BINDIR:/usr/bin:/bin" HOME="$dir" LANG=C.UTF-8 \
-        XDG_CONFIG_HOME="$dir/xdg/config" XDG_DATA_HOME="$dir/xdg/data" \
+        PGHOST="$dir" XDG_CONFIG_HOME="$dir/xdg/config" XDG_DATA_HOME="$dir/xdg/data" \
         XDG_RUNTIME_DIR="$dir/xdg/run" PG_CONFIG="$MYAPPCTX_PG_BINDIR/pg_config" \
         "$PGAF_AUTOCTL" "$@"
 }
@@ -86,6 +87,9 @@ pgaf_initdb() {
     } >>"$dir/$name/postgresql.conf"
 }
 
+# pg_autoctl's connections to its own postgres have no host: PGHOST points
+# them at the socket in DIR.
+
 # pgaf_run DIR NAME: `pg_autoctl run` for DIR/NAME in the background, in a
 # session of its own whose id goes to DIR/NAME.pgid (its postmaster is in it
 # too, so that the node can be killed at once).  Not a child of the caller:
@@ -96,7 +100,7 @@ pgaf_run() {
     rm -f "$dir/$name.pgid"
     ( setsid sh -c 'echo $$ >"$0"; exec "$@"' "$dir/$name.pgid" "$@" \
         env -i PATH="$MYAPPCTX_PG_BINDIR:/usr/bin:/bin" HOME="$dir" LANG=C.UTF-8 \
-        XDG_CONFIG_HOME="$dir/xdg/config" XDG_DATA_HOME="$dir/xdg/data" \
+        PGHOST="$dir" XDG_CONFIG_HOME="$dir/xdg/config" XDG_DATA_HOME="$dir/xdg/data" \
         XDG_RUNTIME_DIR="$dir/xdg/run" PG_CONFIG="$MYAPPCTX_PG_BINDIR/pg_config" \
         "$PGAF_AUTOCTL" run --pgdata "$dir/$name" >>"$dir/$name.log" 2>&1 </dev/null & )
     grep -qx "$name" "$dir/.pgaf" 2>/dev/null || echo "$name" >>"$dir/.pgaf"
@@ -107,6 +111,9 @@ pgaf_run() {
 pgaf_create_monitor() {
     local dir=$1 port=$2
     [ "$(id -u)" != 0 ] || chown "$MYAPPCTX_TEST_OSUSER" "$dir"
+    # pg_autoctl falls back to /tmp/pg_autoctl for its pid files when
+    # XDG_RUNTIME_DIR does not exist.
+    as_server_user mkdir -m 700 -p "$dir/xdg/config" "$dir/xdg/data" "$dir/xdg/run"
     # Detection in seconds rather than the production defaults (20 s before
     # an unreported node counts as unhealthy, 10 s of grace after start).
     pgaf_initdb "$dir" monitor \
@@ -161,10 +168,24 @@ pgaf_states() {
         "SELECT nodename, reportedstate, goalstate FROM pgautofailover.node ORDER BY nodeid" 2>/dev/null
 }
 
-# pgaf_wait_state DIR SECONDS NAME=STATE...: until each NAME's reported and
+# pgaf_event_id: the monitor's last event; pgaf_events SINCE: the events
+# after that one, "time node reported-state goal-state description".
+pgaf_event_id() {
+    "$MYAPPCTX_PG_BINDIR/psql" -X -A -t "$PGAF_MONITOR_URI" -c \
+        "SELECT coalesce(max(eventid), 0) FROM pgautofailover.event"
+}
+
+pgaf_events() {
+    "$MYAPPCTX_PG_BINDIR/psql" -X -A -t -F ' ' "$PGAF_MONITOR_URI" -c \
+        "SELECT to_char(eventtime, 'HH24:MI:SS.MS'), nodename, reportedstate, goalstate, description
+           FROM pgautofailover.event WHERE eventid > $1 ORDER BY eventid" |
+        sed 's/ node [0-9]* "[^"]*" ([^)]*)//g'
+}
+
+# pgaf_wait_state SECONDS NAME=STATE...: until each NAME's reported and
 # goal state are STATE (STATE may be a|b for either).
 pgaf_wait_state() {
-    local dir=$1 limit=$2 end states ok want n s line cur goal; shift 2
+    local limit=$1 end states ok want n s line cur goal; shift
     end=$(($(date +%s) + limit))
     while :; do
         states=$(pgaf_states)
@@ -205,13 +226,26 @@ pgaf_kill() {
 # pgaf_perform_failover DIR: `pg_autoctl perform failover` (a switchover:
 # the monitor has the primary drained and stopped, then promotes the
 # secondary) in the background; pgaf_perform_wait DIR SECONDS returns its
-# exit status.
+# exit status.  pg_auto_failover 2.0's perform_failover() can fail with a
+# deadlock against a keeper's concurrent report (its transaction is rolled
+# back, nothing happened): that is retried.
 pgaf_perform_failover() {
     local dir=$1
     rm -f "$dir/perform.rc"
-    ( pgaf_ctl "$dir" perform failover --pgdata "$dir/monitor" --wait 60 \
-          >>"$dir/perform.log" 2>&1 </dev/null
-      echo $? >"$dir/perform.rc" ) &
+    (
+        n=0
+        while :; do
+            n=$((n + 1))
+            pgaf_ctl "$dir" perform failover --pgdata "$dir/monitor" --wait 60 \
+                >"$dir/perform.out" 2>&1 </dev/null
+            rc=$?
+            cat "$dir/perform.out" >>"$dir/perform.log"
+            [ $rc != 0 ] && [ $n -lt 5 ] && grep -q 'deadlock detected' "$dir/perform.out" || break
+            echo "harness: perform failover: deadlock in the monitor, again" >>"$dir/perform.log"
+            sleep 0.2
+        done
+        echo $rc >"$dir/perform.rc"
+    ) &
     echo $! >"$dir/perform.pid"
 }
 
@@ -233,9 +267,9 @@ pgaf_alive() {
     [ -r "/proc/$1/stat" ] && [ "$(sed 's/.*) //; s/ .*//' "/proc/$1/stat" 2>/dev/null)" != Z ]
 }
 
-# pgaf_stop_all DIR: every keeper started under DIR, nodes first: SIGTERM
-# (pg_autoctl stops its postgres), SIGKILL to the session after 15 s, then
-# an immediate stop of any postgres left.
+# pgaf_stop_all DIR: every keeper started under DIR, nodes first:
+# `pg_autoctl stop` (it stops its postgres), SIGKILL to the session after
+# 15 s, then an immediate stop of any postgres left.
 pgaf_stop_all() {
     local dir=$1 names n pgid i
     [ -f "$dir/.pgaf" ] || return 0
@@ -245,7 +279,8 @@ pgaf_stop_all() {
     names=$(sed '/^monitor$/d' "$dir/.pgaf"; grep -x monitor "$dir/.pgaf")
     for n in $names; do
         pgid=$(cat "$dir/$n.pgid" 2>/dev/null) || continue
-        kill -TERM "-$pgid" 2>/dev/null || true
+        pgaf_alive "$pgid" || continue
+        pgaf_ctl "$dir" stop --pgdata "$dir/$n" >/dev/null 2>&1 || kill -TERM "-$pgid" 2>/dev/null || true
     done
     for n in $names; do
         pgid=$(cat "$dir/$n.pgid" 2>/dev/null) || continue

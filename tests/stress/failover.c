@@ -1,25 +1,29 @@
-/* `make failover`: the primary goes away, the standby is promoted, and the
- * pool resumes writes by itself -- without losing an acknowledged commit.
+/* `make failover`: the primary goes away, the HA manager promotes the
+ * secondary, and the pool resumes writes by itself -- without losing an
+ * acknowledged commit.
  *
  *   failover CONNINFO VERIFY_CONNINFO NEW_PRIMARY_PORT
- *       (run by tests/stress/run-failover.sh)
+ *       (run by tests/stress/run-failover.sh, against pg_auto_failover)
  *
- * CONNINFO names both servers (host=D,D port=P1,P2 ...
- * target_session_attrs=read-write) as app_service; the standby is
+ * CONNINFO names both servers (the formation's URI: both hosts,
+ * target_session_attrs=read-write) as app_service; the secondary is
  * synchronous, so every commit the primary acknowledged is on it.  WORKERS
  * threads write through one pool: context-scoped units that insert a token
  * (alternately myappctx_run_in_context and myappctx_begin_in_context +
  * commit), with the same leak check at every acquire as `make stress`.
- * After FAILOVER_SECONDS (default 4) the program stops the primary and
- * promotes the standby (FAILOVER_STOP_CMD, FAILOVER_PROMOTE_CMD), waits for
- * the first commit on NEW_PRIMARY_PORT (at most FAILOVER_BOUND_SECONDS,
- * default 60), writes FAILOVER_AFTER_SECONDS (default 3) more, and checks
- * every token against the new primary (VERIFY_CONNINFO, superuser).
+ * After FAILOVER_SECONDS (default 4) the program runs FAILOVER_STOP_CMD (the
+ * primary fails, or a switchover starts) and FAILOVER_PROMOTE_CMD (returns
+ * once the HA manager has the new primary accept writes), waits for the
+ * first commit on NEW_PRIMARY_PORT (at most FAILOVER_BOUND_SECONDS, default
+ * 60, from the stop), writes FAILOVER_AFTER_SECONDS (default 3) more, and
+ * checks every token against the new primary (VERIFY_CONNINFO, superuser).
+ * Nothing here reconnects the pool: it must find the new primary itself.
  *
- * Prints name=value figures (failover_seconds: primary stop -> first commit
- * on the new primary); exits 1 on a violation (writes did not resume, an
- * acknowledged commit is missing, a leak, an unexpected error), 2 when the
- * setup fails, 3 when a thread hangs. */
+ * Prints name=value figures (failover_seconds: stop command started ->
+ * first commit on the new primary; primary_stop_seconds and
+ * promote_seconds: how long the two commands took); exits 1 on a violation
+ * (writes did not resume, an acknowledged commit is missing, a leak, an
+ * unexpected error), 2 when the setup fails, 3 when a thread hangs. */
 #include "config.h"
 
 #include <pthread.h>
@@ -239,7 +243,7 @@ main(int argc, char **argv)
     st = su_shell(promote_cmd);
     uint64_t t_promoted = tu_now_ns();
     if (st != 0)
-        su_violation("harness", "promoting the standby failed (status %d)", st);
+        su_violation("harness", "waiting for the new primary failed (status %d)", st);
 
     uint64_t deadline = t_stop + seconds_ns(bound);
     while (__atomic_load_n(&run.first_new_commit_ns, __ATOMIC_RELAXED) == 0 &&

@@ -20,6 +20,7 @@
 #   FAILOVER_AFTER_SECONDS  writes after the first commit on the new primary (3)
 #   FAILOVER_BOUND_SECONDS  writes must resume within this (60)
 #   PGAF_UNHEALTHY_MS, PGAF_DEMOTE_TIMEOUT_MS  the monitor's timing (pgaf.sh)
+#   FAILOVER_KEEP_DIR       set: keep the directory (data, logs) for a post-mortem
 set -eu
 prog=${1:?usage: run-failover.sh PATH/TO/failover}
 tool=${MYAPPCTX_TOOL:?MYAPPCTX_TOOL must name the myappctx tool}
@@ -50,7 +51,7 @@ cleanup() {
             tail -n 15 "$f" >&2
         done
     fi
-    rm -rf "$dir"
+    [ -n "${FAILOVER_KEEP_DIR:-}" ] && echo "run-failover: kept $dir" >&2 || rm -rf "$dir"
     exit "$rc"
 }
 trap cleanup EXIT
@@ -64,9 +65,9 @@ mport=$1 port1=$2 port2=$3
 t0=$(date +%s)
 pgaf_create_monitor "$dir" "$mport"
 pgaf_create_node "$dir" node1 "$port1" "$db"
-pgaf_wait_state "$dir" 60 node1=single
+pgaf_wait_state 60 node1=single
 pgaf_create_node "$dir" node2 "$port2" "$db"
-pgaf_wait_state "$dir" 120 node1=primary node2=secondary
+pgaf_wait_state 120 node1=primary node2=secondary
 uri=$(pgaf_ctl "$dir" show uri --pgdata "$dir/monitor" --formation default)
 case $uri in
     *"127.0.0.1:$port1,127.0.0.1:$port2"*target_session_attrs=read-write*) ;;
@@ -115,11 +116,13 @@ run_failover() {
     check_sync "$fport" "${to#node}"
     lib=". '$harness/pg-common.sh' && . '$harness/pgaf.sh'"
     case $how in
-        unplanned) FAILOVER_STOP_CMD="$lib && pgaf_kill '$dir' $from" ;;
-        planned) FAILOVER_STOP_CMD="$lib && pgaf_perform_failover '$dir'" ;;
+        unplanned) step="SIGKILL to $from's pg_autoctl and postgres" cmd="pgaf_kill '$dir' $from" ;;
+        planned) step="pg_autoctl perform failover" cmd="pgaf_perform_failover '$dir'" ;;
     esac
+    FAILOVER_STOP_CMD="$lib && echo \"failover: \$(date +%T.%3N) $step\" && $cmd"
+    since=$(pgaf_event_id)
     # Done when the monitor has the new primary accept writes.
-    FAILOVER_PROMOTE_CMD="$lib && pgaf_wait_state '$dir' 60 $to='wait_primary|primary'"
+    FAILOVER_PROMOTE_CMD="$lib && pgaf_wait_state 60 $to='wait_primary|primary'"
     export FAILOVER_STOP_CMD FAILOVER_PROMOTE_CMD
     echo "failover: $how failover $from -> $to after ${FAILOVER_SECONDS:-4} s of writes"
     # failover seeds its users and tenants through PG*: the current primary.
@@ -134,6 +137,7 @@ run_failover() {
         cat "$dir/perform.log" >&2
         st=1
     fi
+    pgaf_events "$since" | sed 's/^/failover: monitor event /' || true
     pgaf_states >"$dir/states.last" || true
     sed 's/^/failover: monitor: /' "$dir/states.last"
     return $st
@@ -147,7 +151,7 @@ case $kind in
         # node1 comes back: pg_autoctl rewinds it and it follows node2.
         t1=$(date +%s)
         pgaf_run "$dir" node1
-        pgaf_wait_state "$dir" 120 node1=secondary node2=primary
+        pgaf_wait_state 120 node1=secondary node2=primary
         echo "failover: node1 rejoined as a secondary in $(($(date +%s) - t1)) s"
         run_failover planned node2 node1
         ;;
