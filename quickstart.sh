@@ -71,15 +71,18 @@ install_dependencies() {
     if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
         say "not a Debian-like system: skipping package installation; you need a C compiler,"
         say "autoconf, automake, libtool, pkg-config, libpq, jansson, check, PostgreSQL 14+"
-        say "server binaries with pgTAP and plpgsql_check, and pgbouncer"
+        say "server binaries with pgTAP and plpgsql_check, and pgbouncer (make failover:"
+        say "pg_auto_failover for the same server)"
         return 0
     fi
     # shellcheck disable=SC2086
     apt_install $base_packages
-    # pgTAP and plpgsql_check are built per server major version.
+    # pgTAP, plpgsql_check and pg_auto_failover (make failover) are built per
+    # server major version.
     major=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sed 's|/usr/lib/postgresql/\([0-9]*\)/bin|\1|' | sort -n | tail -n 1)
     [ -n "$major" ] || die "PostgreSQL server binaries not found under /usr/lib/postgresql after installing 'postgresql'"
-    apt_install "postgresql-$major-pgtap" "postgresql-$major-plpgsql-check"
+    apt_install "postgresql-$major-pgtap" "postgresql-$major-plpgsql-check" \
+        "postgresql-$major-auto-failover"
 }
 
 configure_and_build() {
