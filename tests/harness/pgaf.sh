@@ -59,6 +59,9 @@ pgaf_port_free() {
         /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
+# pgaf_ctl DIR ARG...: pg_autoctl as the server user, with nothing but
+# this environment.  Its connections to its own postgres name no host:
+# PGHOST points them at the socket in DIR.
 pgaf_ctl() {
     local dir=$1; shift
     as_server_user env -i PATH="$MYAPPCTX_PG_BINDIR:/usr/bin:/bin" HOME="$dir" LANG=C.UTF-8 \
@@ -86,9 +89,6 @@ pgaf_initdb() {
         for line in "$@"; do echo "$line"; done
     } >>"$dir/$name/postgresql.conf"
 }
-
-# pg_autoctl's connections to its own postgres have no host: PGHOST points
-# them at the socket in DIR.
 
 # pgaf_run DIR NAME: `pg_autoctl run` for DIR/NAME in the background, in a
 # session of its own whose id goes to DIR/NAME.pgid (its postmaster is in it
@@ -245,7 +245,7 @@ pgaf_perform_failover() {
             sleep 0.2
         done
         echo $rc >"$dir/perform.rc"
-    ) &
+    ) >/dev/null 2>&1 </dev/null &
     echo $! >"$dir/perform.pid"
 }
 

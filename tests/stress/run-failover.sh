@@ -41,10 +41,12 @@ chmod 700 "$dir"
 cleanup() {
     rc=$?
     trap - EXIT INT TERM HUP
+    if [ "$rc" != 0 ] && [ -n "${PGAF_MONITOR_URI:-}" ]; then
+        echo "run-failover: exit status $rc; the monitor reports:" >&2
+        pgaf_states >&2 || true
+    fi
     pgaf_stop_all "$dir"
     if [ "$rc" != 0 ]; then
-        echo "run-failover: exit status $rc; the monitor reported:" >&2
-        cat "$dir/states.last" >&2 2>/dev/null || true
         for f in "$dir"/node*.log "$dir"/monitor.log; do
             [ -f "$f" ] || continue
             echo "--- last lines of $(basename "$f")" >&2
@@ -121,6 +123,7 @@ run_failover() {
     esac
     FAILOVER_STOP_CMD="$lib && echo \"failover: \$(date +%T.%3N) $step\" && $cmd"
     since=$(pgaf_event_id)
+    rm -f "$dir/perform.pid" "$dir/perform.rc"
     # Done when the monitor has the new primary accept writes.
     FAILOVER_PROMOTE_CMD="$lib && pgaf_wait_state 60 $to='wait_primary|primary'"
     export FAILOVER_STOP_CMD FAILOVER_PROMOTE_CMD
@@ -132,14 +135,13 @@ run_failover() {
         "host=$dir port=$tport dbname=$db user=postgres" "$tport"
     st=$?
     set -e
-    if [ "$how" = planned ] && ! pgaf_perform_wait "$dir" 60; then
+    if [ "$how" = planned ] && [ -f "$dir/perform.pid" ] && ! pgaf_perform_wait "$dir" 60; then
         echo "run-failover: pg_autoctl perform failover failed:" >&2
         cat "$dir/perform.log" >&2
         st=1
     fi
     pgaf_events "$since" | sed 's/^/failover: monitor event /' || true
-    pgaf_states >"$dir/states.last" || true
-    sed 's/^/failover: monitor: /' "$dir/states.last"
+    pgaf_states | sed 's/^/failover: monitor: /' || true
     return $st
 }
 
