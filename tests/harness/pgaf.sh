@@ -19,6 +19,8 @@
 #   pgaf_states, pgaf_event_id, pgaf_events SINCE   the monitor's view
 #   pgaf_kill DIR NAME                 SIGKILL to the node's pg_autoctl and
 #                                      postgres (an unplanned failure)
+#   pgaf_freeze DIR NAME               SIGSTOP to the node's pg_autoctl,
+#                                      postmaster and backends (a hung node)
 #   pgaf_perform_failover DIR          `pg_autoctl perform failover`, in the
 #   pgaf_perform_wait DIR SECONDS      background; its exit status
 #   pgaf_run DIR NAME                  `pg_autoctl run` of a node (again)
@@ -223,6 +225,23 @@ pgaf_kill() {
     rm -f "$dir/$name.pgid"
 }
 
+# pgaf_freeze DIR NAME: the node hangs -- SIGSTOP to its keeper, its
+# postmaster and the postmaster's children (each in a session of its own).
+# The kernel still accepts connections and ACKs data for it, so neither
+# connect_timeout (the TCP connection opens, no answer follows) nor TCP
+# keepalives notice; only a deadline of the client's does.  The pids go to
+# DIR/NAME.frozen for pgaf_stop_all.
+pgaf_freeze() {
+    local dir=$1 name=$2 pgid pm p
+    pgid=$(cat "$dir/$name.pgid" 2>/dev/null) || return 1
+    pm=$(head -n 1 "$dir/$name/postmaster.pid" 2>/dev/null) || return 1
+    kill -STOP "-$pgid" || return 1
+    for p in $pm $(cat /proc/"$pm"/task/*/children 2>/dev/null); do
+        kill -STOP "$p" 2>/dev/null && echo "$p" >>"$dir/$name.frozen"
+    done
+    return 0
+}
+
 # pgaf_perform_failover DIR: `pg_autoctl perform failover` (a switchover:
 # the monitor has the primary drained and stopped, then promotes the
 # secondary) in the background; pgaf_perform_wait DIR SECONDS returns its
@@ -277,6 +296,12 @@ pgaf_stop_all() {
         kill "$(cat "$dir/perform.pid")" 2>/dev/null || true
     fi
     names=$(sed '/^monitor$/d' "$dir/.pgaf"; grep -x monitor "$dir/.pgaf")
+    for n in $names; do
+        [ -f "$dir/$n.frozen" ] || continue        # a frozen node cannot stop
+        pgid=$(cat "$dir/$n.pgid" 2>/dev/null) && kill -KILL "-$pgid" 2>/dev/null
+        kill -KILL $(cat "$dir/$n.frozen") 2>/dev/null || true
+        rm -f "$dir/$n.pgid"
+    done
     for n in $names; do
         pgid=$(cat "$dir/$n.pgid" 2>/dev/null) || continue
         pgaf_alive "$pgid" || continue

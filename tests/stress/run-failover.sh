@@ -15,7 +15,11 @@
 #                             node2;
 #                           planned: `pg_autoctl perform failover` (switchover);
 #                           both (default): unplanned, then node1 rejoins as a
-#                             secondary and a planned failover switches back
+#                             secondary and a planned failover switches back;
+#                           freeze: node1 hangs (SIGSTOP to its pg_autoctl,
+#                             postmaster and backends), the monitor promotes
+#                             node2 (not in `both`: today the workers hang on
+#                             the frozen node's connections, exit status 3)
 #   FAILOVER_SECONDS        writes before the failover starts (default 4)
 #   FAILOVER_AFTER_SECONDS  writes after the first commit on the new primary (3)
 #   FAILOVER_BOUND_SECONDS  writes must resume within this (60)
@@ -25,7 +29,7 @@ set -eu
 prog=${1:?usage: run-failover.sh PATH/TO/failover}
 tool=${MYAPPCTX_TOOL:?MYAPPCTX_TOOL must name the myappctx tool}
 kind=${FAILOVER_KIND:-both}
-case $kind in unplanned|planned|both) ;; *) echo "run-failover: FAILOVER_KIND=$kind?" >&2; exit 2 ;; esac
+case $kind in unplanned|planned|both|freeze) ;; *) echo "run-failover: FAILOVER_KIND=$kind?" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 harness=$(cd "$here/../harness" && pwd)
 . "$harness/pg-common.sh"
@@ -120,6 +124,7 @@ run_failover() {
     case $how in
         unplanned) step="SIGKILL to $from's pg_autoctl and postgres" cmd="pgaf_kill '$dir' $from" ;;
         planned) step="pg_autoctl perform failover" cmd="pgaf_perform_failover '$dir'" ;;
+        freeze) step="SIGSTOP to $from's pg_autoctl, postmaster and backends" cmd="pgaf_freeze '$dir' $from" ;;
     esac
     FAILOVER_STOP_CMD="$lib && echo \"failover: \$(date +%T.%3N) $step\" && $cmd"
     since=$(pgaf_event_id)
@@ -148,6 +153,7 @@ run_failover() {
 case $kind in
     unplanned) run_failover unplanned node1 node2 ;;
     planned) run_failover planned node1 node2 ;;
+    freeze) run_failover freeze node1 node2 ;;
     both)
         run_failover unplanned node1 node2
         # node1 comes back: pg_autoctl rewinds it and it follows node2.
