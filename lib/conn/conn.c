@@ -128,6 +128,7 @@ myappctx_conn_close(myappctx_conn *conn)
         conn->owner->give_back(conn);   /* borrowed: closing means giving it back */
         return;
     }
+    mxi_trace_detach(conn);             /* a wrapped PGconn outlives us (trace.c) */
     if (conn->owns_pg)
         PQfinish(conn->pg);
     free(conn->login_role);

@@ -25,6 +25,7 @@ mxi_exec_params(myappctx_conn *conn, const char *sql, int nparams,
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         rc = mxi_error_from_pg(err, conn->pg, res);
+        mxi_trace_note_failure(conn, res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL);
         PQclear(res);
         return rc;
     }
@@ -41,8 +42,10 @@ mxi_exec_script_unchecked(myappctx_conn *conn, const char *sql, myappctx_error *
     int rc = MYAPPCTX_OK;
     PGresult *res = PQexec(conn->pg, sql);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && st != PGRES_EMPTY_QUERY)
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && st != PGRES_EMPTY_QUERY) {
         rc = mxi_error_from_pg(err, conn->pg, res);
+        mxi_trace_note_failure(conn, res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL);
+    }
     PQclear(res);
     return rc;
 }

@@ -171,6 +171,8 @@ mxi_pipeline_run(myappctx_conn *conn, const struct mxi_pipeline_step *steps, siz
         }
     } else {
         rc = read_results(pg, steps, n, true, failed, inner, what, err);
+        if (rc != MYAPPCTX_OK)
+            mxi_trace_note_failure(conn, inner->sqlstate);
     }
     if (PQstatus(pg) == CONNECTION_OK && !PQexitPipelineMode(pg) && rc == MYAPPCTX_OK)
         rc = mxi_error_set(err, MYAPPCTX_EPROTO, NULL, "%s: cannot leave pipeline mode: %s",

@@ -425,6 +425,55 @@ roll_back(myappctx_conn *conn)
         (void)mxi_exec_script_unchecked(conn, "ROLLBACK", NULL);
 }
 
+/* The unit's event for the connection's tracer (the caller has checked
+ * that it wants one).  @err holds the failure (never NULL here). */
+static void
+trace_unit(myappctx_conn *conn, const char *what, size_t nstmts, const struct unit_args *a,
+           uint64_t start, int rc, const myappctx_error *err)
+{
+    const myappctx_tracer *t = conn->tracer;
+    myappctx_trace_unit ev = {
+        .version = MYAPPCTX_TRACE_EVENT_VERSION,
+        .conn = conn,
+        .function = what,
+        .statements = nstmts,
+        .status = rc,
+        .sqlstate = rc != MYAPPCTX_OK ? err->sqlstate : "",
+        .message = rc != MYAPPCTX_OK ? err->message : "",
+        .duration_ns = mxi_trace_now_ns() - start,
+        .tenant_id = a->params[1],
+    };
+    t->on_unit(t->userdata, &ev);
+}
+
+static bool
+tracing_units(const myappctx_conn *conn)
+{
+    return conn->tracer != NULL && conn->tracer->on_unit != NULL;
+}
+
+static int
+run_units(myappctx_conn *conn, const struct unit_args *a, const myappctx_stmt *stmts,
+          size_t nstmts, PGresult **results, const char *what, myappctx_error *err)
+{
+    int rc;
+    for (int attempt = 0;; attempt++) {
+        struct unit u;
+        rc = begin_unit(&u, conn, a, false, nstmts, what, err);
+        if (rc != MYAPPCTX_OK)
+            return rc;
+        for (size_t i = 0; i < nstmts; i++)
+            add(&u, (struct mxi_pipeline_step){ .op = MXI_PIPELINE_EXEC, .sql = stmts[i].sql, .nparams = stmts[i].nparams, .params = stmts[i].params, .label = "statement", .index = (long)i, .out = results != NULL ? &results[i] : NULL });
+        size_t failed;
+        myappctx_error inner;
+        rc = send_unit(&u, conn, &failed, &inner, what, err);
+        bool again = attempt == 0 && statement_lost(&u, conn, rc, failed, &inner);
+        end_unit(&u);
+        if (!again)
+            return rc;
+    }
+}
+
 MYAPPCTX_API int
 myappctx_run_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
                         const myappctx_stmt *stmts, size_t nstmts,
@@ -447,20 +496,15 @@ myappctx_run_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
     if (rc != MYAPPCTX_OK)
         return rc;
 
-    for (int attempt = 0;; attempt++) {
-        struct unit u;
-        rc = begin_unit(&u, conn, &a, false, nstmts, what, err);
-        if (rc != MYAPPCTX_OK)
-            return rc;
-        for (size_t i = 0; i < nstmts; i++)
-            add(&u, (struct mxi_pipeline_step){ .op = MXI_PIPELINE_EXEC, .sql = stmts[i].sql, .nparams = stmts[i].nparams, .params = stmts[i].params, .label = "statement", .index = (long)i, .out = results != NULL ? &results[i] : NULL });
-        size_t failed;
-        myappctx_error inner;
-        rc = send_unit(&u, conn, &failed, &inner, what, err);
-        bool again = attempt == 0 && statement_lost(&u, conn, rc, failed, &inner);
-        end_unit(&u);
-        if (!again)
-            break;
+    if (!tracing_units(conn)) {
+        rc = run_units(conn, &a, stmts, nstmts, results, what, err);
+    } else {
+        myappctx_error own;             /* the event has the message even without err */
+        if (err == NULL)
+            err = &own;
+        uint64_t start = mxi_trace_now_ns();
+        rc = run_units(conn, &a, stmts, nstmts, results, what, err);
+        trace_unit(conn, what, nstmts, &a, start, rc, err);
     }
     if (rc != MYAPPCTX_OK)
         myappctx_results_free(results, nstmts);
@@ -470,8 +514,8 @@ myappctx_run_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
 /* BEGIN, the context and optionally a first statement in one round trip;
  * on success the transaction stays open. */
 static int
-begin_in_context(myappctx_conn *conn, const struct unit_args *a, const myappctx_stmt *first,
-                 PGresult **out_first, const char *what, myappctx_error *err)
+begin_units(myappctx_conn *conn, const struct unit_args *a, const myappctx_stmt *first,
+            PGresult **out_first, const char *what, myappctx_error *err)
 {
     int rc;
     for (int attempt = 0;; attempt++) {
@@ -499,6 +543,21 @@ begin_in_context(myappctx_conn *conn, const struct unit_args *a, const myappctx_
         if (!again)
             return rc;
     }
+}
+
+static int
+begin_in_context(myappctx_conn *conn, const struct unit_args *a, const myappctx_stmt *first,
+                 PGresult **out_first, const char *what, myappctx_error *err)
+{
+    if (!tracing_units(conn))
+        return begin_units(conn, a, first, out_first, what, err);
+    myappctx_error own;
+    if (err == NULL)
+        err = &own;
+    uint64_t start = mxi_trace_now_ns();
+    int rc = begin_units(conn, a, first, out_first, what, err);
+    trace_unit(conn, what, first != NULL, a, start, rc, err);
+    return rc;
 }
 
 MYAPPCTX_API int
