@@ -1,7 +1,8 @@
 /* lib/exec: running statements on a connection -- the one place that sends
- * a parameterized statement and maps its error (exec.c), single-value calls
- * of server functions (call.c) and result rows copied into one allocation
- * (rowblock.c).  Every value is a bound parameter. */
+ * a parameterized statement and maps its error (exec.c), the library's own
+ * SQL with a deadline (deadline.c), single-value calls of server functions
+ * (call.c) and result rows copied into one allocation (rowblock.c).  Every
+ * value is a bound parameter. */
 #ifndef MXI_EXEC_H
 #define MXI_EXEC_H
 
@@ -33,6 +34,14 @@ int mxi_exec_script_unchecked(myappctx_conn *conn, const char *sql, myappctx_err
 /* COMMIT that reports an aborted transaction (tag ROLLBACK) as
  * MYAPPCTX_ETXNFAILED instead of success. */
 int mxi_exec_commit(myappctx_conn *conn, const char *what, myappctx_error *err);
+
+/* ---- deadline.c ---------------------------------------------------------- */
+
+/* mxi_exec_script_unchecked() that gives up after @timeout_ms (<= 0: no
+ * limit) with MYAPPCTX_ETIMEOUT, the query still in flight: the caller must
+ * then close the connection. */
+int mxi_deadline_script(myappctx_conn *conn, const char *sql, long timeout_ms,
+                        myappctx_error *err);
 
 /* ---- call.c: server functions returning one typed value ----------------- */
 
