@@ -62,6 +62,7 @@
 #include <stdint.h>
 
 #include <myappctx/conn.h>
+#include <myappctx/tracer.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -175,16 +176,48 @@ typedef struct myappctx_pool_config {
      *  discards it. */
     myappctx_pool_hook on_release;
     void *on_release_userdata;   /**< passed to on_release */
+    /* ---- version 2 ---- */
+    /** Tracer hooks (myappctx/tracer.h), or NULL (default): copied; its
+     *  userdata is kept as given. */
+    const myappctx_tracer *tracer;
+    /** A connection borrowed for longer than this raises the tracer's
+     *  on_leak once per borrow, while still borrowed, and counts in
+     *  stats.leaks (default 0 = off). */
+    long leak_detection_ms;
+    /** A ping (PING validation, health checks) that gets no answer within
+     *  this long closes the connection as lost: a server that hangs (frozen,
+     *  or behind a partition that drops packets) must not hold up an
+     *  acquire or the background thread (default 5000; 0 = no limit). */
+    long ping_timeout_ms;
 } myappctx_pool_config;
 
-/** The version of myappctx_pool_config this header describes. */
-#define MYAPPCTX_POOL_CONFIG_VERSION 1
+/** The version of myappctx_pool_config this header describes (2: tracer,
+ *  leak_detection_ms, ping_timeout_ms). */
+#define MYAPPCTX_POOL_CONFIG_VERSION 2
 /** Initialiser of myappctx_pool_config with every default. */
 #define MYAPPCTX_POOL_CONFIG_INIT                                              \
     { MYAPPCTX_POOL_CONFIG_VERSION, "", 1, 10, 30000L, 0, 3600000L, 0.1,       \
       600000L, 30000L, MYAPPCTX_POOL_VALIDATE_PING, 1000L,                     \
       MYAPPCTX_POOL_RESET_TARGETED, 0, 1, 100L, 10000L,                        \
-      NULL, NULL, NULL, NULL, NULL, NULL }
+      NULL, NULL, NULL, NULL, NULL, NULL,                                      \
+      NULL, 0L, 5000L }
+
+/** Buckets of a myappctx_pool_histogram: the bounds below, then +Inf. */
+#define MYAPPCTX_POOL_HISTOGRAM_BUCKETS 13
+/** The upper bounds of the first MYAPPCTX_POOL_HISTOGRAM_BUCKETS - 1
+ *  buckets, in microseconds (an initialiser of a uint64_t array). */
+#define MYAPPCTX_POOL_HISTOGRAM_BOUNDS_US                                       \
+    { 10, 50, 100, 500, 1000, 5000, 10000, 50000, 100000, 500000, 1000000, 5000000 }
+
+/** A histogram of durations with fixed buckets, in microseconds. */
+typedef struct myappctx_pool_histogram {
+    uint64_t count;              /**< observations */
+    uint64_t sum_us;             /**< their sum */
+    /** buckets[i]: observations above bound i-1 and at most bound i of
+     *  MYAPPCTX_POOL_HISTOGRAM_BOUNDS_US (not cumulative); the last, above
+     *  every bound. */
+    uint64_t buckets[MYAPPCTX_POOL_HISTOGRAM_BUCKETS];
+} myappctx_pool_histogram;
 
 /** A snapshot of the pool; initialise with MYAPPCTX_POOL_STATS_INIT.
  *  Counters only grow; they count since myappctx_pool_new(). */
@@ -211,13 +244,24 @@ typedef struct myappctx_pool_stats {
     uint64_t evicted;   /**< closed as too old, idle too long, or above max_size after a resize */
     uint64_t resets;    /**< returned connections that needed a reset (counted at
                              release, whenever the reset runs) */
+    /* ---- version 2 ---- */
+    uint64_t leaks;     /**< borrows held longer than leak_detection_ms */
+    /** Per successful acquire, the time queued for a connection (0 when
+     *  one was idle; validation not included). */
+    myappctx_pool_histogram acquire_wait;
+    /** Per release, the time since the acquire that lent the connection. */
+    myappctx_pool_histogram use_time;
+    /** Per connection opened, the time its connect and on_connect step took. */
+    myappctx_pool_histogram create_time;
 } myappctx_pool_stats;
 
-/** The version of myappctx_pool_stats this header describes. */
-#define MYAPPCTX_POOL_STATS_VERSION 1
+/** The version of myappctx_pool_stats this header describes (2: leaks and
+ *  the three histograms). */
+#define MYAPPCTX_POOL_STATS_VERSION 2
 /** Initialiser of myappctx_pool_stats (sets the version). */
 #define MYAPPCTX_POOL_STATS_INIT { MYAPPCTX_POOL_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, \
-                                   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+                                   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,             \
+                                   0, { 0 }, { 0 }, { 0 } }
 
 /**
  * Creates a pool and starts its background thread, which opens min_size
@@ -307,6 +351,45 @@ MYAPPCTX_API int myappctx_pool_wait_ready(myappctx_pool *pool, long timeout_ms,
  *         MYAPPCTX_POOL_STATS_VERSION).
  */
 MYAPPCTX_API int myappctx_pool_stats_get(myappctx_pool *pool, myappctx_pool_stats *out);
+
+/**
+ * Writes the pool's statistics in the Prometheus text exposition format
+ * (version 0.0.4), named after the OpenTelemetry semantic conventions for
+ * database client connection metrics (db.client.connection.*: dots become
+ * underscores, durations are histograms in seconds, counters end in
+ * _total), each sample labelled pool_name="@p pool_name":
+ *
+ * | metric                                         | type      | from myappctx_pool_stats |
+ * |------------------------------------------------|-----------|--------------------------|
+ * | db_client_connection_count{state="idle"\|"used"} | gauge     | size - in_use, in_use    |
+ * | db_client_connection_max                       | gauge     | max_size                 |
+ * | db_client_connection_pending_requests          | gauge     | waiting                  |
+ * | db_client_connection_timeouts_total            | counter   | timeouts                 |
+ * | db_client_connection_wait_time_seconds         | histogram | acquire_wait             |
+ * | db_client_connection_use_time_seconds          | histogram | use_time                 |
+ * | db_client_connection_create_time_seconds       | histogram | create_time              |
+ * | myappctx_pool_acquires_total, _rejected_total, _connect_errors_total, _connections_created_total, _lost_total, _discarded_total, _evicted_total, _resets_total, _leaks_total | counter | the counters of the same names |
+ *
+ * One snapshot (myappctx_pool_stats_get()) is written, so the figures are
+ * consistent with each other.  The output is plain ASCII (pool_name
+ * escaped as the format requires) and locale-independent.  For several
+ * pools in one scrape, give each pool its own endpoint or job: the text of
+ * two pools must not be concatenated (each metric family may appear once).
+ * @param pool           the pool
+ * @param[out] buf       receives the text, NUL-terminated (may be NULL when
+ *                       @p size is 0); 16 KiB is enough for any pool_name
+ * @param size           size of @p buf
+ * @param[out] out_len   receives the length of the whole text (without
+ *                       the NUL), also when it did not fit; may be NULL
+ * @param pool_name      the pool_name label: 1..128 bytes of UTF-8
+ * @param err            error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL also when the text does not fit in
+ *         @p size bytes (then *out_len says how many are needed, and @p buf
+ *         holds as much as fits, NUL-terminated).
+ */
+MYAPPCTX_API int myappctx_pool_metrics_write(myappctx_pool *pool, char *buf, size_t size,
+                                             size_t *out_len, const char *pool_name,
+                                             myappctx_error *err);
 
 /**
  * Closes the pool: waiting and later acquirers get MYAPPCTX_ECLOSED, the

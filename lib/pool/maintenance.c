@@ -37,6 +37,7 @@ connect_one(myappctx_pool *pool)
         return;
     }
     pool->counters.created++;
+    mxi_metrics_add_locked(&pool->counters.create_time, slot->connect_us);
     pool->backoff_ms = pool->cfg.reconnect_min_ms;
     pool->last_error[0] = '\0';
     if (pool->closed) {
@@ -137,6 +138,7 @@ next_deadline(const myappctx_pool *pool, uint64_t now, uint64_t tick)
         if (period > 0)
             next = min_u64(next, s->last_ok_ns + period);
     }
+    next = min_u64(next, mxi_tracer_next_leak_locked(pool));
     return next > now + 1000000u ? next : now + 1000000u;   /* never spin */
 }
 
@@ -152,7 +154,8 @@ mxi_maintenance_main(void *arg)
             connect_one(pool);
             continue;
         }
-        if (evict_one(pool, now) || check_one(pool, now))
+        if (evict_one(pool, now) || check_one(pool, now) ||
+            mxi_tracer_scan_leaks_locked(pool, now))
             continue;
         struct timespec ts;
         mxi_clock_timespec(next_deadline(pool, now, tick), &ts);

@@ -1,7 +1,8 @@
 /* Network I/O on one pooled connection: opening it (with the on_connect
- * step), validating it before it is lent, and cleaning it when it comes
- * back (the reset itself is reset.c's).  Called without the pool mutex: the caller holds the slot out of
- * the idle list, so nobody else touches the connection meanwhile. */
+ * step), validating it before it is lent, pinging it within
+ * ping_timeout_ms, and cleaning it when it comes back (the reset itself is
+ * reset.c's).  Called without the pool mutex: the caller holds the slot out
+ * of the idle list, so nobody else touches the connection meanwhile. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -52,8 +53,30 @@ expiry(myappctx_pool *pool, uint64_t now)
     return now + (uint64_t)life;
 }
 
-int
-mxi_slot_open(myappctx_pool *pool, struct mxi_slot **out, myappctx_error *err)
+static const char *
+reported(PGconn *pg, const char *name)
+{
+    const char *v = PQparameterStatus(pg, name);
+    return v != NULL ? v : "?";
+}
+
+/* libpq already refused a server that does not match target_session_attrs;
+ * one that changed before on_connect ended is refused here the same way (a
+ * failed connect: counted in errors, retried with backoff). */
+static int
+check_role(myappctx_pool *pool, myappctx_conn *conn, myappctx_error *err)
+{
+    if (!mxi_failover_conn_unwanted(pool, conn))
+        return MYAPPCTX_OK;
+    return mxi_error_set(err, MYAPPCTX_ECONNECT, NULL,
+                         "the server at %s:%s is not a primary (in_hot_standby=%s, "
+                         "default_transaction_read_only=%s) but target_session_attrs asks for one",
+                         PQhost(conn->pg), PQport(conn->pg), reported(conn->pg, "in_hot_standby"),
+                         reported(conn->pg, "default_transaction_read_only"));
+}
+
+static int
+open_slot(myappctx_pool *pool, struct mxi_slot **out, myappctx_error *err)
 {
     myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
     myappctx_conn *conn;
@@ -68,7 +91,13 @@ mxi_slot_open(myappctx_pool *pool, struct mxi_slot **out, myappctx_error *err)
     }
     slot->conn = conn;
     slot->pool = pool;
+    slot->backend_pid = PQbackendPID(conn->pg);
+    /* The pool's tracer from the start: notices of on_connect reach it too. */
+    conn->tracer = pool->tracer;
+    (void)mxi_trace_notices(conn, "myappctx_pool", NULL);   /* ours: libpq's default receiver */
     rc = run_on_connect(pool, conn, err);
+    if (rc == MYAPPCTX_OK)
+        rc = check_role(pool, conn, err);
     /* What on_connect set up is the baseline every borrower starts from;
      * application_name as the server reports it now is the one a unit
      * restores for itself when a borrower changed it. */
@@ -84,10 +113,26 @@ mxi_slot_open(myappctx_pool *pool, struct mxi_slot **out, myappctx_error *err)
     conn->touched = false;
     conn->owner = pool->owner;
     conn->owner_data = slot;
+    /* Drawn once, here: the jitter of this connection's lifetime. */
     slot->expires_ns = expiry(pool, now);
     slot->last_ok_ns = now;
+    slot->opened_ns = now;
     *out = slot;
     return MYAPPCTX_OK;
+}
+
+int
+mxi_slot_open(myappctx_pool *pool, struct mxi_slot **out, myappctx_error *err)
+{
+    uint64_t start = mxi_clock_now_ns();
+    struct mxi_slot *slot = NULL;
+    int rc = open_slot(pool, &slot, err);
+    uint64_t took = mxi_clock_now_ns() - start;
+    if (rc == MYAPPCTX_OK)
+        slot->connect_us = took / 1000u;
+    mxi_tracer_connect(pool, slot, rc, err, took);
+    *out = slot;
+    return rc;
 }
 
 void
@@ -95,21 +140,57 @@ mxi_slot_destroy(struct mxi_slot *slot)
 {
     if (slot == NULL)
         return;
-    mxi_reset_before_close(slot->pool, slot);
+    myappctx_pool *pool = slot->pool;
+    bool dropped = slot->dropped;
+    if (dropped)
+        mxi_tracer_evict(pool, slot);
+    mxi_reset_before_close(pool, slot);
     slot->conn->owner = NULL;       /* closing it now really closes it */
     slot->conn->owner_data = NULL;
     myappctx_conn_close(slot->conn);
     mxi_reset_free(slot);
     free(slot);
+    if (!dropped)
+        return;
+    /* A dropped slot held the pool (ledger.c): the pool may go with it. */
+    pthread_mutex_lock(&pool->mu);
+    pool->closing--;
+    int last = mxi_ledger_unused_locked(pool);
+    pthread_mutex_unlock(&pool->mu);
+    if (last)
+        mxi_ledger_destroy(pool);
 }
 
-/* A check that changes no session state must not make release reset. */
+/* The deferred reset if one is pending (its answer proves the server is
+ * there), else an empty query, within ping_timeout_ms; then whether the
+ * session is still what the pool wants, from what the server reported with
+ * the answer.  A check that changes no session state must not make release
+ * reset. */
 int
 mxi_slot_ping(myappctx_conn *conn)
 {
+    struct mxi_slot *slot = conn->owner_data;
+    myappctx_pool *pool = slot->pool;
+    long timeout = pool->cfg.ping_timeout_ms;
     bool touched = conn->touched;
-    int rc = mxi_exec_script(conn, "", NULL);
+    myappctx_error e;
+    int rc = mxi_conn_check(conn, "myappctx_pool_acquire", &e);
+    bool reset = rc == MYAPPCTX_OK && slot->pending_reset != NULL &&
+                 PQtransactionStatus(conn->pg) == PQTRANS_IDLE;
+    if (reset)
+        rc = mxi_reset_run_pending(slot, timeout, &e);
+    else if (rc == MYAPPCTX_OK)
+        rc = mxi_deadline_script(conn, "", timeout, &e);
     conn->touched = touched;
+    if (rc == MYAPPCTX_ETIMEOUT) {
+        slot->drop_reason = MYAPPCTX_EVICT_PING_TIMEOUT;
+    } else if (rc != MYAPPCTX_OK && reset && PQstatus(conn->pg) == CONNECTION_OK) {
+        slot->drop_reason = MYAPPCTX_EVICT_RESET_FAILED;
+        mxi_tracer_reset_failed(pool, slot, rc, &e, 0);
+    } else if (rc == MYAPPCTX_OK && mxi_failover_conn_unwanted(pool, conn)) {
+        slot->drop_reason = MYAPPCTX_EVICT_NOT_PRIMARY;
+        rc = MYAPPCTX_ECONNECT;
+    }
     return rc;
 }
 
@@ -141,6 +222,14 @@ failure_reason(const myappctx_conn *conn)
     return PQstatus(conn->pg) == CONNECTION_OK ? MXI_SLOT_DROP_DISCARDED : MXI_SLOT_DROP_LOST;
 }
 
+/* A reason for the tracer when the counter alone does not say it. */
+static void
+set_reason(struct mxi_slot *slot, int reason)
+{
+    if (slot->drop_reason == 0)
+        slot->drop_reason = reason;
+}
+
 int
 mxi_slot_validate(myappctx_pool *pool, struct mxi_slot *slot, uint64_t now,
                   enum mxi_slot_drop *why)
@@ -167,30 +256,41 @@ mxi_slot_validate(myappctx_pool *pool, struct mxi_slot *slot, uint64_t now,
         rc = MYAPPCTX_EHOOK;        /* a hook left a transaction open */
     if (rc != MYAPPCTX_OK) {
         *why = failure_reason(conn);
+        set_reason(slot, *why == MXI_SLOT_DROP_LOST ? MYAPPCTX_EVICT_BROKEN : MYAPPCTX_EVICT_REFUSED);
         return rc;
     }
     slot->last_ok_ns = now;
     return MYAPPCTX_OK;
 }
 
-/* Borrower left the connection in a state no statement can follow. */
+/* Borrower left the connection in a state no statement can follow, or
+ * (failover.c) it is not the primary the pool wants. */
 static int
-unusable(const struct mxi_slot *slot, enum mxi_slot_drop *why)
+unusable(myappctx_pool *pool, struct mxi_slot *slot, enum mxi_slot_drop *why)
 {
     PGconn *pg = slot->conn->pg;
     if (PQstatus(pg) != CONNECTION_OK || PQtransactionStatus(pg) == PQTRANS_UNKNOWN) {
         *why = MXI_SLOT_DROP_LOST;
+        set_reason(slot, MYAPPCTX_EVICT_BROKEN);
         return 1;
     }
     if (slot->reset_failed) {      /* it cannot be made safe for the next one */
         *why = MXI_SLOT_DROP_DISCARDED;
+        set_reason(slot, MYAPPCTX_EVICT_RESET_FAILED);
         return 1;
     }
     /* ACTIVE also covers results sent but not yet read (and COPY). */
     if (PQpipelineStatus(pg) != PQ_PIPELINE_OFF || PQtransactionStatus(pg) == PQTRANS_ACTIVE) {
         *why = MXI_SLOT_DROP_DISCARDED;
+        set_reason(slot, MYAPPCTX_EVICT_UNUSABLE);
         return 1;
     }
+    if (mxi_failover_conn_unwanted(pool, slot->conn)) {
+        *why = MXI_SLOT_DROP_DISCARDED;
+        set_reason(slot, MYAPPCTX_EVICT_NOT_PRIMARY);
+        return 1;
+    }
+    slot->conn->read_only_failed = false;   /* a READ ONLY transaction's, on a primary */
     return 0;
 }
 
@@ -200,17 +300,25 @@ mxi_slot_clean(myappctx_pool *pool, struct mxi_slot *slot,
 {
     myappctx_conn *conn = slot->conn;
     *did_reset = 0;
-    if (unusable(slot, why))
+    if (unusable(pool, slot, why))
         return MYAPPCTX_EBUSY;
     int in_txn = PQtransactionStatus(conn->pg) != PQTRANS_IDLE;
     if (!conn->touched && !in_txn)
         return MYAPPCTX_OK;        /* never used since the last reset */
 
-    int rc = mxi_reset_on_release(pool, slot, in_txn);
+    myappctx_error e;
+    int rc = mxi_reset_on_release(pool, slot, in_txn, &e);
     if (rc == MYAPPCTX_OK && PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
-        rc = MYAPPCTX_EHOOK;        /* on_release left a transaction open */
+        rc = mxi_error_set(&e, MYAPPCTX_EHOOK, NULL,
+                           "on_release left a transaction open");
     if (rc != MYAPPCTX_OK) {
         *why = failure_reason(conn);
+        if (*why == MXI_SLOT_DROP_LOST) {
+            set_reason(slot, MYAPPCTX_EVICT_BROKEN);
+        } else {
+            set_reason(slot, MYAPPCTX_EVICT_RESET_FAILED);
+            mxi_tracer_reset_failed(pool, slot, rc, &e, 1);
+        }
         return rc;
     }
     conn->touched = false;
