@@ -20,7 +20,10 @@ static myappctx_stmt STMT = { "SELECT 1", 0, NULL };
 /* M(id, field named in the message, expected, mutation of cfg) */
 #define POOL_MUTATIONS(M)                                                                  \
     M(version_0, "version", MYAPPCTX_EINVAL, cfg->version = 0)                               \
-    M(version_2, "version", MYAPPCTX_EINVAL, cfg->version = 2)                               \
+    M(version_1, "version", MYAPPCTX_EINVAL, cfg->version = 1)                               \
+    M(version_3, "version", MYAPPCTX_EINVAL, cfg->version = 3)                               \
+    M(leak_negative, "leak_detection_ms", MYAPPCTX_EINVAL, cfg->leak_detection_ms = LONG_MIN) \
+    M(ping_timeout_negative, "ping_timeout_ms", MYAPPCTX_EINVAL, cfg->ping_timeout_ms = -1)  \
     M(min_negative, "min_size", MYAPPCTX_EINVAL, cfg->min_size = -1)                         \
     M(max_zero, "max_size", MYAPPCTX_EINVAL, cfg->max_size = 0)                              \
     M(max_int_min, "max_size", MYAPPCTX_EINVAL, cfg->max_size = INT_MIN)                     \
@@ -59,7 +62,8 @@ static myappctx_stmt STMT = { "SELECT 1", 0, NULL };
       (cfg->min_size = 0, cfg->max_size = 1, cfg->max_waiters = 0,                         \
        cfg->acquire_timeout_ms = 0, cfg->max_lifetime_ms = 0, cfg->max_idle_ms = 0,        \
        cfg->health_check_period_ms = 0, cfg->validate_idle_ms = 0,                         \
-       cfg->max_lifetime_jitter = 1.0, cfg->reconnect_min_ms = 1, cfg->reconnect_max_ms = 1)) \
+       cfg->max_lifetime_jitter = 1.0, cfg->reconnect_min_ms = 1, cfg->reconnect_max_ms = 1, \
+       cfg->leak_detection_ms = 0, cfg->ping_timeout_ms = 0))                              \
     M(conninfo_at_limit, NULL, MYAPPCTX_OK, cfg->conninfo = CONNINFO_65536)
 
 static int any_hook(myappctx_conn *c, void *u) { return 0; }
@@ -236,8 +240,10 @@ migration(myappctx_schema_kind kind, size_t index, myappctx_error *err)
       conn_version(0, 1, c, err))                                                              \
     X(schema_version, "myappctx_schema_install opts->version 2", MYAPPCTX_EINVAL, "version",  \
       schema_version(c, 2, err))                                                               \
-    X(stats_version, "myappctx_pool_stats_get out->version 2", MYAPPCTX_EINVAL, NULL,         \
-      stats_version(2))                                                                        \
+    X(stats_version, "myappctx_pool_stats_get out->version 1", MYAPPCTX_EINVAL, NULL,         \
+      stats_version(1))                                                                        \
+    X(stats_version_3, "myappctx_pool_stats_get out->version 3", MYAPPCTX_EINVAL, NULL,       \
+      stats_version(3))                                                                        \
     X(idle_zero, "myappctx_connection_cleanup_idle 0 s", MYAPPCTX_EINVAL, "idle_timeout_seconds", \
       myappctx_connection_cleanup_idle(c, 0, NULL, err))                                       \
     X(idle_neg, "myappctx_connection_cleanup_idle -1 s", MYAPPCTX_EINVAL, "idle_timeout_seconds", \
