@@ -26,8 +26,10 @@ build=${MYAPPCTX_BUILD_DIR:-$top/build}
 say() { echo "quickstart: $*"; }
 die() { echo "quickstart: error: $*" >&2; exit 1; }
 
-# Packages the build, the examples and the tests need (Debian names).
-base_packages="build-essential autoconf automake libtool pkg-config libpq-dev libjansson-dev check postgresql postgresql-client pgbouncer util-linux"
+# Packages the build, the examples and the tests need (Debian names):
+# prometheus for promtool (make check lints the pool's metrics with it),
+# curl for make demo (it scrapes the metrics example).
+base_packages="build-essential autoconf automake libtool pkg-config libpq-dev libjansson-dev check postgresql postgresql-client pgbouncer util-linux prometheus curl"
 
 missing_packages() {
     for p in "$@"; do
@@ -71,8 +73,8 @@ install_dependencies() {
     if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
         say "not a Debian-like system: skipping package installation; you need a C compiler,"
         say "autoconf, automake, libtool, pkg-config, libpq, jansson, check, PostgreSQL 14+"
-        say "server binaries with pgTAP and plpgsql_check, and pgbouncer (make failover:"
-        say "pg_auto_failover for the same server)"
+        say "server binaries with pgTAP and plpgsql_check, pgbouncer, promtool (Prometheus)"
+        say "and curl (make failover: pg_auto_failover for the same server)"
         return 0
     fi
     # shellcheck disable=SC2086
