@@ -134,7 +134,8 @@ acquire_locked(myappctx_pool *pool, long timeout_ms, struct mxi_slot **out,
         if (slot != NULL && pool->nwaiting == 0) {
             mxi_list_idle_remove(pool, slot);
             mxi_slot_set_state(slot, MXI_SLOT_BORROWED);
-            mxi_list_borrowed_add(pool, slot);
+            if (pool->leak_ns != 0)
+                mxi_list_borrowed_add(pool, slot);
             pool->in_use++;
         } else {
             int rc = wait_for_slot(pool, timeout_ms, &deadline, retry, &slot, waited, err);

@@ -22,7 +22,7 @@ void
 mxi_ledger_give_locked(myappctx_pool *pool, struct mxi_slot *slot, uint64_t idle_since)
 {
     struct mxi_acquire_waiter *w = TAILQ_FIRST(&pool->waiters);
-    if (slot->state == MXI_SLOT_BORROWED)       /* coming back from a release */
+    if (pool->leak_ns != 0 && slot->state == MXI_SLOT_BORROWED)   /* back from a release */
         mxi_list_borrowed_remove(pool, slot);
     slot->drop_reason = 0;                      /* kept: no reason holds */
     if (w == NULL) {
@@ -32,7 +32,8 @@ mxi_ledger_give_locked(myappctx_pool *pool, struct mxi_slot *slot, uint64_t idle
     }
     mxi_list_waiter_remove(pool, w);
     mxi_slot_set_state(slot, MXI_SLOT_BORROWED);
-    mxi_list_borrowed_add(pool, slot);
+    if (pool->leak_ns != 0)
+        mxi_list_borrowed_add(pool, slot);
     pool->in_use++;
     w->slot = slot;
     pthread_cond_signal(&w->cond);
@@ -64,7 +65,8 @@ mxi_ledger_drop_locked(myappctx_pool *pool, struct mxi_slot *slot,
 {
     if (slot->state == MXI_SLOT_BORROWED) {
         pool->in_use--;
-        mxi_list_borrowed_remove(pool, slot);
+        if (pool->leak_ns != 0)
+            mxi_list_borrowed_remove(pool, slot);
     }
     /* The pool's closing wins; otherwise the holder's reason, if it gave
      * one, picks the counter. */

@@ -26,8 +26,6 @@ mxi_list_idle_remove(myappctx_pool *pool, struct mxi_slot *slot)
 void
 mxi_list_borrowed_add(myappctx_pool *pool, struct mxi_slot *slot)
 {
-    if (pool->leak_ns == 0)
-        return;
     __atomic_store_n(&slot->leak_reported, true, __ATOMIC_RELAXED);
     TAILQ_INSERT_TAIL(&pool->borrowed, slot, borrowed_link);
 }
@@ -35,8 +33,7 @@ mxi_list_borrowed_add(myappctx_pool *pool, struct mxi_slot *slot)
 void
 mxi_list_borrowed_remove(myappctx_pool *pool, struct mxi_slot *slot)
 {
-    if (pool->leak_ns != 0)
-        TAILQ_REMOVE(&pool->borrowed, slot, borrowed_link);
+    TAILQ_REMOVE(&pool->borrowed, slot, borrowed_link);
 }
 
 /* @at_head: an acquirer whose connection was refused keeps its turn. */

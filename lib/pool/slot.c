@@ -285,7 +285,7 @@ unusable(myappctx_pool *pool, struct mxi_slot *slot, enum mxi_slot_drop *why)
         set_reason(slot, MYAPPCTX_EVICT_UNUSABLE);
         return 1;
     }
-    if (mxi_failover_conn_unwanted(pool, slot->conn)) {
+    if (pool->want != MXI_FAILOVER_ANY && mxi_failover_conn_unwanted(pool, slot->conn)) {
         *why = MXI_SLOT_DROP_DISCARDED;
         set_reason(slot, MYAPPCTX_EVICT_NOT_PRIMARY);
         return 1;
