@@ -37,7 +37,8 @@ typedef struct myappctx_conn_options {
 
 /**
  * Opens a connection.  Server notices on it are discarded (the library
- * never prints).
+ * never prints) unless a tracer takes them (myappctx_conn_set_tracer(),
+ * myappctx/tracer.h).
  * @param[out] out   receives the connection; free it with myappctx_conn_close()
  * @param conninfo   libpq connection string or URI ("" uses the PG* environment)
  * @param opts       options, or NULL for the defaults

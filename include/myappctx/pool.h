@@ -15,6 +15,9 @@
  * pool's: give it back with myappctx_pool_release() (myappctx_conn_close()
  * does the same) and do not use it afterwards.
  *
+ * The tracer hooks of a pool (myappctx_pool_config.tracer) and the thread
+ * each of them runs in are described in myappctx/tracer.h.
+ *
  * Connections are opened by a background thread (all signals blocked) that
  * myappctx_pool_new() starts and myappctx_pool_close() stops: it keeps
  * min_size open, opens more up to max_size for waiting acquirers, retries
@@ -238,9 +241,11 @@ typedef struct myappctx_pool_stats {
     uint64_t rejected;  /**< acquires refused with MYAPPCTX_EFULL */
     uint64_t errors;    /**< failed connects (libpq or on_connect) */
     uint64_t created;   /**< connections opened successfully */
-    uint64_t lost;      /**< connections found broken (validation, health check, release) */
+    uint64_t lost;      /**< connections found broken (validation, health check, release)
+                             or unresponsive (no answer to a ping within ping_timeout_ms) */
     uint64_t discarded; /**< closed because a hook refused them, validation or reset
-                             failed, or the borrower left results pending or pipeline mode on */
+                             failed, the borrower left results pending or pipeline mode on,
+                             or they were not the primary target_session_attrs asks for */
     uint64_t evicted;   /**< closed as too old, idle too long, or above max_size after a resize */
     uint64_t resets;    /**< returned connections that needed a reset (counted at
                              release, whenever the reset runs) */
@@ -308,9 +313,11 @@ MYAPPCTX_API int myappctx_pool_acquire(myappctx_pool *pool, myappctx_conn **out,
  * that is broken, has results pending or is in pipeline mode is closed; a
  * connection the borrower used is reset (myappctx_pool_reset; one never
  * used since it was lent needs none); one whose reset fails, that is too
- * old, above max_size, or returned after myappctx_pool_close() (or _free())
- * is closed.  Then the connection goes to the first waiter or back to the
- * idle list.  @p conn must not be used afterwards.
+ * old, above max_size, not the primary the conninfo's target_session_attrs
+ * asks for (in hot standby, read-only, or a statement failed with 25006),
+ * or returned after myappctx_pool_close() (or _free()) is closed.  Then
+ * the connection goes to the first waiter or back to the idle list.  @p conn
+ * must not be used afterwards.
  * @return MYAPPCTX_OK, or MYAPPCTX_EINVAL when @p pool or @p conn is NULL or
  *         @p conn is not currently borrowed from @p pool (then nothing is done).
  */
