@@ -594,6 +594,70 @@ START_TEST(leak_is_reported_once_per_borrow_while_held)
 }
 END_TEST
 
+/* An on_connect hook that holds the background thread from its second call
+ * on until the test lets it go. */
+struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int calls, open, waiting;
+};
+
+static int
+gated_connect(myappctx_conn *conn, void *ud)
+{
+    (void)conn;
+    struct gate *g = ud;
+    pthread_mutex_lock(&g->mu);
+    if (++g->calls >= 2) {
+        g->waiting = 1;
+        pthread_cond_broadcast(&g->cond);
+        while (!g->open)
+            pthread_cond_wait(&g->cond, &g->mu);
+    }
+    pthread_mutex_unlock(&g->mu);
+    return 0;
+}
+
+/* The background thread is busy (here: held in on_connect) past the limit:
+ * the release reports the leak itself, once. */
+START_TEST(leak_is_reported_at_release_when_the_background_thread_is_busy)
+{
+    struct rec *r = rec_new();
+    myappctx_tracer t = tracer_for(r);
+    struct gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0 };
+    myappctx_pool_config cfg = tu_pool_config("", 1, 2);
+    cfg.tracer = &t;
+    cfg.leak_detection_ms = 50;
+    cfg.on_connect = gated_connect;
+    cfg.on_connect_userdata = &g;
+    myappctx_pool *pool = tu_pool_start(&cfg);
+    myappctx_error err;
+    tu_assert_ok(myappctx_pool_resize(pool, 2, 2, &err), err);    /* a second connect */
+    pthread_mutex_lock(&g.mu);
+    while (!g.waiting)
+        pthread_cond_wait(&g.cond, &g.mu);
+    pthread_mutex_unlock(&g.mu);
+    /* The background thread is held now; the borrow starts after. */
+    myappctx_conn *c = tu_pool_acquire(pool);
+    tu_sleep_ms(150);                   /* held past the limit, nobody scanning */
+    ck_assert_int_eq(GET(r, leaks), 0);
+    myappctx_pool_release(pool, c);
+    ck_assert_int_eq(GET(r, leaks), 1);
+    ck_assert_int_eq(r->leak_released, 1);
+    ck_assert_uint_ge(r->leak_held_ns, 150000000u);
+    ck_assert_uint_eq(tu_pool_stats(pool).leaks, 1);
+    pthread_mutex_lock(&g.mu);
+    g.open = 1;
+    pthread_cond_broadcast(&g.cond);
+    pthread_mutex_unlock(&g.mu);
+    tu_assert_ok(myappctx_pool_wait_ready(pool, 20000, &err), err);
+    tu_sleep_ms(100);                   /* the background thread scans again: nothing new */
+    ck_assert_int_eq(GET(r, leaks), 1);
+    myappctx_pool_free(pool);
+    free(r);
+}
+END_TEST
+
 static uint64_t
 bucket_sum(const myappctx_pool_histogram *h)
 {
@@ -662,6 +726,7 @@ main(void)
     tcase_add_test(tc, evict_reasons);
     tcase_add_test(tc, deferred_reset_failure_is_an_event);
     tcase_add_test(tc, leak_is_reported_once_per_borrow_while_held);
+    tcase_add_test(tc, leak_is_reported_at_release_when_the_background_thread_is_busy);
     tcase_add_test(tc, histograms_count_acquires_releases_and_connects);
     suite_add_tcase(s, tc);
     return tu_run(s);
