@@ -66,8 +66,8 @@ struct myappctx_conn {
     const myappctx_tracer *tracer;
     /* trace.c's notice receiver is installed (instead of libpq's default). */
     bool    notice_hooked;
-    /* A statement failed with 25006 (read_only_sql_transaction) since the
-     * owner last cleared it: the pool closes it if it wants a primary. */
+    /* A statement failed with 25006 (read_only_sql_transaction) on this
+     * session: a pool that wants a primary closes it. */
     bool    read_only_failed;
 };
 

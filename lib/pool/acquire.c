@@ -92,7 +92,8 @@ check_out(myappctx_pool *pool, struct mxi_slot *slot, bool *validated)
     int validate = pool->cfg.validation != MYAPPCTX_POOL_VALIDATE_NONE;
     uint64_t now = mxi_clock_now_ns();
     slot->borrowed_ns = now;
-    __atomic_store_n(&slot->leak_reported, false, __ATOMIC_RELAXED);
+    if (pool->leak_ns != 0)
+        __atomic_store_n(&slot->leak_reported, false, __ATOMIC_RELAXED);
     if (slot->expires_ns <= now) {
         slot->drop_reason = MYAPPCTX_EVICT_LIFETIME;
         drop_and_close(pool, slot, MXI_SLOT_DROP_EVICTED);
@@ -179,7 +180,8 @@ myappctx_pool_acquire(myappctx_pool *pool, myappctx_conn **out, long timeout_ms,
     if (rc == MYAPPCTX_OK) {
         pool->counters.acquires++;
         mxi_metrics_add_locked(&pool->counters.acquire_wait, waited / 1000u);
-        slot->acquired_from = __builtin_return_address(0);
+        if (pool->leak_ns != 0)
+            slot->acquired_from = __builtin_return_address(0);
         end = slot->borrowed_ns;        /* check_out()'s clock read */
     } else if (tracing) {
         /* No slot keeps the pool alive: the event runs while this thread

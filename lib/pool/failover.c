@@ -10,8 +10,7 @@
  * ping and at release.  Whatever is not a primary when the pool wants one
  * is closed (MYAPPCTX_EVICT_NOT_PRIMARY), and the background thread's next
  * connect lets libpq find the new primary.  A statement that failed with
- * 25006 (read_only_sql_transaction) since the last check marks its
- * connection too: that is how an old primary that went read-only shows
+ * 25006 (read_only_sql_transaction) marks its connection too: that is how an old primary that went read-only shows
  * itself to a server that does not report it (or before it has), at the
  * price of a reconnect after a write in a transaction the caller declared
  * READ ONLY.  The decision mirrors libpq's: "primary" refuses a server in

@@ -194,8 +194,8 @@ int mxi_failover_check(const myappctx_pool_config *cfg, int *want, myappctx_erro
  * it does not, e.g. before PostgreSQL 14): non-zero when a session with
  * these values is not what @want asks for. */
 int mxi_failover_unwanted(int want, const char *in_hot_standby, const char *default_read_only);
-/* The same for a pooled connection, counting a statement that failed with
- * 25006 since the last check as "not a primary" too. */
+/* The same for a pooled connection, counting a statement on it that failed
+ * with 25006 as "not a primary" too (the pool then closes it). */
 int mxi_failover_conn_unwanted(const myappctx_pool *pool, const myappctx_conn *conn);
 
 /* ---- list.c (lock held) -------------------------------------------------- */

@@ -290,7 +290,6 @@ unusable(myappctx_pool *pool, struct mxi_slot *slot, enum mxi_slot_drop *why)
         set_reason(slot, MYAPPCTX_EVICT_NOT_PRIMARY);
         return 1;
     }
-    slot->conn->read_only_failed = false;   /* a READ ONLY transaction's, on a primary */
     return 0;
 }
 
