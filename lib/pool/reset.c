@@ -84,9 +84,9 @@ mxi_reset_prepare(myappctx_conn *conn, const char *what, myappctx_error *err)
     myappctx_error inner;
     int rc = reset_now(slot, slot->pending_reset, &inner);
     if (rc != MYAPPCTX_OK) {
-        mxi_error_set(err, rc, inner.sqlstate,
-                      "%s: resetting the pooled connection before use failed: %s",
-                      what, inner.message);
+        mxi_error_wrap(err, rc, &inner,
+                       "%s: resetting the pooled connection before use failed: %s",
+                       what, inner.message);
         slot->reset_failed = true;
     }
     return rc;

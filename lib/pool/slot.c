@@ -21,8 +21,7 @@ run_on_connect(myappctx_pool *pool, myappctx_conn *conn, myappctx_error *err)
         myappctx_error e;
         int rc = mxi_exec_params(conn, "SELECT api.init_connection()", 0, NULL, NULL, &e);
         if (rc != MYAPPCTX_OK)
-            return mxi_error_set(err, rc, e.sqlstate, "api.init_connection() failed: %s",
-                                 e.message);
+            return mxi_error_wrap(err, rc, &e, "api.init_connection() failed: %s", e.message);
     }
     if (PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
         return mxi_error_set(err, MYAPPCTX_EHOOK, NULL,

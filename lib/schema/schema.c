@@ -202,8 +202,8 @@ apply_missing(myappctx_conn *conn, const PGresult *applied, myappctx_schema_kind
         myappctx_error inner;
         int rc = mxi_exec_script(conn, files[k].sql, &inner);
         if (rc != MYAPPCTX_OK)
-            return mxi_error_set(err, rc, inner.sqlstate, "myappctx_schema_install: %s migration %s failed: %s",
-                                 kind_name(kind), files[k].name, inner.message);
+            return mxi_error_wrap(err, rc, &inner, "myappctx_schema_install: %s migration %s failed: %s",
+                                  kind_name(kind), files[k].name, inner.message);
 
         char version[16];
         snprintf(version, sizeof version, "%d", files[k].version);
