@@ -29,10 +29,15 @@ int mxi_error_wrap(myappctx_error *err, int code, const myappctx_error *inner,
 void mxi_error_hint(myappctx_error *err, const char *hint);
 
 /* Maps a failed PGresult (or, when res is NULL, the connection's error) to a
- * status code and fills @err with SQLSTATE, the primary message and the
- * server's diagnostics (detail, hint, schema, table, column, data type and
- * constraint names). */
-int mxi_error_from_pg(myappctx_error *err, PGconn *pg, const PGresult *res);
+ * status code and fills @err with SQLSTATE, the message "<what>: <primary
+ * message>" (just the primary message when @what is NULL: text to be
+ * nested in another message) and the server's diagnostics (detail, hint,
+ * schema, table, column, data type and constraint names). */
+int mxi_error_from_pg(myappctx_error *err, const char *what, PGconn *pg, const PGresult *res);
+
+/* err->message without its leading "<what>: ", for quoting it inside
+ * another message. */
+const char *mxi_error_cause(const myappctx_error *err, const char *what);
 
 /* EINVAL naming the argument when a required pointer is NULL. */
 #define MXI_ERROR_REQUIRE_ARG(err, arg)                                        \

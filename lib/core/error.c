@@ -212,6 +212,15 @@ mxi_error_hint(myappctx_error *err, const char *hint)
         err->truncated |= MYAPPCTX_ERROR_TRUNCATED_HINT;
 }
 
+const char *
+mxi_error_cause(const myappctx_error *err, const char *what)
+{
+    size_t n = strlen(what);
+    if (strncmp(err->message, what, n) == 0 && err->message[n] == ':' && err->message[n + 1] == ' ')
+        return err->message + n + 2;
+    return err->message;
+}
+
 /* The server's error fields beside the message. */
 static void
 copy_diagnostics(myappctx_error *err, const PGresult *res)
@@ -243,7 +252,7 @@ copy_diagnostics(myappctx_error *err, const PGresult *res)
 }
 
 int
-mxi_error_from_pg(myappctx_error *err, PGconn *pg, const PGresult *res)
+mxi_error_from_pg(myappctx_error *err, const char *what, PGconn *pg, const PGresult *res)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
@@ -264,7 +273,8 @@ mxi_error_from_pg(myappctx_error *err, PGconn *pg, const PGresult *res)
     /* Whatever the error said, a connection that is gone is the news. */
     if (pg != NULL && PQstatus(pg) == CONNECTION_BAD)
         code = MYAPPCTX_ECONNECT;
-    mxi_error_set(err, code, state, "%s", *msg ? msg : myappctx_strerror(code));
+    mxi_error_set(err, code, state, "%s%s%s", what ? what : "", what ? ": " : "",
+                  *msg ? msg : myappctx_strerror(code));
     if (err != NULL && res != NULL)
         copy_diagnostics(err, res);
     return code;

@@ -63,7 +63,7 @@ static int
 record(PGconn *pg, const PGresult *res, const struct mxi_pipeline_step *s, size_t i,
        size_t *failed, myappctx_error *inner, const char *what, myappctx_error *err)
 {
-    int rc = mxi_error_from_pg(inner, pg, res);
+    int rc = mxi_error_from_pg(inner, NULL, pg, res);
     *failed = i;
     if (s->label == NULL)
         mxi_error_wrap(err, rc, inner, "%s: %s", what, inner->message);

@@ -422,7 +422,7 @@ static void
 roll_back(myappctx_conn *conn)
 {
     if (PQstatus(conn->pg) == CONNECTION_OK && PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
-        (void)mxi_exec_script_unchecked(conn, "ROLLBACK", NULL);
+        (void)mxi_exec_script_unchecked(conn, NULL, "ROLLBACK", NULL);
 }
 
 MYAPPCTX_API int

@@ -155,7 +155,8 @@ int mxi_reset_default_init(const myappctx_pool *pool);
 void mxi_reset_free(struct mxi_slot *slot);
 
 /* ---- slot.c (lock NOT held) ---------------------------------------------- */
-/* Opens a connection and runs the on_connect step.  On failure fills @err. */
+/* Opens a connection and runs the on_connect step.  On failure fills @err
+ * (not NULL) with the cause, without a function prefix: the pool quotes it. */
 int mxi_slot_open(myappctx_pool *pool, struct mxi_slot **out, myappctx_error *err);
 /* Closes the connection and frees the slot. */
 void mxi_slot_destroy(struct mxi_slot *slot);

@@ -62,7 +62,7 @@ drop_notifications(myappctx_conn *conn)
 static int
 reset_now(struct mxi_slot *slot, const char *sql, myappctx_error *err)
 {
-    int rc = mxi_exec_script_unchecked(slot->conn, sql, err);
+    int rc = mxi_exec_script_unchecked(slot->conn, NULL, sql, err);
     drop_notifications(slot->conn);
     if (rc == MYAPPCTX_OK) {
         slot->pending_reset = NULL;
@@ -121,7 +121,7 @@ mxi_reset_read_baseline(myappctx_pool *pool, struct mxi_slot *slot)
     if (pool->cfg.reset != MYAPPCTX_POOL_RESET_TARGETED || pool->cfg.txn_pooler)
         return;
     PGresult *res;
-    if (mxi_exec_params(slot->conn,
+    if (mxi_exec_params(slot->conn, "private.session_baseline()",
                         "SELECT b.names::text, b.\"values\"::text, u.n, u.v "
                         "FROM private.session_baseline() AS b "
                         "LEFT JOIN LATERAL unnest(b.names, b.\"values\") AS u(n, v) ON true",
@@ -207,7 +207,7 @@ mxi_reset_on_release(myappctx_pool *pool, struct mxi_slot *slot, int in_txn)
          * next statement may run on another server connection; units clear
          * what they find for themselves. */
         if (cfg->txn_pooler) {
-            rc = in_txn ? mxi_exec_script_unchecked(conn, "ROLLBACK", NULL) : MYAPPCTX_OK;
+            rc = in_txn ? mxi_exec_script_unchecked(conn, NULL, "ROLLBACK", NULL) : MYAPPCTX_OK;
             drop_notifications(conn);
             return rc;
         }
@@ -221,7 +221,7 @@ mxi_reset_on_release(myappctx_pool *pool, struct mxi_slot *slot, int in_txn)
     }
     slot->pending_reset = NULL;
     if (in_txn)
-        rc = mxi_exec_script_unchecked(conn, "ROLLBACK", NULL);
+        rc = mxi_exec_script_unchecked(conn, NULL, "ROLLBACK", NULL);
     if (rc != MYAPPCTX_OK)
         return rc;
     if (cfg->reset == MYAPPCTX_POOL_RESET_DISCARD_ALL)

@@ -9,6 +9,10 @@
 
 #include "pool/pool.h"
 
+/* What the default on_connect step's errors are labelled with (they are
+ * quoted by the pool's wait_ready and acquire, with their own prefix). */
+#define INIT "api.init_connection()"
+
 static int
 run_on_connect(myappctx_pool *pool, myappctx_conn *conn, myappctx_error *err)
 {
@@ -19,9 +23,9 @@ run_on_connect(myappctx_pool *pool, myappctx_conn *conn, myappctx_error *err)
                                  "the on_connect hook refused the connection (returned %d)", r);
     } else if (mxi_reset_default_init(pool)) {
         myappctx_error e;
-        int rc = mxi_exec_params(conn, "SELECT api.init_connection()", 0, NULL, NULL, &e);
+        int rc = mxi_exec_params(conn, INIT, "SELECT api.init_connection()", 0, NULL, NULL, &e);
         if (rc != MYAPPCTX_OK)
-            return mxi_error_wrap(err, rc, &e, "api.init_connection() failed: %s", e.message);
+            return mxi_error_wrap(err, rc, &e, INIT " failed: %s", mxi_error_cause(&e, INIT));
     }
     if (PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
         return mxi_error_set(err, MYAPPCTX_EHOOK, NULL,
@@ -58,8 +62,8 @@ mxi_slot_open(myappctx_pool *pool, struct mxi_slot **out, myappctx_error *err)
     myappctx_conn *conn;
     opts.txn_pooler = pool->cfg.txn_pooler;
     int rc = myappctx_conn_open(&conn, pool->cfg.conninfo, &opts, err);
-    if (rc != MYAPPCTX_OK)
-        return rc;
+    if (rc != MYAPPCTX_OK)    /* quoted later by wait_ready and acquire: no prefix */
+        return mxi_error_wrap(err, rc, err, "%s", mxi_error_cause(err, "myappctx_conn_open"));
     struct mxi_slot *slot = calloc(1, sizeof *slot);
     if (slot == NULL) {
         myappctx_conn_close(conn);
@@ -107,7 +111,7 @@ int
 mxi_slot_ping(myappctx_conn *conn)
 {
     bool touched = conn->touched;
-    int rc = mxi_exec_script(conn, "", NULL);
+    int rc = mxi_exec_script(conn, "ping", "", NULL);
     conn->touched = touched;
     return rc;
 }
@@ -118,7 +122,7 @@ server_validate(myappctx_conn *conn)
     bool touched = conn->touched;
     PGresult *res;
     const char *value;
-    int rc = mxi_exec_one(conn, "SELECT api.validate_connection()", 0, NULL, &res, &value, NULL);
+    int rc = mxi_exec_one(conn, "validation", "SELECT api.validate_connection()", 0, NULL, &res, &value, NULL);
     conn->touched = touched;
     if (rc != MYAPPCTX_OK)
         return rc;

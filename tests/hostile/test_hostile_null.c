@@ -563,8 +563,15 @@ START_TEST(null_rows)
         tu_trace trace = tu_trace_start(c);
         int rc = r->call(c, pool, with_err ? &err : NULL);
         long sent = tu_trace_stop(trace);
-        if (with_err && r->expected < 0)
+        if (with_err && r->expected < 0) {
             tu_expect_row(label, rc, r->expected, err, r->needle);
+            /* One convention for every message: the function called first
+             * (rows without a needle are functions without an err). */
+            size_t n = strlen(r->fn);
+            ck_assert_msg(r->needle == NULL ||
+                          strncmp(err.message, r->fn, n) == 0 && strncmp(err.message + n, ": ", 2) == 0,
+                          "%s: message does not start with '%s: ': %s", label, r->fn, err.message);
+        }
         else
             ck_assert_msg(rc == r->expected, "%s%s: got %d, expected %d", label,
                           with_err ? "" : " with err NULL", rc, r->expected);

@@ -104,7 +104,7 @@ START_TEST(exec_maps_server_errors)
                        0, NULL, NULL, &err);
     tu_assert_rc(rc, MYAPPCTX_ERATELIMIT, err);
     ck_assert_str_eq(err.sqlstate, "P0054");
-    ck_assert_str_eq(err.message, "limited");
+    ck_assert_str_eq(err.message, "myappctx_exec: limited");   /* the call, then the server's text */
 
     ck_assert_int_eq(myappctx_exec(c, NULL, 0, NULL, NULL, &err), MYAPPCTX_EINVAL);
     ck_assert_int_eq(myappctx_exec(c, "SELECT $1", 1, NULL, NULL, &err), MYAPPCTX_EINVAL);
