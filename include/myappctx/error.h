@@ -84,7 +84,11 @@ enum myappctx_status {
     MYAPPCTX_EFULL            = -23, /**< the pool's waiter queue is full */
     MYAPPCTX_EMALFORMED       = -24, /**< a stored value cannot be read as the requested type */
     MYAPPCTX_ENOTFOUND        = -25, /**< the requested item does not exist */
-    MYAPPCTX_EHOOK            = -26  /**< a user hook refused the connection */
+    MYAPPCTX_EHOOK            = -26, /**< a user hook refused the connection */
+    /** The session user is a superuser or has BYPASSRLS: row-level
+     *  security would not apply to it (see allow_privileged in
+     *  myappctx/conn.h and myappctx/pool.h). */
+    MYAPPCTX_EPRIVILEGED      = -27
 };
 
 /** The layout of myappctx_error this header describes: 1 had code, sqlstate

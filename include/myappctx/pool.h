@@ -175,16 +175,24 @@ typedef struct myappctx_pool_config {
      *  discards it. */
     myappctx_pool_hook on_release;
     void *on_release_userdata;   /**< passed to on_release */
+    /** DANGEROUS.  Non-zero: the pool's connections accept a session user
+     *  that is a superuser or has BYPASSRLS (myappctx_conn_options
+     *  .allow_privileged, which says what that costs).  Default 0: such a
+     *  server login fails every connect with MYAPPCTX_EPRIVILEGED, which
+     *  myappctx_pool_wait_ready() and myappctx_pool_acquire() report at
+     *  once. */
+    int allow_privileged;
 } myappctx_pool_config;
 
-/** The version of myappctx_pool_config this header describes. */
-#define MYAPPCTX_POOL_CONFIG_VERSION 1
+/** The version of myappctx_pool_config this header describes (2:
+ *  allow_privileged). */
+#define MYAPPCTX_POOL_CONFIG_VERSION 2
 /** Initialiser of myappctx_pool_config with every default. */
 #define MYAPPCTX_POOL_CONFIG_INIT                                              \
     { MYAPPCTX_POOL_CONFIG_VERSION, "", 1, 10, 30000L, 0, 3600000L, 0.1,       \
       600000L, 30000L, MYAPPCTX_POOL_VALIDATE_PING, 1000L,                     \
       MYAPPCTX_POOL_RESET_TARGETED, 0, 1, 100L, 10000L,                        \
-      NULL, NULL, NULL, NULL, NULL, NULL }
+      NULL, NULL, NULL, NULL, NULL, NULL, 0 }
 
 /** A snapshot of the pool; initialise with MYAPPCTX_POOL_STATS_INIT.
  *  Counters only grow; they count since myappctx_pool_new(). */

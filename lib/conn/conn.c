@@ -36,6 +36,64 @@ conn_new(myappctx_conn **out, PGconn *pg, bool owns,
     return MYAPPCTX_OK;
 }
 
+/* What the library's refusal of a privileged session tells to do. */
+#define PRIVILEGED_HINT "connect as a role without SUPERUSER and BYPASSRLS (such as the " \
+                        "application role 'myappctx schema install --app-role' sets up), " \
+                        "or set allow_privileged to accept that row-level security does not apply"
+
+static int
+refuse_privileged(const char *what, const char *user, const char *attribute, myappctx_error *err)
+{
+    mxi_error_set(err, MYAPPCTX_EPRIVILEGED, NULL,
+                  "%s: the session user \"%s\" %s, so row-level security does not apply "
+                  "to it; %s", what, user, attribute, PRIVILEGED_HINT);
+    mxi_error_hint(err, PRIVILEGED_HINT);
+    return MYAPPCTX_EPRIVILEGED;
+}
+
+/* Row-level security, which the context exists for, does not apply to a
+ * superuser nor to a role with BYPASSRLS: refuse such a session unless the
+ * caller opted in.  Superuser status comes for free (the server reports
+ * is_superuser at connect and whenever session_authorization changes);
+ * BYPASSRLS is not reported, so it takes one query -- once per connection,
+ * at connect, never on the hot path, and none at all for a superuser or
+ * with allow_privileged.  The query also reads rolsuper, for a pooler that
+ * does not pass is_superuser on.  session_user is the role the session
+ * runs as (behind a transaction pooler: the pooler's server login, which is
+ * what the server reports and what RLS sees). */
+static int
+check_privileges(PGconn *pg, const myappctx_conn_options *opts, const char *what,
+                 myappctx_error *err)
+{
+    if (opts != NULL && opts->allow_privileged)
+        return MYAPPCTX_OK;
+    const char *su = PQparameterStatus(pg, "is_superuser");
+    const char *auth = PQparameterStatus(pg, "session_authorization");
+    if (su != NULL && strcmp(su, "on") == 0)
+        return refuse_privileged(what, auth != NULL ? auth : PQuser(pg), "is a superuser", err);
+
+    PGresult *res = PQexecParams(pg, "SELECT r.rolsuper, r.rolbypassrls, session_user "
+                                     "FROM pg_catalog.pg_roles AS r WHERE r.rolname = session_user",
+                                 0, NULL, NULL, NULL, NULL, 0);
+    int rc = MYAPPCTX_OK;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        myappctx_error inner;
+        rc = mxi_error_from_pg(&inner, NULL, pg, res);
+        mxi_error_wrap(err, rc, &inner, "%s: reading the session user's attributes failed: %s",
+                       what, inner.message);
+    } else if (PQntuples(res) != 1) {
+        rc = mxi_error_set(err, MYAPPCTX_EPROTO, NULL,
+                           "%s: the session user is not in pg_roles (dropped while connected?)",
+                           what);
+    } else if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
+        rc = refuse_privileged(what, PQgetvalue(res, 0, 2), "is a superuser", err);
+    } else if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
+        rc = refuse_privileged(what, PQgetvalue(res, 0, 2), "has the BYPASSRLS attribute", err);
+    }
+    PQclear(res);
+    return rc;
+}
+
 static int
 check_options(const myappctx_conn_options *opts, const char *what, myappctx_error *err)
 {
@@ -65,7 +123,9 @@ myappctx_conn_open(myappctx_conn **out, const char *conninfo,
         return rc;
     }
     PQsetNoticeProcessor(pg, discard_notice, NULL);
-    rc = conn_new(out, pg, true, opts, __func__, err);
+    rc = check_privileges(pg, opts, __func__, err);
+    if (rc == MYAPPCTX_OK)
+        rc = conn_new(out, pg, true, opts, __func__, err);
     if (rc != MYAPPCTX_OK)
         PQfinish(pg);
     return rc;
@@ -83,6 +143,9 @@ myappctx_conn_wrap(myappctx_conn **out, PGconn *pg,
     if (PQstatus(pg) != CONNECTION_OK)
         return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
                              "%s: the PGconn to wrap is not connected", __func__);
+    rc = check_privileges(pg, opts, __func__, err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
     return conn_new(out, pg, false, opts, __func__, err);
 }
 

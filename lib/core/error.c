@@ -61,6 +61,7 @@ myappctx_strerror(int code)
     case MYAPPCTX_EMALFORMED:        return "malformed value";
     case MYAPPCTX_ENOTFOUND:         return "not found";
     case MYAPPCTX_EHOOK:             return "hook refused the connection";
+    case MYAPPCTX_EPRIVILEGED:       return "session user bypasses row-level security";
     default:                         return "unknown error code";
     }
 }

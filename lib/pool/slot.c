@@ -61,6 +61,7 @@ mxi_slot_open(myappctx_pool *pool, struct mxi_slot **out, myappctx_error *err)
     myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
     myappctx_conn *conn;
     opts.txn_pooler = pool->cfg.txn_pooler;
+    opts.allow_privileged = pool->cfg.allow_privileged;
     int rc = myappctx_conn_open(&conn, pool->cfg.conninfo, &opts, err);
     if (rc != MYAPPCTX_OK)    /* quoted later by wait_ready and acquire: no prefix */
         return mxi_error_wrap(err, rc, err, "%s", mxi_error_cause(err, "myappctx_conn_open"));

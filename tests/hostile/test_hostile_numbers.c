@@ -20,7 +20,8 @@ static myappctx_stmt STMT = { "SELECT 1", 0, NULL };
 /* M(id, field named in the message, expected, mutation of cfg) */
 #define POOL_MUTATIONS(M)                                                                  \
     M(version_0, "version", MYAPPCTX_EINVAL, cfg->version = 0)                               \
-    M(version_2, "version", MYAPPCTX_EINVAL, cfg->version = 2)                               \
+    M(version_1, "version", MYAPPCTX_EINVAL, cfg->version = 1)                               \
+    M(version_3, "version", MYAPPCTX_EINVAL, cfg->version = 3)                               \
     M(min_negative, "min_size", MYAPPCTX_EINVAL, cfg->min_size = -1)                         \
     M(max_zero, "max_size", MYAPPCTX_EINVAL, cfg->max_size = 0)                              \
     M(max_int_min, "max_size", MYAPPCTX_EINVAL, cfg->max_size = INT_MIN)                     \
@@ -232,6 +233,8 @@ migration(myappctx_schema_kind kind, size_t index, myappctx_error *err)
       txn_version(c, 0, 1, err))                                                               \
     X(open_version, "myappctx_conn_open opts->version 1", MYAPPCTX_EINVAL, "version",         \
       conn_version(1, 0, c, err))                                                              \
+    X(open_version_2, "myappctx_conn_open opts->version 2", MYAPPCTX_EINVAL, "version",       \
+      conn_version(2, 0, c, err))                                                              \
     X(wrap_version, "myappctx_conn_wrap opts->version 0", MYAPPCTX_EINVAL, "version",         \
       conn_version(0, 1, c, err))                                                              \
     X(schema_version, "myappctx_schema_install opts->version 2", MYAPPCTX_EINVAL, "version",  \

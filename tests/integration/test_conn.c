@@ -47,7 +47,7 @@ END_TEST
 
 START_TEST(wrap_does_not_take_ownership)
 {
-    PGconn *pg = PQconnectdb("");
+    PGconn *pg = PQconnectdb(TU_APP_CONNINFO);
     ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
     myappctx_conn *c;
     myappctx_error err;
@@ -61,6 +61,165 @@ START_TEST(wrap_does_not_take_ownership)
     PGconn *bad = PQconnectdb("host=/nonexistent/dir");
     tu_assert_rc(myappctx_conn_wrap(&c, bad, NULL, &err), MYAPPCTX_EINVAL, err);
     PQfinish(bad);
+}
+END_TEST
+
+/* ------------------------------------------------- privileged sessions */
+
+/* Round trips (Sync or Query messages) a PQtrace file recorded. */
+static long
+round_trips(FILE *f)
+{
+    long n = 0;
+    char line[4096];
+    fflush(f);
+    rewind(f);
+    while (fgets(line, sizeof line, f) != NULL) {
+        char *m = strstr(line, "F\t");
+        if (m != NULL && (m == line || m[-1] == '\t') && (m = strchr(m + 2, '\t')) != NULL &&
+            (strncmp(m + 1, "Sync", 4) == 0 || strncmp(m + 1, "Query", 5) == 0))
+            n++;
+    }
+    return n;
+}
+
+/* The refusal names the attribute and both ways out. */
+static void
+expect_privileged(const char *label, int rc, const myappctx_error *err, const char *attribute)
+{
+    tu_expect_row(label, rc, MYAPPCTX_EPRIVILEGED, *err, attribute);
+    ck_assert_msg(strstr(err->message, "row-level security") != NULL &&
+                  strstr(err->message, "SUPERUSER and BYPASSRLS") != NULL &&
+                  strstr(err->message, "allow_privileged") != NULL,
+                  "%s: the message says what to do: %s", label, err->message);
+    ck_assert_msg(strstr(err->hint, "allow_privileged") != NULL, "%s: hint: %s", label, err->hint);
+    ck_assert_str_eq(err->sqlstate, "");
+}
+
+START_TEST(superuser_is_refused_unless_allowed)
+{
+    myappctx_conn *c = (myappctx_conn *)0x1;
+    myappctx_error err;
+    expect_privileged("open as postgres", myappctx_conn_open(&c, "", NULL, &err), &err,
+                      "is a superuser");
+    ck_assert_msg(strstr(err.message, "\"postgres\"") != NULL, "names the user: %s", err.message);
+
+    /* Wrapped: refused from what the server reported, no round trip. */
+    PGconn *pg = PQconnectdb("");
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    FILE *f = tmpfile();
+    PQtrace(pg, f);
+    expect_privileged("wrap as postgres", myappctx_conn_wrap(&c, pg, NULL, &err), &err,
+                      "superuser");
+    PQuntrace(pg);
+    ck_assert_int_eq(round_trips(f), 0);
+    fclose(f);
+    tu_sql(pg, "SELECT 1");          /* the caller's connection is left alone */
+
+    myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
+    opts.allow_privileged = 1;
+    tu_assert_ok(myappctx_conn_wrap(&c, pg, &opts, &err), err);
+    myappctx_conn_close(c);
+    tu_assert_ok(myappctx_conn_open(&c, "", &opts, &err), err);
+    myappctx_conn_close(c);
+
+    /* What counts is the session's authorization at the time of the wrap. */
+    tu_sql(pg, "SET SESSION AUTHORIZATION app_service");
+    tu_assert_ok(myappctx_conn_wrap(&c, pg, NULL, &err), err);
+    myappctx_conn_close(c);
+    PQfinish(pg);
+}
+END_TEST
+
+START_TEST(bypassrls_role_is_refused_unless_allowed)
+{
+    char role[64], sql[256], conninfo[96];
+    tu_unique("bypass", role, sizeof role);
+    myappctx_conn *su = tu_connect();
+    snprintf(sql, sizeof sql, "CREATE ROLE %s LOGIN BYPASSRLS", role);   /* test-only name */
+    tu_sql(myappctx_conn_pg(su), sql);
+    snprintf(conninfo, sizeof conninfo, "user=%s", role);
+
+    myappctx_conn *c = NULL;
+    myappctx_error err;
+    expect_privileged("open as a BYPASSRLS role", myappctx_conn_open(&c, conninfo, NULL, &err),
+                      &err, "has the BYPASSRLS attribute");
+    ck_assert_msg(strstr(err.message, role) != NULL, "names the user: %s", err.message);
+
+    PGconn *pg = PQconnectdb(conninfo);
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    expect_privileged("wrap a BYPASSRLS role", myappctx_conn_wrap(&c, pg, NULL, &err), &err,
+                      "BYPASSRLS");
+    myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
+    opts.allow_privileged = 1;
+    tu_assert_ok(myappctx_conn_wrap(&c, pg, &opts, &err), err);
+    myappctx_conn_close(c);
+    PQfinish(pg);
+    tu_assert_ok(myappctx_conn_open(&c, conninfo, &opts, &err), err);
+    myappctx_conn_close(c);
+
+    /* The same role without the attribute is an ordinary session. */
+    snprintf(sql, sizeof sql, "ALTER ROLE %s NOBYPASSRLS", role);
+    tu_sql(myappctx_conn_pg(su), sql);
+    tu_assert_ok(myappctx_conn_open(&c, conninfo, NULL, &err), err);
+    myappctx_conn_close(c);
+
+    snprintf(sql, sizeof sql, "DROP ROLE %s", role);
+    tu_sql(myappctx_conn_pg(su), sql);
+    myappctx_conn_close(su);
+}
+END_TEST
+
+/* An ordinary role costs one query at connect (BYPASSRLS is not reported);
+ * allow_privileged costs none. */
+START_TEST(privilege_check_is_one_query_at_connect)
+{
+    PGconn *pg = PQconnectdb(TU_APP_CONNINFO);
+    ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
+    myappctx_conn *c;
+    myappctx_error err;
+    FILE *f = tmpfile();
+    PQtrace(pg, f);
+    tu_assert_ok(myappctx_conn_wrap(&c, pg, NULL, &err), err);
+    PQuntrace(pg);
+    ck_assert_int_eq(round_trips(f), 1);
+    myappctx_conn_close(c);
+    fclose(f);
+
+    myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
+    opts.allow_privileged = 1;
+    f = tmpfile();
+    PQtrace(pg, f);
+    tu_assert_ok(myappctx_conn_wrap(&c, pg, &opts, &err), err);
+    PQuntrace(pg);
+    ck_assert_int_eq(round_trips(f), 0);
+    myappctx_conn_close(c);
+    fclose(f);
+
+    /* A wrapped connection in an aborted transaction cannot be checked. */
+    tu_sql(pg, "BEGIN");
+    PQclear(PQexec(pg, "SELECT 1/0"));
+    tu_expect_state(myappctx_conn_wrap(&c, pg, NULL, &err), MYAPPCTX_ETXNFAILED, err, "25P02");
+    ck_assert_msg(strncmp(err.message, "myappctx_conn_wrap: reading the session user's", 46) == 0,
+                  "%s", err.message);
+    PQfinish(pg);
+}
+END_TEST
+
+/* Behind PgBouncer it is the pooler's server login that counts. */
+START_TEST(privileged_login_behind_pgbouncer_is_refused)
+{
+    const char *conninfo = tu_pgbouncer_conninfo("postgres");
+    ck_assert_msg(conninfo != NULL, "the harness runs a PgBouncer");
+    myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
+    opts.txn_pooler = 1;
+    myappctx_conn *c = NULL;
+    myappctx_error err;
+    expect_privileged("postgres through PgBouncer", myappctx_conn_open(&c, conninfo, &opts, &err),
+                      &err, "superuser");
+    opts.allow_privileged = 1;
+    tu_assert_ok(myappctx_conn_open(&c, conninfo, &opts, &err), err);
+    myappctx_conn_close(c);
 }
 END_TEST
 
@@ -155,6 +314,10 @@ main(void)
     tcase_add_test(tc, open_bad_conninfo_is_econnect);
     tcase_add_test(tc, open_null_arguments);
     tcase_add_test(tc, wrap_does_not_take_ownership);
+    tcase_add_test(tc, superuser_is_refused_unless_allowed);
+    tcase_add_test(tc, bypassrls_role_is_refused_unless_allowed);
+    tcase_add_test(tc, privilege_check_is_one_query_at_connect);
+    tcase_add_test(tc, privileged_login_behind_pgbouncer_is_refused);
     tcase_add_test(tc, exec_binds_values_verbatim);
     tcase_add_test(tc, exec_maps_server_errors);
     tcase_add_test(tc, commit_of_aborted_transaction_is_not_success);

@@ -67,6 +67,7 @@ check_context_visible(const char *conninfo)
 {
     myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
     opts.txn_pooler = conninfo != NULL;
+    opts.allow_privileged = tu_conninfo_is_superuser(conninfo);
     myappctx_conn *c = tu_connect_opts(conninfo, &opts);
     myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
     ctx.user_id = &user;

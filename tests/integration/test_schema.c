@@ -101,7 +101,9 @@ race_install(void *arg)
 {
     struct racer *r = arg;
     myappctx_conn *c;
-    r->rc = myappctx_conn_open(&c, r->conninfo, NULL, &r->err);
+    myappctx_conn_options copts = MYAPPCTX_CONN_OPTIONS_INIT;
+    copts.allow_privileged = 1;     /* the installer runs as the superuser */
+    r->rc = myappctx_conn_open(&c, r->conninfo, &copts, &r->err);
     if (r->rc != MYAPPCTX_OK)
         return NULL;
     myappctx_schema_status st;

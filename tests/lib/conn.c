@@ -12,11 +12,23 @@
 
 /* -------------------------------------------------------- connections */
 
+int
+tu_conninfo_is_superuser(const char *conninfo)
+{
+    return conninfo == NULL || strstr(conninfo, "user=") == NULL ||
+           strstr(conninfo, "user=postgres") != NULL;
+}
+
 myappctx_conn *
 tu_connect_opts(const char *conninfo, const myappctx_conn_options *opts)
 {
     myappctx_conn *conn = NULL;
     myappctx_error err = { 0 };
+    myappctx_conn_options defaults = MYAPPCTX_CONN_OPTIONS_INIT;
+    if (opts == NULL) {
+        defaults.allow_privileged = tu_conninfo_is_superuser(conninfo);
+        opts = &defaults;
+    }
     if (conninfo == NULL)
         conninfo = "";
     int rc = myappctx_conn_open(&conn, conninfo, opts, &err);
@@ -42,7 +54,10 @@ tu_txn_pooler_connect(const char *conninfo)
 {
     myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
     opts.txn_pooler = 1;
-    return tu_connect_opts(conninfo != NULL ? conninfo : TU_APP_CONNINFO, &opts);
+    if (conninfo == NULL)
+        conninfo = TU_APP_CONNINFO;
+    opts.allow_privileged = tu_conninfo_is_superuser(conninfo);
+    return tu_connect_opts(conninfo, &opts);
 }
 
 const char *

@@ -8,11 +8,13 @@
 
 START_TEST(every_code_has_a_description)
 {
-    for (int code = MYAPPCTX_OK; code >= MYAPPCTX_EHOOK; code--)
+    for (int code = MYAPPCTX_OK; code >= MYAPPCTX_EPRIVILEGED; code--)
         ck_assert_msg(strcmp(myappctx_strerror(code), "unknown error code") != 0,
                       "code %d has no description", code);
     ck_assert_str_eq(myappctx_strerror(1), "unknown error code");
     ck_assert_str_eq(myappctx_strerror(-1000), "unknown error code");
+    ck_assert_str_eq(myappctx_strerror(MYAPPCTX_EPRIVILEGED - 1), "unknown error code");
+    ck_assert_int_eq(MYAPPCTX_EPRIVILEGED, -27);     /* codes only grow, never move */
 }
 END_TEST
 
