@@ -65,7 +65,8 @@ typedef struct myappctx_conn_options {
  * @param opts       options, or NULL for the defaults
  * @param err        error details, or NULL
  * @return MYAPPCTX_OK; MYAPPCTX_ECONNECT (the server cannot be reached or
- *         refused the connection); MYAPPCTX_EPRIVILEGED (the
+ *         refused the connection; err->sqlstate as in myappctx/error.h,
+ *         @ref myappctx_failed_connects "Failed connects"); MYAPPCTX_EPRIVILEGED (the
  *         session user is a superuser or has BYPASSRLS, and
  *         @p opts->allow_privileged is not set: see above).  The schema is
  *         not checked here: see myappctx_schema_check().

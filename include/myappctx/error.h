@@ -46,6 +46,20 @@
  * On a connection borrowed from a pool, such a call may also fail with the
  * error of the reset that clears the previous borrower's state (see
  * myappctx/pool.h).
+ *
+ * @anchor myappctx_failed_connects
+ * <b>Failed connects.</b>  libpq does not give the SQLSTATE of a connect
+ * the server refused (there is no result to read it from).  For
+ * MYAPPCTX_ECONNECT from myappctx_conn_open() (and the pool), err->sqlstate
+ * is recovered from the server's message as libpq prints it -- a best
+ * effort for English server messages (lc_messages): 28P01 (wrong password;
+ * also libpq's "no password supplied"), 28000 (unknown role, role without
+ * LOGIN, pg_hba.conf), 3D000 (no such database), 42501 (no CONNECT
+ * privilege), 55000 (database not accepting connections), 53300 (too many
+ * connections), 57P03 (starting up, shutting down, in recovery); "" for
+ * anything else or another language.  The message is libpq's, on one line
+ * (the attempts at several hosts joined with "; "); its DETAIL and HINT
+ * lines go to err->detail and err->hint.
  */
 #ifndef MYAPPCTX_ERROR_H
 #define MYAPPCTX_ERROR_H

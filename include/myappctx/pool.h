@@ -228,6 +228,28 @@ typedef struct myappctx_pool_stats {
                                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /**
+ * @anchor myappctx_pool_incurable
+ * <b>Failing fast.</b>  Some connect failures cannot be cured by retrying
+ * until someone acts: an authentication failure (SQLSTATE 28P01, 28000:
+ * wrong or missing password, unknown role, a role without LOGIN, pg_hba.conf),
+ * a database that does not exist (3D000) or that the role may not connect
+ * to (42501), a privileged session user (MYAPPCTX_EPRIVILEGED) and, with
+ * check_schema, a schema missing or of another version (MYAPPCTX_ESCHEMA).
+ * When the last connect failed that way, myappctx_pool_wait_ready() and --
+ * if no connection is open -- myappctx_pool_acquire() return that error at
+ * once, waiters included: its code, its SQLSTATE in err->sqlstate, its
+ * detail and hint, and the message "myappctx_pool_...: cannot connect
+ * (size=N in_use=N waiting=N max=N): <the cause>".  The background thread
+ * keeps retrying with backoff (the fix may come: the schema gets
+ * installed, the password reset), and the first connect that succeeds
+ * ends it.  Every other failure (the server down or starting up, too many
+ * connections) is waited out until the timeout, whose message quotes it.
+ * The SQLSTATE of a failed connect is recovered from libpq's message
+ * (myappctx/error.h, "Failed connects"): with a server whose messages are
+ * not in English, such failures are waited out as well.
+ */
+
+/**
  * Creates a pool and starts its background thread, which opens min_size
  * connections right away: the call does not wait for the server, and a
  * server that is down is retried with backoff until it comes back.  Use
@@ -239,8 +261,9 @@ typedef struct myappctx_pool_stats {
  *                  stored as given and must outlive the pool)
  * @param err       error details, or NULL
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL also for an invalid field of @p cfg
- *         (named in the message); MYAPPCTX_ENOMEM also when the locks or
- *         the background thread cannot be created.
+ *         (named in the message), including a conninfo libpq cannot parse
+ *         ("myappctx_pool_new: conninfo: <libpq's message>"); MYAPPCTX_ENOMEM
+ *         also when the locks or the background thread cannot be created.
  */
 MYAPPCTX_API int myappctx_pool_new(myappctx_pool **out, const myappctx_pool_config *cfg,
                                    myappctx_error *err);
@@ -261,7 +284,10 @@ MYAPPCTX_API int myappctx_pool_new(myappctx_pool **out, const myappctx_pool_conf
  *         waiters when it closes); MYAPPCTX_EFULL (max_waiters already
  *         waiting, returned at once); MYAPPCTX_ETIMEOUT (message:
  *         "size=N in_use=N waiting=N max=N" and the last connection error,
- *         if any).
+ *         if any, with its SQLSTATE); the last connection error's own code
+ *         (see @ref myappctx_pool_incurable "causes retrying cannot cure"),
+ *         at once, when no connection is open and the last connect failed
+ *         that way.
  */
 MYAPPCTX_API int myappctx_pool_acquire(myappctx_pool *pool, myappctx_conn **out,
                                        long timeout_ms, myappctx_error *err);
@@ -299,9 +325,10 @@ MYAPPCTX_API int myappctx_pool_resize(myappctx_pool *pool, int min_size, int max
  * @param timeout_ms  < 0 uses cfg.acquire_timeout_ms
  * @param err         error details, or NULL
  * @return MYAPPCTX_OK; MYAPPCTX_ECLOSED (the pool is closed, also while
- *         waiting); MYAPPCTX_ETIMEOUT (message with the pool state and the
- *         last connection error, e.g. a wrong password or a missing
- *         database).
+ *         waiting); the last connection error's own code, at once, when it
+ *         is a cause retrying cannot cure (see @ref myappctx_pool_incurable
+ *         "below"); MYAPPCTX_ETIMEOUT otherwise (message with the pool state
+ *         and the last connection error, e.g. the server being down).
  */
 MYAPPCTX_API int myappctx_pool_wait_ready(myappctx_pool *pool, long timeout_ms,
                                           myappctx_error *err);

@@ -324,7 +324,10 @@ START_TEST(number_rows)
     myappctx_txn_context t = MYAPPCTX_TXN_CONTEXT_INIT;
     t.user_id = &U;
     TCTX = t;
+    /* At the limit, and one libpq can parse (pool_new checks that too). */
     CONNINFO_65536 = tu_repeat('x', 65536);
+    static const char at_limit_prefix[] = "user=app_service application_name=";
+    memcpy(CONNINFO_65536, at_limit_prefix, sizeof at_limit_prefix - 1);
     CONNINFO_65537 = tu_repeat('x', 65537);
     CONNINFO_MIB = tu_repeat('x', TU_MIB);
     myappctx_conn *c = tu_connect();     /* schema_install needs it */

@@ -64,6 +64,89 @@ START_TEST(wrap_does_not_take_ownership)
 }
 END_TEST
 
+/* ------------------------------------------------------ failed connects */
+
+/* Roles and a database for the refusals, made fresh per run. */
+static char nologin_role[64], limited_role[64], no_connect_db[96];
+
+static void
+setup_refusals(void)
+{
+    char sql[512];
+    tu_password_role();
+    tu_unique("nologin", nologin_role, sizeof nologin_role);
+    tu_unique("limited", limited_role, sizeof limited_role);
+    char *db = tu_create_database("noconn");
+    snprintf(no_connect_db, sizeof no_connect_db, "%s", db + strlen("dbname="));
+    free(db);
+    myappctx_conn *su = tu_connect();
+    snprintf(sql, sizeof sql,   /* test-only names */
+             "CREATE ROLE %s NOLOGIN; CREATE ROLE %s LOGIN CONNECTION LIMIT 0; "
+             "REVOKE CONNECT ON DATABASE %s FROM PUBLIC",
+             nologin_role, limited_role, no_connect_db);
+    tu_sql(myappctx_conn_pg(su), sql);
+    myappctx_conn_close(su);
+}
+
+static void
+teardown_refusals(void)
+{
+    char sql[256];
+    tu_drop_database(no_connect_db);
+    myappctx_conn *su = tu_connect();
+    snprintf(sql, sizeof sql, "DROP ROLE IF EXISTS %s; DROP ROLE IF EXISTS %s",
+             nologin_role, limited_role);
+    tu_sql(myappctx_conn_pg(su), sql);
+    myappctx_conn_close(su);
+}
+
+/* Each refusal of the server, as libpq reports it, with its SQLSTATE. */
+static const struct {
+    const char *name;
+    const char *conninfo;    /* %s: the row's role or database, if any */
+    int arg;                 /* 0 none, 1 nologin_role, 2 limited_role, 3 no_connect_db */
+    const char *sqlstate;
+    const char *needle;      /* in the message */
+} refusal_rows[] = {
+    { "wrong password", "user=" TU_PASSWORD_ROLE " password=wrong passfile=/nonexistent", 0,
+      "28P01", "password authentication failed" },
+    { "no password", "user=" TU_PASSWORD_ROLE " passfile=/nonexistent", 0,
+      "28P01", "no password supplied" },
+    { "unknown role", "user=myappctx_no_such_role", 0, "28000", "does not exist" },
+    { "role without LOGIN", "user=%s", 1, "28000", "is not permitted to log in" },
+    { "unknown database", "dbname=myappctx_no_such_db", 0, "3D000", "does not exist" },
+    { "no CONNECT privilege", "user=app_service dbname=%s", 3, "42501", "permission denied" },
+    { "too many connections", "user=%s", 2, "53300", "too many connections" },
+    { "no server", "host=/nonexistent/dir port=1", 0, "", "/nonexistent/dir" },
+};
+
+START_TEST(failed_connect_carries_the_sqlstate)
+{
+    const char *name = refusal_rows[_i].name;
+    const char *args[] = { NULL, nologin_role, limited_role, no_connect_db };
+    char conninfo[256];
+    snprintf(conninfo, sizeof conninfo, refusal_rows[_i].conninfo, args[refusal_rows[_i].arg]);
+    myappctx_conn *c = NULL;
+    myappctx_error err;
+    memset(&err, 0x55, sizeof err);
+    tu_expect_state_row(name, myappctx_conn_open(&c, conninfo, NULL, &err), MYAPPCTX_ECONNECT, err,
+                        refusal_rows[_i].sqlstate);
+    tu_expect_row(name, MYAPPCTX_ECONNECT, MYAPPCTX_ECONNECT, err, refusal_rows[_i].needle);
+    ck_assert_msg(strncmp(err.message, "myappctx_conn_open: ", 20) == 0, "%s: %s", name, err.message);
+    ck_assert_msg(strchr(err.message, '\n') == NULL, "%s: one line: %s", name, err.message);
+    if (refusal_rows[_i].arg == 3)   /* the server's DETAIL line, apart */
+        ck_assert_str_eq(err.detail, "User does not have CONNECT privilege.");
+
+    /* The right password is accepted: the refusal was the password's. */
+    if (_i == 0) {
+        snprintf(conninfo, sizeof conninfo, "user=%s password=%s passfile=/nonexistent",
+                 TU_PASSWORD_ROLE, TU_PASSWORD_ROLE_PASSWORD);
+        tu_assert_ok(myappctx_conn_open(&c, conninfo, NULL, &err), err);
+        myappctx_conn_close(c);
+    }
+}
+END_TEST
+
 /* ------------------------------------------------- privileged sessions */
 
 /* Round trips (Sync or Query messages) a PQtrace file recorded. */
@@ -323,5 +406,12 @@ main(void)
     tcase_add_test(tc, commit_of_aborted_transaction_is_not_success);
     tcase_add_test(tc, broken_connection_is_econnect);
     suite_add_tcase(s, tc);
+
+    TCase *refusals = tcase_create("refusals");
+    tcase_set_timeout(refusals, 60);
+    tcase_add_unchecked_fixture(refusals, setup_refusals, teardown_refusals);
+    tcase_add_loop_test(refusals, failed_connect_carries_the_sqlstate, 0,
+                        (int)(sizeof refusal_rows / sizeof refusal_rows[0]));
+    suite_add_tcase(s, refusals);
     return tu_run(s);
 }

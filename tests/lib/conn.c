@@ -37,6 +37,20 @@ tu_connect_opts(const char *conninfo, const myappctx_conn_options *opts)
     return conn;
 }
 
+const char *
+tu_password_role(void)
+{
+    myappctx_conn *su = tu_connect();
+    /* Parallel suites may race to create it: either error means it exists. */
+    tu_sql(myappctx_conn_pg(su),
+           "SET password_encryption = 'scram-sha-256'; "
+           "DO $$ BEGIN CREATE ROLE " TU_PASSWORD_ROLE " LOGIN PASSWORD '"
+           TU_PASSWORD_ROLE_PASSWORD "'; "
+           "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$");
+    myappctx_conn_close(su);
+    return TU_PASSWORD_ROLE;
+}
+
 myappctx_conn *
 tu_connect(void)
 {

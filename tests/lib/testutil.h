@@ -44,6 +44,14 @@ int tu_run(Suite *s);
  * gets the library's default, the refusal of privileged sessions. */
 int tu_conninfo_is_superuser(const char *conninfo);
 
+/* The one role the harness authenticates with a password
+ * (scram-sha-256); tu_password_role() creates it (idempotent, safe from
+ * parallel suites) with the password TU_PASSWORD_ROLE_PASSWORD and
+ * returns its name. */
+#define TU_PASSWORD_ROLE "myappctx_pw_test"
+#define TU_PASSWORD_ROLE_PASSWORD "right-password"
+const char *tu_password_role(void);
+
 /* Opens a connection or fails the test with the library's message.
  * @conninfo NULL or "" means the PG* environment (the harness's superuser).
  * @opts NULL: the defaults, with allow_privileged set for a superuser

@@ -1,0 +1,223 @@
+/* The pool reports the real cause of failed connects: a conninfo libpq
+ * cannot parse is refused by myappctx_pool_new(); causes retrying cannot
+ * cure (authentication, a missing database, a privileged login) end
+ * wait_ready and acquire at once with their own code and SQLSTATE while the
+ * background thread keeps retrying, and the first success clears them;
+ * transient causes are waited out, and the timeout quotes them.
+ *
+ * The waits below are long (60 s) on purpose: a call that returns the
+ * cause's code rather than MYAPPCTX_ETIMEOUT did not wait for its timeout.
+ * No test measures time. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#define LONG_WAIT_MS 60000
+
+static char nologin_role[64], bypass_role[64], limited_role[64];
+
+static void
+setup(void)
+{
+    char sql[512];
+    tu_password_role();
+    tu_unique("ff_nologin", nologin_role, sizeof nologin_role);
+    tu_unique("ff_bypass", bypass_role, sizeof bypass_role);
+    tu_unique("ff_limited", limited_role, sizeof limited_role);
+    myappctx_conn *su = tu_connect();
+    snprintf(sql, sizeof sql,   /* test-only names */
+             "CREATE ROLE %s NOLOGIN; CREATE ROLE %s LOGIN BYPASSRLS; "
+             "CREATE ROLE %s LOGIN CONNECTION LIMIT 0",
+             nologin_role, bypass_role, limited_role);
+    tu_sql(myappctx_conn_pg(su), sql);
+    myappctx_conn_close(su);
+}
+
+static void
+teardown(void)
+{
+    char sql[512];
+    myappctx_conn *su = tu_connect();
+    snprintf(sql, sizeof sql, "DROP ROLE IF EXISTS %s; DROP ROLE IF EXISTS %s; "
+                              "DROP ROLE IF EXISTS %s", nologin_role, bypass_role, limited_role);
+    tu_sql(myappctx_conn_pg(su), sql);
+    myappctx_conn_close(su);
+}
+
+static void
+expect_message_starts(const myappctx_error *err, const char *prefix)
+{
+    ck_assert_msg(strncmp(err->message, prefix, strlen(prefix)) == 0, "'%s' does not start: %s",
+                  prefix, err->message);
+}
+
+START_TEST(unparsable_conninfo_is_refused_at_new)
+{
+    static const char *const bad[] = {
+        "this is not a conninfo", "dbname='unterminated", "postgresql://[::1", "nosuchkeyword=1",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        myappctx_pool_config cfg = tu_pool_config(bad[i], 1, 1);
+        myappctx_pool *pool = (myappctx_pool *)0x1;
+        myappctx_error err;
+        tu_expect_row(bad[i], myappctx_pool_new(&pool, &cfg, &err), MYAPPCTX_EINVAL, err, NULL);
+        ck_assert_ptr_null(pool);
+        expect_message_starts(&err, "myappctx_pool_new: conninfo: ");
+        ck_assert_msg(strlen(err.message) > strlen("myappctx_pool_new: conninfo: "),
+                      "libpq's message follows: %s", err.message);
+    }
+    /* URIs and the empty string (the PG* environment) are fine. */
+    myappctx_pool_config cfg = tu_pool_config("postgresql:///nodb?host=/nonexistent/dir", 0, 1);
+    myappctx_pool_free(tu_pool_new(&cfg));
+    cfg = tu_pool_config("", 0, 1);
+    myappctx_pool_free(tu_pool_new(&cfg));
+}
+END_TEST
+
+/* Causes retrying cannot cure. */
+static const struct {
+    const char *name;
+    const char *conninfo;   /* %s: the row's role, if any */
+    int arg;                /* 0 none, 1 nologin_role, 2 bypass_role */
+    int code;
+    const char *sqlstate;
+    const char *needle;
+} incurable_rows[] = {
+    { "wrong password", "user=" TU_PASSWORD_ROLE " password=wrong passfile=/nonexistent", 0,
+      MYAPPCTX_ECONNECT, "28P01", "password authentication failed" },
+    { "unknown database", "user=app_service dbname=myappctx_no_such_db", 0,
+      MYAPPCTX_ECONNECT, "3D000", "does not exist" },
+    { "unknown role", "user=myappctx_no_such_role", 0, MYAPPCTX_ECONNECT, "28000", "does not exist" },
+    { "role without LOGIN", "user=%s", 1, MYAPPCTX_ECONNECT, "28000", "not permitted to log in" },
+    { "superuser", "user=postgres", 0, MYAPPCTX_EPRIVILEGED, "", "superuser" },
+    { "BYPASSRLS role", "user=%s", 2, MYAPPCTX_EPRIVILEGED, "", "BYPASSRLS" },
+};
+
+START_TEST(incurable_cause_ends_the_waits_at_once)
+{
+    const char *name = incurable_rows[_i].name;
+    const char *args[] = { NULL, nologin_role, bypass_role };
+    char conninfo[256], label[128];
+    snprintf(conninfo, sizeof conninfo, incurable_rows[_i].conninfo, args[incurable_rows[_i].arg]);
+    myappctx_pool_config cfg = tu_pool_config(conninfo, 1, 2);
+    cfg.allow_privileged = 0;       /* the harness's superuser too */
+    myappctx_pool *pool = tu_pool_new(&cfg);
+    myappctx_error err;
+
+    snprintf(label, sizeof label, "%s: wait_ready", name);
+    memset(&err, 0x55, sizeof err);
+    tu_expect_state_row(label, myappctx_pool_wait_ready(pool, LONG_WAIT_MS, &err),
+                        incurable_rows[_i].code, err, incurable_rows[_i].sqlstate);
+    tu_expect_row(label, incurable_rows[_i].code, incurable_rows[_i].code, err,
+                  incurable_rows[_i].needle);
+    expect_message_starts(&err, "myappctx_pool_wait_ready: cannot connect (size=0 ");
+
+    snprintf(label, sizeof label, "%s: acquire", name);
+    myappctx_conn *c = (myappctx_conn *)0x1;
+    tu_expect_state_row(label, myappctx_pool_acquire(pool, &c, LONG_WAIT_MS, &err),
+                        incurable_rows[_i].code, err, incurable_rows[_i].sqlstate);
+    tu_expect_row(label, incurable_rows[_i].code, incurable_rows[_i].code, err,
+                  incurable_rows[_i].needle);
+    expect_message_starts(&err, "myappctx_pool_acquire: cannot connect (size=0 ");
+    ck_assert_ptr_null(c);
+    if (incurable_rows[_i].code == MYAPPCTX_EPRIVILEGED)   /* the library's advice comes along */
+        ck_assert_msg(strstr(err.hint, "allow_privileged") != NULL, "hint: %s", err.hint);
+
+    /* The background thread keeps trying; nothing counted as a timeout. */
+    myappctx_pool_stats st = tu_pool_stats(pool);
+    uint64_t errors = st.errors;
+    TU_EVENTUALLY((st = tu_pool_stats(pool)).errors > errors + 1, 20000,
+                  "the pool keeps retrying");
+    ck_assert_uint_eq(st.timeouts, 0);
+    ck_assert_uint_eq(st.created, 0);
+    myappctx_pool_free(pool);
+}
+END_TEST
+
+/* A waiter queued before the connect failed is woken by the failure:
+ * with min_size 0 it is the waiter that makes the pool connect. */
+START_TEST(queued_waiter_is_woken_by_the_cause)
+{
+    myappctx_pool_config cfg = tu_pool_config("user=app_service dbname=myappctx_no_such_db", 0, 1);
+    myappctx_pool *pool = tu_pool_new(&cfg);
+    myappctx_conn *c = NULL;
+    myappctx_error err;
+    tu_expect_state(myappctx_pool_acquire(pool, &c, LONG_WAIT_MS, &err), MYAPPCTX_ECONNECT, err,
+                    "3D000");
+    ck_assert_ptr_null(c);
+    ck_assert_int_eq(tu_pool_stats(pool).waiting, 0);
+    myappctx_pool_free(pool);
+}
+END_TEST
+
+/* Fixed while the pool retries: the first success ends the refusals. */
+START_TEST(cure_is_picked_up_by_the_retries)
+{
+    char conninfo[96], sql[128];
+    snprintf(conninfo, sizeof conninfo, "user=%s", nologin_role);
+    myappctx_pool_config cfg = tu_pool_config(conninfo, 1, 1);
+    cfg.init_connection = 0;        /* the role has no rights on the schema */
+    myappctx_pool *pool = tu_pool_new(&cfg);
+    myappctx_error err;
+    tu_expect_state(myappctx_pool_wait_ready(pool, LONG_WAIT_MS, &err), MYAPPCTX_ECONNECT, err,
+                    "28000");
+
+    myappctx_conn *su = tu_connect();
+    snprintf(sql, sizeof sql, "ALTER ROLE %s LOGIN", nologin_role);
+    tu_sql(myappctx_conn_pg(su), sql);
+    TU_EVENTUALLY(myappctx_pool_wait_ready(pool, 100, &err) == MYAPPCTX_OK, 20000,
+                  "the pool connects once the role may log in");
+    myappctx_conn *c = tu_pool_acquire(pool);
+    tu_expect_value(c, "SELECT session_user::text", 0, NULL, nologin_role);
+    myappctx_pool_release(pool, c);
+    myappctx_pool_free(pool);
+
+    snprintf(sql, sizeof sql, "ALTER ROLE %s NOLOGIN", nologin_role);
+    tu_sql(myappctx_conn_pg(su), sql);
+    myappctx_conn_close(su);
+}
+END_TEST
+
+/* Too many connections may pass: waited out, and the timeout says why. */
+START_TEST(transient_cause_is_waited_out_and_quoted)
+{
+    char conninfo[96];
+    snprintf(conninfo, sizeof conninfo, "user=%s", limited_role);
+    myappctx_pool_config cfg = tu_pool_config(conninfo, 1, 1);
+    myappctx_pool *pool = tu_pool_new(&cfg);
+    TU_EVENTUALLY(tu_pool_stats(pool).errors > 0, 20000, "the first connect fails");
+
+    myappctx_error err;
+    tu_expect(myappctx_pool_wait_ready(pool, 50, &err), MYAPPCTX_ETIMEOUT, err,
+              "too many connections for role");
+    tu_expect(MYAPPCTX_ETIMEOUT, MYAPPCTX_ETIMEOUT, err, "(SQLSTATE 53300)");
+    expect_message_starts(&err, "myappctx_pool_wait_ready: not ready after 50 ms");
+    myappctx_conn *c = (myappctx_conn *)0x1;
+    tu_expect(myappctx_pool_acquire(pool, &c, 50, &err), MYAPPCTX_ETIMEOUT, err,
+              "last connection error: connection to server");   /* quoted without a prefix */
+    ck_assert_ptr_null(c);
+    ck_assert_str_eq(err.sqlstate, "");     /* the timeout's own, not the cause's */
+    myappctx_pool_free(pool);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("pool fail fast");
+    TCase *tc = tcase_create("fail fast");
+    tcase_set_timeout(tc, 120);
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, unparsable_conninfo_is_refused_at_new);
+    tcase_add_loop_test(tc, incurable_cause_ends_the_waits_at_once, 0,
+                        (int)(sizeof incurable_rows / sizeof incurable_rows[0]));
+    tcase_add_test(tc, queued_waiter_is_woken_by_the_cause);
+    tcase_add_test(tc, cure_is_picked_up_by_the_retries);
+    tcase_add_test(tc, transient_cause_is_waited_out_and_quoted);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}
