@@ -182,17 +182,25 @@ typedef struct myappctx_pool_config {
      *  myappctx_pool_wait_ready() and myappctx_pool_acquire() report at
      *  once. */
     int allow_privileged;
+    /** Non-zero: each new connection first checks that the schema installed
+     *  in the database is the version this library embeds, as
+     *  myappctx_schema_check() does (one query, before on_connect); a
+     *  schema that is missing, older or newer, or that the role may not
+     *  read, fails the connect with MYAPPCTX_ESCHEMA (hint: run 'myappctx
+     *  schema install'), which myappctx_pool_wait_ready() and
+     *  myappctx_pool_acquire() report at once.  Default 0. */
+    int check_schema;
 } myappctx_pool_config;
 
 /** The version of myappctx_pool_config this header describes (2:
- *  allow_privileged). */
+ *  allow_privileged and check_schema). */
 #define MYAPPCTX_POOL_CONFIG_VERSION 2
 /** Initialiser of myappctx_pool_config with every default. */
 #define MYAPPCTX_POOL_CONFIG_INIT                                              \
     { MYAPPCTX_POOL_CONFIG_VERSION, "", 1, 10, 30000L, 0, 3600000L, 0.1,       \
       600000L, 30000L, MYAPPCTX_POOL_VALIDATE_PING, 1000L,                     \
       MYAPPCTX_POOL_RESET_TARGETED, 0, 1, 100L, 10000L,                        \
-      NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+      NULL, NULL, NULL, NULL, NULL, NULL, 0, 0 }
 
 /** A snapshot of the pool; initialise with MYAPPCTX_POOL_STATS_INIT.
  *  Counters only grow; they count since myappctx_pool_new(). */

@@ -47,6 +47,12 @@ const char *mxi_error_cause(const myappctx_error *err, const char *what);
                                  "%s: argument '%s' is NULL", __func__, #arg); \
     } while (0)
 
+/* ---- embedded_version.c (generated from sql/ by build-aux/embed-sql.sh) -- */
+
+/* The version of the last core migration this library embeds: the schema
+ * version it needs (lib/api/schema_version.c compares with it). */
+extern const int mxi_embedded_version_core;
+
 /* ---- text.c ------------------------------------------------------------ */
 
 /* A text argument: at most @max_len bytes of valid UTF-8; NULL refused

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "pool/pool.h"
 
 /* What the default on_connect step's errors are labelled with (they are
@@ -65,6 +66,14 @@ mxi_slot_open(myappctx_pool *pool, struct mxi_slot **out, myappctx_error *err)
     int rc = myappctx_conn_open(&conn, pool->cfg.conninfo, &opts, err);
     if (rc != MYAPPCTX_OK)    /* quoted later by wait_ready and acquire: no prefix */
         return mxi_error_wrap(err, rc, err, "%s", mxi_error_cause(err, "myappctx_conn_open"));
+    /* Before on_connect, whose default step would fail on a missing schema
+     * with a less telling error. */
+    if (pool->cfg.check_schema &&
+        (rc = mxi_schema_version_check(conn, "check_schema", err)) != MYAPPCTX_OK) {
+        mxi_error_wrap(err, rc, err, "%s", mxi_error_cause(err, "check_schema"));
+        myappctx_conn_close(conn);
+        return rc;
+    }
     struct mxi_slot *slot = calloc(1, sizeof *slot);
     if (slot == NULL) {
         myappctx_conn_close(conn);

@@ -139,25 +139,13 @@ myappctx_schema_status_get(myappctx_conn *conn, myappctx_schema_status *out,
     return status_get(conn, __func__, out, err);
 }
 
+/* The check the pool's check_schema makes too (lib/api/schema_version.c):
+ * through api.schema_version(), so that the application's own role may
+ * run it. */
 MYAPPCTX_API int
 myappctx_schema_check(myappctx_conn *conn, myappctx_error *err)
 {
-    myappctx_schema_status st;
-    int rc = status_get(conn, __func__, &st, err);
-    if (rc != MYAPPCTX_OK)
-        return rc;
-    if (st.installed_version == st.available_version)
-        return MYAPPCTX_OK;
-    if (st.installed_version == 0)
-        return mxi_error_set(err, MYAPPCTX_ESCHEMA, NULL,
-                             "myappctx_schema_check: not installed in this database "
-                             "(run 'myappctx schema install')");
-    return mxi_error_set(err, MYAPPCTX_ESCHEMA, NULL,
-                         "myappctx_schema_check: installed version %d, this library supports %d%s",
-                         st.installed_version, st.available_version,
-                         st.installed_version < st.available_version
-                             ? " (run 'myappctx schema install' to upgrade)"
-                             : " (upgrade the library)");
+    return mxi_schema_version_check(conn, __func__, err);
 }
 
 /* Verifies applied migrations of one kind against the embedded ones. */

@@ -137,8 +137,9 @@ schema_status_without_rights(myappctx_conn **c, myappctx_error *err)
 }
 
 static int
-schema_check_without_rights(myappctx_conn **c, myappctx_error *err)
+schema_check_broken(myappctx_conn **c, myappctx_error *err)
 {
+    tu_kill_backend(tu_backend_pid(*c));
     return myappctx_schema_check(*c, err);
 }
 
@@ -232,7 +233,7 @@ static const struct {
     { "myappctx_run_in_context", MYAPPCTX_ESERVER, run_in_context_statement_error,
       "statement 0: division by zero" },
     { "myappctx_schema_status_get", MYAPPCTX_ESERVER, schema_status_without_rights, "permission" },
-    { "myappctx_schema_check", MYAPPCTX_ESERVER, schema_check_without_rights, "permission" },
+    { "myappctx_schema_check", MYAPPCTX_ECONNECT, schema_check_broken, NULL },
     { "myappctx_schema_install", MYAPPCTX_ESERVER, schema_install_without_rights, "permission" },
     { "myappctx_uuid_parse", MYAPPCTX_EINVAL, uuid_parse_bad, "position 35" },
     { "myappctx_pool_new", MYAPPCTX_EINVAL, pool_new_bad_size, "min_size" },

@@ -205,6 +205,117 @@ START_TEST(transient_cause_is_waited_out_and_quoted)
 }
 END_TEST
 
+/* ------------------------------------------------------- check_schema */
+
+/* A fresh pool of app_service on @db with check_schema: wait_ready's
+ * outcome (the error in @err). */
+static int
+check_schema_pool(const char *db, myappctx_error *err)
+{
+    char conninfo[160];
+    snprintf(conninfo, sizeof conninfo, "user=app_service %s", db);
+    myappctx_pool_config cfg = tu_pool_config(conninfo, 1, 1);
+    cfg.check_schema = 1;
+    myappctx_pool *pool = tu_pool_new(&cfg);
+    int rc = myappctx_pool_wait_ready(pool, LONG_WAIT_MS, err);
+    if (rc == MYAPPCTX_OK) {
+        myappctx_conn *c = tu_pool_acquire(pool);
+        myappctx_pool_release(pool, c);
+    } else {
+        myappctx_conn *c = (myappctx_conn *)0x1;
+        myappctx_error again;
+        ck_assert_int_eq(myappctx_pool_acquire(pool, &c, LONG_WAIT_MS, &again), rc);
+        ck_assert_ptr_null(c);
+        ck_assert_str_eq(again.hint, err->hint);
+    }
+    myappctx_pool_free(pool);
+    return rc;
+}
+
+static void
+expect_schema_refusal(const char *label, const char *db, const char *needle, const char *hint)
+{
+    myappctx_error err;
+    tu_expect_row(label, check_schema_pool(db, &err), MYAPPCTX_ESCHEMA, err, needle);
+    expect_message_starts(&err, "myappctx_pool_wait_ready: cannot connect (size=0 ");
+    ck_assert_msg(strstr(err.hint, hint) != NULL, "%s: hint '%s'", label, err.hint);
+    ck_assert_msg(strstr(err.message, "check_schema") == NULL, "%s: no inner prefix: %s", label,
+                  err.message);
+}
+
+/* The schema through its states, on a database of its own: each new pool
+ * checks it at its first connect. */
+START_TEST(check_schema_refuses_every_mismatch)
+{
+    char *db = tu_create_database("ffschema");
+    expect_schema_refusal("not installed", db, "not installed in this database",
+                          "run 'myappctx schema install'");
+
+    myappctx_conn *su = tu_connect_opts(db, NULL);
+    myappctx_schema_options opts = MYAPPCTX_SCHEMA_OPTIONS_INIT;
+    opts.app_role = "app_service";
+    myappctx_error err;
+    tu_assert_ok(myappctx_schema_install(su, &opts, NULL, &err), err);
+    tu_assert_ok(check_schema_pool(db, &err), err);
+
+    /* Each state committed, checked by a new pool, then undone. */
+    PGconn *pg = myappctx_conn_pg(su);
+    size_t n = myappctx_schema_migration_count(MYAPPCTX_SCHEMA_CORE);
+    char needle[96];
+    tu_sql(pg, "UPDATE myappctx.schema_migrations SET kind = 'demo', version = version + 100000 "
+               "WHERE kind = 'core' AND version = (SELECT max(version) FROM "
+               "myappctx.schema_migrations WHERE kind = 'core')");
+    snprintf(needle, sizeof needle, "version %zu, this library needs %zu", n - 1, n);
+    expect_schema_refusal("older", db, needle, "to upgrade it");
+    tu_sql(pg, "UPDATE myappctx.schema_migrations SET kind = 'core', version = version - 100000 "
+               "WHERE kind = 'demo' AND version > 100000");
+
+    tu_sql(pg, "INSERT INTO myappctx.schema_migrations (kind, version, name, checksum) "
+               "VALUES ('core', 9999, '9999_future.sql', 'x')");
+    expect_schema_refusal("newer", db, "version 9999, newer than this library", "upgrade the library");
+    tu_sql(pg, "DELETE FROM myappctx.schema_migrations WHERE version = 9999");
+
+    tu_sql(pg, "REVOKE EXECUTE ON FUNCTION api.schema_version() FROM app_service");
+    myappctx_error perm;
+    tu_expect_state(check_schema_pool(db, &perm), MYAPPCTX_ESCHEMA, perm, "42501");
+    expect_schema_refusal("not granted", db, "may not run api.schema_version()", "--app-role");
+    tu_sql(pg, "GRANT EXECUTE ON FUNCTION api.schema_version() TO app_service");
+    tu_assert_ok(check_schema_pool(db, &err), err);     /* every state undone */
+
+    tu_sql(pg, "DROP FUNCTION api.schema_version()");
+    expect_schema_refusal("before version 11", db, "older than version 11", "to upgrade it");
+
+    myappctx_conn_close(su);
+    tu_drop_database(db);
+    free(db);
+}
+END_TEST
+
+/* Installing the schema while the pool retries cures it. */
+START_TEST(check_schema_picks_up_the_install)
+{
+    char *db = tu_create_database("ffinstall");
+    char conninfo[160];
+    snprintf(conninfo, sizeof conninfo, "user=app_service %s", db);
+    myappctx_pool_config cfg = tu_pool_config(conninfo, 1, 1);
+    cfg.check_schema = 1;
+    myappctx_pool *pool = tu_pool_new(&cfg);
+    myappctx_error err;
+    tu_assert_rc(myappctx_pool_wait_ready(pool, LONG_WAIT_MS, &err), MYAPPCTX_ESCHEMA, err);
+
+    myappctx_conn *su = tu_connect_opts(db, NULL);
+    myappctx_schema_options opts = MYAPPCTX_SCHEMA_OPTIONS_INIT;
+    opts.app_role = "app_service";
+    tu_assert_ok(myappctx_schema_install(su, &opts, NULL, &err), err);
+    myappctx_conn_close(su);
+    TU_EVENTUALLY(myappctx_pool_wait_ready(pool, 100, &err) == MYAPPCTX_OK, 20000,
+                  "the pool connects once the schema is installed");
+    myappctx_pool_free(pool);
+    tu_drop_database(db);
+    free(db);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -218,6 +329,8 @@ main(void)
     tcase_add_test(tc, queued_waiter_is_woken_by_the_cause);
     tcase_add_test(tc, cure_is_picked_up_by_the_retries);
     tcase_add_test(tc, transient_cause_is_waited_out_and_quoted);
+    tcase_add_test(tc, check_schema_refuses_every_mismatch);
+    tcase_add_test(tc, check_schema_picks_up_the_install);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -130,6 +130,17 @@ START_TEST(schema_check_refuses_missing_schema)
 }
 END_TEST
 
+/* The application's own role can run the check (it cannot read
+ * myappctx.schema_migrations: api.schema_version() reads it for it). */
+START_TEST(schema_check_works_for_the_app_role)
+{
+    myappctx_conn *c = tu_app_connect();
+    myappctx_error err;
+    tu_assert_ok(myappctx_schema_check(c, &err), err);
+    myappctx_conn_close(c);
+}
+END_TEST
+
 START_TEST(concurrent_installers_one_wins)
 {
     struct racer r[2] = { { .conninfo = db }, { .conninfo = db } };
@@ -256,6 +267,7 @@ main(void)
     tcase_add_test(tc, embedded_migrations_are_ordered);
     tcase_add_test(tc, fresh_install_then_repeat_is_noop);
     tcase_add_test(tc, schema_check_refuses_missing_schema);
+    tcase_add_test(tc, schema_check_works_for_the_app_role);
     tcase_add_test(tc, concurrent_installers_one_wins);
     tcase_add_loop_test(tc, tampered_schema_is_refused, 0,
                         (int)(sizeof tamper_rows / sizeof tamper_rows[0]));
