@@ -569,7 +569,8 @@ START_TEST(null_rows)
              * (rows without a needle are functions without an err). */
             size_t n = strlen(r->fn);
             ck_assert_msg(r->needle == NULL ||
-                          strncmp(err.message, r->fn, n) == 0 && strncmp(err.message + n, ": ", 2) == 0,
+                          (strncmp(err.message, r->fn, n) == 0 &&
+                           strncmp(err.message + n, ": ", 2) == 0),
                           "%s: message does not start with '%s: ': %s", label, r->fn, err.message);
         }
         else

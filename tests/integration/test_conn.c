@@ -103,7 +103,7 @@ teardown_refusals(void)
 /* Each refusal of the server, as libpq reports it, with its SQLSTATE. */
 static const struct {
     const char *name;
-    const char *conninfo;    /* %s: the row's role or database, if any */
+    const char *conninfo;    /* followed by the row's role or database, if any */
     int arg;                 /* 0 none, 1 nologin_role, 2 limited_role, 3 no_connect_db */
     const char *sqlstate;
     const char *needle;      /* in the message */
@@ -113,19 +113,20 @@ static const struct {
     { "no password", "user=" TU_PASSWORD_ROLE " passfile=/nonexistent", 0,
       "28P01", "no password supplied" },
     { "unknown role", "user=myappctx_no_such_role", 0, "28000", "does not exist" },
-    { "role without LOGIN", "user=%s", 1, "28000", "is not permitted to log in" },
+    { "role without LOGIN", "user=", 1, "28000", "is not permitted to log in" },
     { "unknown database", "dbname=myappctx_no_such_db", 0, "3D000", "does not exist" },
-    { "no CONNECT privilege", "user=app_service dbname=%s", 3, "42501", "permission denied" },
-    { "too many connections", "user=%s", 2, "53300", "too many connections" },
+    { "no CONNECT privilege", "user=app_service dbname=", 3, "42501", "permission denied" },
+    { "too many connections", "user=", 2, "53300", "too many connections" },
     { "no server", "host=/nonexistent/dir port=1", 0, "", "/nonexistent/dir" },
 };
 
 START_TEST(failed_connect_carries_the_sqlstate)
 {
     const char *name = refusal_rows[_i].name;
-    const char *args[] = { NULL, nologin_role, limited_role, no_connect_db };
+    const char *args[] = { "", nologin_role, limited_role, no_connect_db };
     char conninfo[256];
-    snprintf(conninfo, sizeof conninfo, refusal_rows[_i].conninfo, args[refusal_rows[_i].arg]);
+    snprintf(conninfo, sizeof conninfo, "%s%s", refusal_rows[_i].conninfo,
+             args[refusal_rows[_i].arg]);
     myappctx_conn *c = NULL;
     myappctx_error err;
     memset(&err, 0x55, sizeof err);

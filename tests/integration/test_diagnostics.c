@@ -3,6 +3,7 @@
  * that a wrapped error (a unit's statement) keeps them. */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,12 +43,18 @@ teardown(void)
     myappctx_conn_close(c);
 }
 
-/* Runs @sql (with %s for the schema) on @c; it must fail with @sqlstate. */
+/* Runs the statement formatted from @fmt on @c; it must fail with @sqlstate. */
+static void fail_with(myappctx_conn *c, const char *sqlstate, myappctx_error *err,
+                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 static void
-fail_with(myappctx_conn *c, const char *fmt, const char *sqlstate, myappctx_error *err)
+fail_with(myappctx_conn *c, const char *sqlstate, myappctx_error *err, const char *fmt, ...)
 {
     char sql[1024];
-    snprintf(sql, sizeof sql, fmt, schema);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
     memset(err, 0x55, sizeof *err);    /* every field must be written */
     int rc = myappctx_exec(c, sql, 0, NULL, NULL, err);
     tu_expect_state(rc, MYAPPCTX_ESERVER, *err, sqlstate);
@@ -58,7 +65,7 @@ START_TEST(unique_violation_names_constraint_and_table)
 {
     myappctx_conn *c = tu_app_connect();
     myappctx_error err;
-    fail_with(c, "INSERT INTO %s.items VALUES (2, 'a', 1)", "23505", &err);
+    fail_with(c, "23505", &err, "INSERT INTO %s.items VALUES (2, 'a', 1)", schema);
     ck_assert_str_eq(err.constraint_name, "items_name_key");
     ck_assert_str_eq(err.table_name, "items");
     ck_assert_str_eq(err.schema_name, schema);
@@ -76,7 +83,7 @@ START_TEST(not_null_violation_names_the_column)
 {
     myappctx_conn *c = tu_app_connect();
     myappctx_error err;
-    fail_with(c, "INSERT INTO %s.items VALUES (3, NULL, 1)", "23502", &err);
+    fail_with(c, "23502", &err, "INSERT INTO %s.items VALUES (3, NULL, 1)", schema);
     ck_assert_str_eq(err.column_name, "name");
     ck_assert_str_eq(err.table_name, "items");
     ck_assert_str_eq(err.schema_name, schema);
@@ -90,7 +97,7 @@ START_TEST(check_violation_has_its_detail)
 {
     myappctx_conn *c = tu_app_connect();
     myappctx_error err;
-    fail_with(c, "INSERT INTO %s.items VALUES (4, 'd', 0)", "23514", &err);
+    fail_with(c, "23514", &err, "INSERT INTO %s.items VALUES (4, 'd', 0)", schema);
     ck_assert_str_eq(err.constraint_name, "qty_positive");
     ck_assert_str_eq(err.table_name, "items");
     ck_assert_str_eq(err.detail, "Failing row contains (4, d, 0).");
@@ -102,7 +109,7 @@ START_TEST(domain_violation_names_the_data_type)
 {
     myappctx_conn *c = tu_connect();
     myappctx_error err;
-    fail_with(c, "SELECT (-1)::%s.posint", "23514", &err);
+    fail_with(c, "23514", &err, "SELECT (-1)::%s.posint", schema);
     ck_assert_str_eq(err.datatype_name, "posint");
     ck_assert_str_eq(err.schema_name, schema);
     ck_assert_str_eq(err.constraint_name, "posint_check");
@@ -115,8 +122,8 @@ START_TEST(server_hint_is_reported)
 {
     myappctx_conn *c = tu_connect();
     myappctx_error err;
-    fail_with(c, "DO $$ BEGIN RAISE EXCEPTION 'no' USING HINT = 'try again', "
-                 "DETAIL = 'line one' || chr(10) || 'line two'; END $$ /* %s */", "P0001", &err);
+    fail_with(c, "P0001", &err, "DO $$ BEGIN RAISE EXCEPTION 'no' USING HINT = 'try again', "
+                 "DETAIL = 'line one' || chr(10) || 'line two'; END $$");
     ck_assert_str_eq(err.hint, "try again");
     ck_assert_str_eq(err.detail, "line one\nline two");
     ck_assert_msg(strstr(err.message, "no") != NULL, "%s", err.message);
@@ -129,9 +136,9 @@ START_TEST(long_fields_are_cut_and_marked)
 {
     myappctx_conn *c = tu_connect();
     myappctx_error err;
-    fail_with(c, "DO $$ BEGIN RAISE EXCEPTION USING MESSAGE = repeat('m', 600), "
+    fail_with(c, "P0001", &err, "DO $$ BEGIN RAISE EXCEPTION USING MESSAGE = repeat('m', 600), "
                  "DETAIL = repeat('é', 300), HINT = repeat('h', 300), "
-                 "TABLE = repeat('t', 100), COLUMN = 'c'; END $$ /* %s */", "P0001", &err);
+                 "TABLE = repeat('t', 100), COLUMN = 'c'; END $$");
     ck_assert_uint_eq(err.truncated, MYAPPCTX_ERROR_TRUNCATED_MESSAGE |
                                          MYAPPCTX_ERROR_TRUNCATED_DETAIL |
                                          MYAPPCTX_ERROR_TRUNCATED_HINT |
@@ -145,7 +152,7 @@ START_TEST(long_fields_are_cut_and_marked)
     ck_assert_str_eq(err.column_name, "c");
 
     /* The next failure starts from nothing: no leftover field or mark. */
-    fail_with(c, "SELECT 1/0 /* %s */", "22012", &err);
+    fail_with(c, "22012", &err, "SELECT 1/0");
     ck_assert_uint_eq(err.truncated, 0);
     ck_assert_str_eq(err.detail, "");
     ck_assert_str_eq(err.hint, "");
@@ -160,7 +167,7 @@ START_TEST(library_refusal_clears_the_fields)
 {
     myappctx_conn *c = tu_app_connect();
     myappctx_error err;
-    fail_with(c, "INSERT INTO %s.items VALUES (2, 'a', 1)", "23505", &err);
+    fail_with(c, "23505", &err, "INSERT INTO %s.items VALUES (2, 'a', 1)", schema);
     tu_assert_rc(myappctx_exec(c, NULL, 0, NULL, NULL, &err), MYAPPCTX_EINVAL, err);
     ck_assert_str_eq(err.sqlstate, "");
     ck_assert_str_eq(err.constraint_name, "");

@@ -81,7 +81,7 @@ END_TEST
 /* Causes retrying cannot cure. */
 static const struct {
     const char *name;
-    const char *conninfo;   /* %s: the row's role, if any */
+    const char *conninfo;   /* followed by the row's role, if any */
     int arg;                /* 0 none, 1 nologin_role, 2 bypass_role */
     int code;
     const char *sqlstate;
@@ -92,17 +92,18 @@ static const struct {
     { "unknown database", "user=app_service dbname=myappctx_no_such_db", 0,
       MYAPPCTX_ECONNECT, "3D000", "does not exist" },
     { "unknown role", "user=myappctx_no_such_role", 0, MYAPPCTX_ECONNECT, "28000", "does not exist" },
-    { "role without LOGIN", "user=%s", 1, MYAPPCTX_ECONNECT, "28000", "not permitted to log in" },
+    { "role without LOGIN", "user=", 1, MYAPPCTX_ECONNECT, "28000", "not permitted to log in" },
     { "superuser", "user=postgres", 0, MYAPPCTX_EPRIVILEGED, "", "superuser" },
-    { "BYPASSRLS role", "user=%s", 2, MYAPPCTX_EPRIVILEGED, "", "BYPASSRLS" },
+    { "BYPASSRLS role", "user=", 2, MYAPPCTX_EPRIVILEGED, "", "BYPASSRLS" },
 };
 
 START_TEST(incurable_cause_ends_the_waits_at_once)
 {
     const char *name = incurable_rows[_i].name;
-    const char *args[] = { NULL, nologin_role, bypass_role };
+    const char *args[] = { "", nologin_role, bypass_role };
     char conninfo[256], label[128];
-    snprintf(conninfo, sizeof conninfo, incurable_rows[_i].conninfo, args[incurable_rows[_i].arg]);
+    snprintf(conninfo, sizeof conninfo, "%s%s", incurable_rows[_i].conninfo,
+             args[incurable_rows[_i].arg]);
     myappctx_pool_config cfg = tu_pool_config(conninfo, 1, 2);
     cfg.allow_privileged = 0;       /* the harness's superuser too */
     myappctx_pool *pool = tu_pool_new(&cfg);
