@@ -149,11 +149,9 @@ format_message(myappctx_error *err, const char *fmt, va_list ap)
 static void
 set_sqlstate(myappctx_error *err, const char *sqlstate)
 {
-    err->sqlstate[0] = '\0';
-    if (sqlstate != NULL) {
-        strncpy(err->sqlstate, sqlstate, sizeof err->sqlstate - 1);
-        err->sqlstate[sizeof err->sqlstate - 1] = '\0';
-    }
+    size_t n = sqlstate != NULL ? strnlen(sqlstate, sizeof err->sqlstate - 1) : 0;
+    memcpy(err->sqlstate, sqlstate != NULL ? sqlstate : "", n);
+    err->sqlstate[n] = '\0';
 }
 
 void
