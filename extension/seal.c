@@ -375,19 +375,29 @@ seal_shmem_startup(void)
 void
 _PG_init(void)
 {
+	GucContext	load_context;
+
 	/* shared_preload_libraries: in the postmaster.  session_preload_libraries
-	 * (and local_preload_libraries): at backend start, before the first
-	 * transaction.  Anything else -- a function call, LOAD -- happens inside
-	 * a transaction, after the session may already have forged context. */
+	 * (and local_preload_libraries): inside InitPostgres() (PostgreSQL 15),
+	 * still in InitProcessing mode, before the session has run any command.
+	 * Anything else -- a function call, LOAD, a parallel worker restoring
+	 * the leader's libraries -- happens in NormalProcessing, when the
+	 * session may already have forged context. */
 	if (process_shared_preload_libraries_in_progress)
 		seal_mode = SEAL_SHARED;
-	else if (!IsTransactionState())
+	else if (IsInitProcessingMode())
 		seal_mode = SEAL_BACKEND;
 	else
 	{
 		seal_mode = SEAL_INERT;
 		return;
 	}
+
+	/* Read once, at load: in the postmaster with shared_preload_libraries
+	 * (PGC_POSTMASTER), at each backend's start with session_preload_libraries
+	 * -- where PostgreSQL refuses to create PGC_POSTMASTER parameters, and
+	 * a reload does reach every new backend (PGC_SIGHUP). */
+	load_context = seal_mode == SEAL_SHARED ? PGC_POSTMASTER : PGC_SIGHUP;
 
 	DefineCustomStringVariable("myappctx_seal.key_file",
 							   "File holding the context MAC key (64 to 128 hex digits).",
@@ -400,13 +410,13 @@ _PG_init(void)
 							"Streams the replay table holds; the least recently used is "
 							"evicted beyond that.",
 							NULL, &seal_max_streams, 16384, 16, 1 << 20,
-							PGC_POSTMASTER, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
+							load_context, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 	DefineCustomStringVariable("myappctx_seal.settings",
 							   "Application settings declared as myapp.<key> parameters.",
 							   "Comma-separated setting keys.  With the myapp prefix "
 							   "reserved, no other myapp.<key> can exist.",
 							   &preset_settings, "default_page_size",
-							   PGC_POSTMASTER, GUC_LIST_INPUT | GUC_NOT_IN_SAMPLE,
+							   load_context, GUC_LIST_INPUT | GUC_NOT_IN_SAMPLE,
 							   check_settings_list, NULL, NULL);
 
 	for (int i = 0; i < CV_COUNT; i++)
