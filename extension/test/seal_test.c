@@ -622,6 +622,27 @@ test_scopes(void)
          pstatus(c, "myapp.current_user_id"), pstatus(c, "myapp.current_tenant_id"),
          pstatus(c, "myapp.current_role"));
 
+    /* Parallel workers restore the leader's values: a worker evaluates the
+     * reader and sees the sealed context. */
+    must(c, "SET force_parallel_mode = on");
+    must(c, "SET parallel_setup_cost = 0");
+    must(c, "SET parallel_tuple_cost = 0");
+    {
+        PGresult *r = run(c, "EXPLAIN (COSTS OFF) SELECT current_setting('myapp.current_user_id') "
+                          "FROM pg_catalog.pg_class LIMIT 1", 0, NULL);
+        int gather = 0;
+        for (int i = 0; res_ok(r) && i < PQntuples(r); i++)
+            gather |= strstr(PQgetvalue(r, i, 0), "Gather") != NULL;
+        ok(gather, "parallel worker: EXPLAIN shows a Gather over the reader");
+        PQclear(r);
+    }
+    scalar_is(c, U1 "|" T1, "parallel worker: the worker reads the sealed session context",
+              "SELECT current_setting('myapp.current_user_id') || '|' || "
+              "current_setting('myapp.current_tenant_id') FROM pg_catalog.pg_class LIMIT 1", 0, NULL);
+    must(c, "RESET force_parallel_mode");
+    must(c, "RESET parallel_setup_cost");
+    must(c, "RESET parallel_tuple_cost");
+
     /* A local context hides the session one completely, then it is back. */
     must(c, "BEGIN");
     sealed_expect(&s, 1, &F_U2T2, "00000", "local context over a session context");
@@ -946,6 +967,12 @@ test_schema_paths(void)
               "SELECT private.get_app_setting('site_name')", 0, NULL);
     scalar_is(c, "site_name", "myapp.loaded_settings records it",
               "SELECT current_setting('myapp.loaded_settings')", 0, NULL);
+    must(c, "SET force_parallel_mode = on");
+    must(c, "SET parallel_setup_cost = 0");
+    scalar_is(c, "Demo", "parallel worker: a loaded setting reads the same in a worker",
+              "SELECT private.get_app_setting('site_name') FROM pg_catalog.pg_class LIMIT 1", 0, NULL);
+    must(c, "RESET force_parallel_mode");
+    must(c, "RESET parallel_setup_cost");
     expect_ok(c, "a declared setting stays user-settable (set_config('myapp.site_name'))",
               "SELECT set_config('myapp.site_name', 'Other', false)", 0, NULL);
     scalar_is(c, "25", "the role default myapp.default_page_size (setup_app_role) is in force",
