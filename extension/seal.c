@@ -514,8 +514,17 @@ require_safe_session_role(void)
 		why = "can run server programs (pg_execute_server_program), so it can read the key";
 	for (int i = 0; why == NULL && i < CV_COUNT; i++)
 	{
+		const char *reset_value = GetConfigOptionResetString(context_names[i]);
+
 		if (pg_parameter_aclcheck(context_names[i], role, ACL_SET) == ACLCHECK_OK)
 			why = psprintf("has SET privilege on parameter %s", context_names[i]);
+		/* A default (ALTER ROLE/DATABASE ... SET by a superuser, or the
+		 * server's configuration) is the value every reset returns to:
+		 * "no context" would not be empty. */
+		else if (reset_value != NULL && reset_value[0] != '\0')
+			why = psprintf("starts its sessions with %s = '%s' (a role, database or "
+						   "server default), so clearing the context does not empty it",
+						   context_names[i], reset_value);
 	}
 	if (why != NULL)
 		ereport(ERROR,

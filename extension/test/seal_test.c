@@ -521,6 +521,8 @@ test_open(void)
          "holding SET on myapp.current_tenant_id"},
         {"seal_bypass", "ALTER ROLE seal_bypass BYPASSRLS", "with BYPASSRLS"},
         {"seal_creator", "ALTER ROLE seal_creator CREATEROLE", "with CREATEROLE"},
+        {"seal_defaulted", "ALTER ROLE seal_defaulted SET myapp.current_tenant_id = '" T2 "'",
+         "with a default for myapp.current_tenant_id"},
     };
     for (size_t i = 0; i < sizeof(unsafe) / sizeof(unsafe[0]); i++) {
         char sql[256];
