@@ -152,7 +152,27 @@ tap $? "openssl-made MAC, the next counter: accepted" "got '$(check untampered)'
 [ "$(check replayed)" = MX002 ]
 tap $? "openssl-made MAC sent twice: MX002" "got '$(check replayed)'"
 
-# 5. The plpgsql functions of the extension pass plpgsql_check with every
+# 5. The test vector of README.md, recomputed by test/mac.sh.
+readme=$SEAL_TOP/extension/README.md
+vec() { sed -n "s/^vector $1 *//p" "$readme" | head -n 1; }
+[ -n "$(vec key)" ] && [ -n "$(vec context.mac)" ]
+tap $? "README.md has a test vector"
+got=$(SEAL_KEY_HEX=$(vec key) "$here/mac.sh" key_id)
+[ "$got" = "$(vec key_id)" ]
+tap $? "test vector: key_id" "mac.sh: $got"
+for b in backend any; do
+    got=$(SEAL_KEY_HEX=$(vec key) "$here/mac.sh" open $b)
+    [ "$got" = "\\x$(vec open.$b)" ]
+    tap $? "test vector: open MAC ($b)" "mac.sh: $got"
+done
+got=$(SEAL_KEY_HEX=$(vec key) "$here/mac.sh" context "\\x$(vec context.stream)" "$(vec context.counter)" \
+    "$(vec context.scope)" "$(vec context.user_id)" "$(vec context.tenant_id)" "$(vec context.role)" \
+    "$(vec context.session_id)" "$(vec context.metadata)" "$(vec context.audit_reason)" \
+    "$(vec context.audit_ticket)")
+[ "$got" = "\\x$(vec context.mac)" ]
+tap $? "test vector: context MAC" "mac.sh: $got"
+
+# 6. The plpgsql functions of the extension pass plpgsql_check with every
 #    warning class, as the schema's own do (tests/sql/plpgsql_check.sql).
 findings=$(value_of postgres "
     SELECT p.oid::regprocedure || ': ' || cf.level || ': ' || cf.message

@@ -6,6 +6,7 @@
 #
 #   mac.sh open backend|any
 #   mac.sh context STREAM COUNTER local|session USER TENANT ROLE SESSION METADATA REASON TICKET
+#   mac.sh key_id           (prints the 8-byte fingerprint in hex, no \x)
 #
 # STREAM is bytea text (\x + 32 hex digits).  The key is $SEAL_KEY_HEX.
 # Prints the MAC as bytea text (\x + 64 hex digits).
@@ -35,7 +36,13 @@ case ${1:-} in
             msg=$msg$(text_field "$f")
         done
         ;;
-    *) echo "usage: mac.sh open|context ..." >&2; exit 2 ;;
+    key_id)
+        perl -e 'print pack("H*", $ARGV[0])' "$(text_field "myappctx_seal/v1/key_id")" |
+            openssl dgst -sha256 -mac HMAC -macopt "hexkey:$SEAL_KEY_HEX" -binary |
+            od -An -v -tx1 | tr -d ' \n' | cut -c1-16
+        exit 0
+        ;;
+    *) echo "usage: mac.sh open|context|key_id ..." >&2; exit 2 ;;
 esac
 
 printf '\\x'

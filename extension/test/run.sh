@@ -51,7 +51,7 @@ done
 
 # The test program: libpq and libcrypto, as the client library will use.
 cc ${CFLAGS:--O1 -g} -Wall -Wextra -Werror -std=c11 -D_DEFAULT_SOURCE \
-    -I"$("$PG_CONFIG" --includedir)" -o "$here/seal_test" "$here/seal_test.c" \
+    -I"$top/lib/core" -I"$("$PG_CONFIG" --includedir)" -o "$here/seal_test" "$here/seal_test.c" \
     -L"$("$PG_CONFIG" --libdir)" -lpq -lcrypto ||
     die "could not build test/seal_test (needs libpq-dev and libssl-dev)"
 
@@ -68,7 +68,8 @@ SEAL_KEY_HEX=$(openssl rand -hex 32)
 SEAL_KEY_FILE=$work/seal.key
 SEAL_APP_ROLE=app_service
 SEAL_MAX_STREAMS=64
-export SEAL_OUT SEAL_KEY_HEX SEAL_KEY_FILE SEAL_APP_ROLE SEAL_MAX_STREAMS
+SEAL_README=$ext/README.md     # its test vector
+export SEAL_OUT SEAL_KEY_HEX SEAL_KEY_FILE SEAL_APP_ROLE SEAL_MAX_STREAMS SEAL_README
 ( umask 077; printf '%s\n' "$SEAL_KEY_HEX" >"$SEAL_KEY_FILE" )
 if [ "$(id -u)" = 0 ]; then
     chown "${MYAPPCTX_TEST_OSUSER:-postgres}" "$SEAL_KEY_FILE"

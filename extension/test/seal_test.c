@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include <libpq-fe.h>
+
+#include "context_vars.h"     /* lib/core: the library's one list of names */
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -664,6 +666,13 @@ test_scopes(void)
     scalar_is(c, "seal_test", "clear_context(): application_name is reset",
               "SELECT current_setting('application_name')", 0, NULL);
 
+    /* RESET ALL (and DISCARD ALL) clear a sealed context too: fail closed. */
+    sealed_expect(&s, 0, &F_U1T1, "00000", "session context again");
+    must(c, "RESET ALL");
+    scalar_is(c, "||||", "RESET ALL by the application role clears the sealed context", READ_SQL, 0, NULL);
+    ok(strcmp(pstatus(c, "myapp.current_user_id"), "") == 0,
+       "ParameterStatus: RESET ALL reached libpq ('')");
+
     /* Audit context: transaction-local only. */
     {
         struct ctx_fields a = F_U1T1;
@@ -683,14 +692,172 @@ test_scopes(void)
     PQfinish(c);
 }
 
+#define CV_NAME(n) "myapp." #n,
+static const char *const context_names[] = {MXI_CONTEXT_VARS(CV_NAME)};
+#define N_CONTEXT ((int) (sizeof(context_names) / sizeof(context_names[0])))
+
 static void
 test_startup_report(void)
 {
     PGconn *c = app_conn();
+    int all = 1;
 
-    ok(strcmp(pstatus(c, "myapp.current_user_id"), "") == 0 &&
-       strcmp(pstatus(c, "myapp.current_tenant_id"), "") == 0,
-       "ParameterStatus: a new connection gets the context variables reported at startup ('')");
+    for (int i = 0; i < N_CONTEXT; i++) {
+        if (strcmp(pstatus(c, context_names[i]), "") != 0) {
+            diag("  %s: %s", context_names[i], pstatus(c, context_names[i]));
+            all = 0;
+        }
+    }
+    ok(all, "ParameterStatus: a new connection gets all %d context variables reported ('')",
+       N_CONTEXT);
+    PQfinish(c);
+}
+
+/* Runs fn(c) with libpq's protocol trace on; counts ParameterStatus
+ * messages for myapp.* from the server. */
+static int
+count_reports(PGconn *c, void (*fn)(PGconn *, void *), void *arg)
+{
+    FILE *f = tmpfile();
+    char line[4096];
+    int n = 0;
+
+    if (f == NULL)
+        bail("tmpfile");
+    PQtrace(c, f);
+    PQsetTraceFlags(c, PQTRACE_SUPPRESS_TIMESTAMPS);
+    fn(c, arg);
+    PQuntrace(c);
+    rewind(f);
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strstr(line, "ParameterStatus") != NULL && strstr(line, "\"myapp.") != NULL)
+            n++;
+    fclose(f);
+    return n;
+}
+
+/* The test vector of README.md (lines "vector NAME VALUE"), passed by run.sh. */
+static char *
+vector(const char *name)
+{
+    const char *path = getenv("SEAL_README");
+    FILE *f = path ? fopen(path, "r") : NULL;
+    char line[1024];
+    size_t len = strlen(name);
+    char *v = NULL;
+
+    if (f == NULL)
+        bail("SEAL_README not readable");
+    while (v == NULL && fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "vector ", 7) == 0 && strncmp(line + 7, name, len) == 0 &&
+            (line[7 + len] == ' ' || line[7 + len] == '\n')) {
+            char *p = line + 7 + len;
+            while (*p == ' ')
+                p++;
+            p[strcspn(p, "\n")] = '\0';
+            v = strdup(p);
+        }
+    }
+    fclose(f);
+    if (v == NULL)
+        bail("README.md has no vector %s", name);
+    return v;
+}
+
+static void
+test_vector(void)
+{
+    struct seal_key k;
+    unsigned char stream[16], mac[32];
+    char hex[65], id[17];
+    struct ctx_fields f;
+    char *s;
+
+    if (!parse_key(&k, vector("key")))
+        bail("vector key");
+    key_id(&k, id);
+    s = vector("key_id");
+    ok(strcmp(id, s) == 0, "test vector of README.md: key_id (libcrypto)");
+    free(s);
+    for (int b = 1; b >= 0; b--) {
+        open_mac(&k, b, mac);
+        for (int i = 0; i < 32; i++)
+            sprintf(hex + 2 * i, "%02x", mac[i]);
+        s = vector(b ? "open.backend" : "open.any");
+        ok(strcmp(hex, s) == 0, "test vector of README.md: open MAC, %s (libcrypto)", b ? "backend" : "any");
+        free(s);
+    }
+    s = vector("context.stream");
+    for (int i = 0; i < 16; i++) {
+        unsigned int x;
+        sscanf(s + 2 * i, "%2x", &x);
+        stream[i] = (unsigned char) x;
+    }
+    free(s);
+    f.user = vector("context.user_id");
+    f.tenant = vector("context.tenant_id");
+    f.role = vector("context.role");
+    f.session = vector("context.session_id");
+    f.metadata = vector("context.metadata");
+    f.reason = vector("context.audit_reason");
+    f.ticket = vector("context.audit_ticket");
+    s = vector("context.scope");
+    {
+        char *counter = vector("context.counter");
+        context_mac(&k, stream, atoll(counter), strcmp(s, "local") == 0, &f, mac);
+        free(counter);
+    }
+    free(s);
+    for (int i = 0; i < 32; i++)
+        sprintf(hex + 2 * i, "%02x", mac[i]);
+    s = vector("context.mac");
+    ok(strcmp(hex, s) == 0, "test vector of README.md: context MAC (libcrypto)");
+    free(s);
+}
+
+struct pipeline_unit {
+    struct sealed *s;
+    int is_local;
+};
+
+/* One unit as the library sends it: set_context + a statement + one Sync. */
+static void
+pipeline_unit(PGconn *c, void *arg)
+{
+    struct pipeline_unit *u = arg;
+    struct ctx_call cc;
+
+    ctx_call_build(&cc, u->s->key, u->s->stream, ++u->s->counter, u->is_local, &F_U1T1);
+    PQenterPipelineMode(c);
+    PQsendQueryParams(c, SET_SQL, 11, NULL, cc.p, NULL, NULL, 0);
+    PQsendQueryParams(c, "SELECT 1", 0, NULL, NULL, NULL, NULL, 0);
+    PQpipelineSync(c);
+    for (int i = 0; i < 2; i++) {
+        PGresult *r = PQgetResult(c);
+        if (!res_ok(r))
+            diag("  pipeline unit: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        PQclear(PQgetResult(c));
+    }
+    PQclear(PQgetResult(c));        /* PGRES_PIPELINE_SYNC */
+    PQexitPipelineMode(c);
+}
+
+static void
+test_report_traffic(void)
+{
+    PGconn *c = app_conn();
+    struct sealed s;
+    struct pipeline_unit u = {&s, 1};
+    int n;
+
+    sealed_open(&s, c, &key, 1);
+    n = count_reports(c, pipeline_unit, &u);
+    ok(n == 0, "ParameterStatus: a local unit in one pipeline sends none (PQtrace: %d)", n);
+    u.is_local = 0;
+    n = count_reports(c, pipeline_unit, &u);
+    ok(n > 0, "ParameterStatus: a session-level unit does send them (PQtrace: %d), so the count above means something", n);
+    must(c, "SELECT myappctx_seal.clear_context()");
     PQfinish(c);
 }
 
@@ -1063,6 +1230,10 @@ test_impersonation(void)
     scalar_is(c, U2 "|" U1, "impersonating: current user is the target, original user the admin",
               "SELECT current_setting('myapp.current_user_id') || '|' || "
               "current_setting('myapp.original_user_id')", 0, NULL);
+    ok(strcmp(pstatus(c, "myapp.current_user_id"), U2) == 0 &&
+       strcmp(pstatus(c, "myapp.original_user_id"), U1) == 0 &&
+       strcmp(pstatus(c, "myapp.is_impersonating"), "true") == 0,
+       "ParameterStatus: the impersonation (a session-level change made server-side) reached libpq");
     must(c, "BEGIN");
     sealed_expect(&s, 1, &F_U1T1, "P0055", "a sealed context while impersonating");
     expect_ok(c, "myappctx_seal.clear_context() ends the impersonation",
@@ -1340,6 +1511,7 @@ main(void)
     su = connect_as(pg_host, pg_port, pg_db, "postgres", NULL);
     diag("mode %s, server %s", mode, PQparameterStatus(su, "server_version"));
 
+    test_vector();
     if (strcmp(mode, "inert") == 0) {
         test_status("inert", 0);
         test_inert();
@@ -1350,6 +1522,7 @@ main(void)
         }
         test_status("backend", 1);
         test_startup_report();
+        test_report_traffic();
         test_open();
         test_scopes();
         test_replay();
@@ -1357,6 +1530,7 @@ main(void)
     } else if (strcmp(mode, "shared") == 0) {
         test_status("shared", 1);
         test_startup_report();
+        test_report_traffic();
         test_open();
         test_scopes();
         test_tamper();
