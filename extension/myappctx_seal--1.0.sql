@@ -60,6 +60,8 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 -- mode: shared | backend | inert; key_id: a fingerprint of the key
 -- (HMAC(key, "myappctx_seal/v1/key_id"), 8 bytes hex), NULL without a key.
+-- PARALLEL RESTRICTED: a parallel worker loads the library on demand
+-- (inert) and would report its own state, not the session's.
 CREATE FUNCTION myappctx_seal.status(
     OUT mode        text,
     OUT key_loaded  boolean,
@@ -68,7 +70,7 @@ CREATE FUNCTION myappctx_seal.status(
     OUT max_streams integer)
 RETURNS record
 AS 'MODULE_PATHNAME', 'myappctx_seal_status'
-LANGUAGE C VOLATILE PARALLEL SAFE;
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 
 -- ---------------------------------------- sealed counterparts (plpgsql) ----
 -- SECURITY INVOKER, like the functions they stand for: they run with the
