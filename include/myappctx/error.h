@@ -72,7 +72,7 @@ extern "C" {
 
 /** Status codes.  Server errors raised by the schema map to named codes. */
 enum myappctx_status {
-    MYAPPCTX_OK               = 0,
+    MYAPPCTX_OK               = 0,   /**< success */
     MYAPPCTX_EINVAL           = -1,  /**< invalid argument (checked before any round trip) */
     MYAPPCTX_ENOMEM           = -2,  /**< out of memory */
     MYAPPCTX_ECONNECT         = -3,  /**< connection failed or broken (SQLSTATE class 08) */

@@ -62,6 +62,7 @@
 #include <stdint.h>
 
 #include <myappctx/conn.h>
+#include <myappctx/pipeline.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -368,6 +369,20 @@ MYAPPCTX_API void myappctx_pool_close(myappctx_pool *pool);
  * called on @p pool afterwards.  NULL is allowed.
  */
 MYAPPCTX_API void myappctx_pool_free(myappctx_pool *pool);
+
+/**
+ * The common case in one call: acquires a connection (waiting at most
+ * @p timeout_ms, < 0 for the pool's default), runs myappctx_run_in_context()
+ * on it and releases it, whatever the outcome.
+ * @param[out] results  as for myappctx_run_in_context(); all NULL on failure
+ * @return as myappctx_pool_acquire() and myappctx_run_in_context(); the
+ *         message starts with this function's name, then the failing call's.
+ */
+MYAPPCTX_API int myappctx_pool_run_in_context(myappctx_pool *pool,
+                                              const myappctx_txn_context *ctx,
+                                              const myappctx_stmt *stmts, size_t nstmts,
+                                              PGresult **results, long timeout_ms,
+                                              myappctx_error *err);
 
 #ifdef __cplusplus
 }

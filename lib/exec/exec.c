@@ -35,17 +35,32 @@ mxi_exec_params(myappctx_conn *conn, const char *what, const char *sql, int npar
     return MYAPPCTX_OK;
 }
 
-int
-mxi_exec_script_unchecked(myappctx_conn *conn, const char *what, const char *sql,
-                          myappctx_error *err)
+/* The simple-query protocol: one Query message, not the extended
+ * protocol's five (Parse, Bind, Describe, Execute, Sync) -- less work for
+ * the server per fixed statement such as COMMIT.  @out (if not NULL)
+ * receives the last result on success.  @what as for
+ * mxi_exec_script_unchecked(). */
+static int
+run_simple(myappctx_conn *conn, const char *what, const char *sql, PGresult **out,
+           myappctx_error *err)
 {
     int rc = MYAPPCTX_OK;
     PGresult *res = PQexec(conn->pg, sql);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && st != PGRES_EMPTY_QUERY)
         rc = mxi_error_from_pg(err, what, conn->pg, res);
-    PQclear(res);
+    if (rc == MYAPPCTX_OK && out != NULL)
+        *out = res;
+    else
+        PQclear(res);
     return rc;
+}
+
+int
+mxi_exec_script_unchecked(myappctx_conn *conn, const char *what, const char *sql,
+                          myappctx_error *err)
+{
+    return run_simple(conn, what, sql, NULL, err);
 }
 
 int
@@ -88,14 +103,17 @@ myappctx_exec(myappctx_conn *conn, const char *sql, int nparams,
 MYAPPCTX_API int
 myappctx_begin(myappctx_conn *conn, myappctx_error *err)
 {
-    return mxi_exec_params(conn, __func__, "BEGIN", 0, NULL, NULL, err);
+    int rc = mxi_conn_ready(conn, __func__, err);
+    return rc != MYAPPCTX_OK ? rc : run_simple(conn, __func__, "BEGIN", NULL, err);
 }
 
 int
 mxi_exec_commit(myappctx_conn *conn, const char *what, myappctx_error *err)
 {
     PGresult *res;
-    int rc = mxi_exec_params(conn, what, "COMMIT", 0, NULL, &res, err);
+    int rc = mxi_conn_ready(conn, what, err);
+    if (rc == MYAPPCTX_OK)
+        rc = run_simple(conn, what, "COMMIT", &res, err);
     if (rc != MYAPPCTX_OK)
         return rc;
     /* COMMIT of an aborted transaction "succeeds" with the tag ROLLBACK:
@@ -117,5 +135,6 @@ myappctx_commit(myappctx_conn *conn, myappctx_error *err)
 MYAPPCTX_API int
 myappctx_rollback(myappctx_conn *conn, myappctx_error *err)
 {
-    return mxi_exec_params(conn, __func__, "ROLLBACK", 0, NULL, NULL, err);
+    int rc = mxi_conn_ready(conn, __func__, err);
+    return rc != MYAPPCTX_OK ? rc : run_simple(conn, __func__, "ROLLBACK", NULL, err);
 }

@@ -499,6 +499,12 @@ pool_release_foreign_conn(myappctx_conn *c, myappctx_pool *pool)
       pool_acquire_null_pool(c, err))                                                        \
     X(pool_acq_out, "myappctx_pool_acquire", "out", MYAPPCTX_EINVAL, "'out'",                 \
       myappctx_pool_acquire(pool, NULL, 0, err))                                             \
+    X(pool_run_pool, "myappctx_pool_run_in_context", "pool", MYAPPCTX_EINVAL, "'pool'",       \
+      myappctx_pool_run_in_context(NULL, &TCTX, &STMT, 1, NULL, 0, err))                     \
+    X(pool_run_ctx, "myappctx_pool_run_in_context", "ctx", MYAPPCTX_EINVAL, "'ctx'",          \
+      myappctx_pool_run_in_context(pool, NULL, &STMT, 1, NULL, 1000, err))                   \
+    X(pool_run_stmts, "myappctx_pool_run_in_context", "stmts", MYAPPCTX_EINVAL, "'stmts'",    \
+      myappctx_pool_run_in_context(pool, &TCTX, NULL, 1, NULL, 1000, err))                   \
     X(pool_rel_pool, "myappctx_pool_release", "pool", MYAPPCTX_EINVAL, NULL,                 \
       myappctx_pool_release(NULL, c))                                                        \
     X(pool_rel_conn, "myappctx_pool_release", "conn", MYAPPCTX_EINVAL, NULL,                 \

@@ -227,8 +227,8 @@ migration(myappctx_schema_kind kind, size_t index, myappctx_error *err)
       context_version(c, 2, err))                                                              \
     X(ctx_version_min, "myappctx_context_set ctx->version INT_MIN", MYAPPCTX_EINVAL, "version", \
       context_version(c, INT_MIN, err))                                                        \
-    X(run_version, "myappctx_run_in_context ctx->version 2", MYAPPCTX_EINVAL, "version",      \
-      txn_version(c, 2, 0, err))                                                               \
+    X(run_version, "myappctx_run_in_context ctx->version 1", MYAPPCTX_EINVAL, "version",      \
+      txn_version(c, 1, 0, err))                                                               \
     X(bic_version, "myappctx_begin_in_context ctx->version 0", MYAPPCTX_EINVAL, "version",    \
       txn_version(c, 0, 1, err))                                                               \
     X(open_version, "myappctx_conn_open opts->version 1", MYAPPCTX_EINVAL, "version",         \

@@ -235,7 +235,7 @@ START_TEST(invalid_arguments)
     ctx.tenant_id = &nil;
     tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_EINVAL, err);
     ctx.tenant_id = NULL;
-    ctx.version = 2;
+    ctx.version = MYAPPCTX_TXN_CONTEXT_VERSION + 1;
     tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_EINVAL, err);
     ctx.version = MYAPPCTX_TXN_CONTEXT_VERSION;
     /* Inside a caller's transaction: refused, nothing sent. */
