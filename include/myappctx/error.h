@@ -12,10 +12,12 @@
  *
  * Every message has the form
  *
- *     myappctx_<function>: <what went wrong>[; <what to do>]
+ * @verbatim
+   myappctx_<function>: <what went wrong>[; <what to do>]
+   @endverbatim
  *
- * where <function> is the public function the application called; a server
- * error keeps the server's primary message after the prefix.
+ * where the function is the public function the application called; a
+ * server error keeps the server's primary message after the prefix.
  *
  * Threading and ownership: a myappctx_error is plain memory of a fixed size
  * that belongs to the caller and is never allocated by the library; use one

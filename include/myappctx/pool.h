@@ -248,7 +248,7 @@ typedef struct myappctx_pool_stats {
  * if no connection is open -- myappctx_pool_acquire() return that error at
  * once, waiters included: its code, its SQLSTATE in err->sqlstate, its
  * detail and hint, and the message "myappctx_pool_...: cannot connect
- * (size=N in_use=N waiting=N max=N): <the cause>".  The background thread
+ * (size=N in_use=N waiting=N max=N): CAUSE".  The background thread
  * keeps retrying with backoff (the fix may come: the schema gets
  * installed, the password reset), and the first connect that succeeds
  * ends it.  Every other failure (the server down or starting up, too many
@@ -271,7 +271,7 @@ typedef struct myappctx_pool_stats {
  * @param err       error details, or NULL
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL also for an invalid field of @p cfg
  *         (named in the message), including a conninfo libpq cannot parse
- *         ("myappctx_pool_new: conninfo: <libpq's message>"); MYAPPCTX_ENOMEM
+ *         ("myappctx_pool_new: conninfo: " and libpq's message); MYAPPCTX_ENOMEM
  *         also when the locks or the background thread cannot be created.
  */
 MYAPPCTX_API int myappctx_pool_new(myappctx_pool **out, const myappctx_pool_config *cfg,
@@ -374,7 +374,13 @@ MYAPPCTX_API void myappctx_pool_free(myappctx_pool *pool);
  * The common case in one call: acquires a connection (waiting at most
  * @p timeout_ms, < 0 for the pool's default), runs myappctx_run_in_context()
  * on it and releases it, whatever the outcome.
+ * @param pool        the pool
+ * @param ctx         the unit's context, as for myappctx_run_in_context()
+ * @param stmts       the statements, as for myappctx_run_in_context()
+ * @param nstmts      their number
  * @param[out] results  as for myappctx_run_in_context(); all NULL on failure
+ * @param timeout_ms  as for myappctx_pool_acquire()
+ * @param err         error details, or NULL (the server's diagnostics kept)
  * @return as myappctx_pool_acquire() and myappctx_run_in_context(); the
  *         message starts with this function's name, then the failing call's.
  */

@@ -19,6 +19,6 @@ myappctx_pool_run_in_context(myappctx_pool *pool, const myappctx_txn_context *ct
         (void)myappctx_pool_release(pool, conn);
     }
     if (rc != MYAPPCTX_OK)
-        mxi_error_set(err, rc, inner.sqlstate, "%s: %s", __func__, inner.message);
+        mxi_error_wrap(err, rc, &inner, "%s: %s", __func__, inner.message);   /* keeps the diagnostics */
     return rc;
 }

@@ -204,6 +204,30 @@ START_TEST(unit_statement_error_keeps_the_fields)
 }
 END_TEST
 
+/* The same through the pool's one-call path, which labels it once more. */
+START_TEST(pool_run_in_context_keeps_the_fields)
+{
+    myappctx_pool *pool = tu_pool_one();
+    myappctx_error err;
+    myappctx_uuid user;
+    tu_random_uuid(&user, NULL);
+    char sql[256];
+    snprintf(sql, sizeof sql, "INSERT INTO %s.items VALUES (6, 'a', 1)", schema);
+    myappctx_stmt stmt = { sql, 0, NULL };
+    myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
+    ctx.user_id = &user;
+    memset(&err, 0x55, sizeof err);
+    tu_expect_state(myappctx_pool_run_in_context(pool, &ctx, &stmt, 1, NULL, -1, &err),
+                    MYAPPCTX_ESERVER, err, "23505");
+    ck_assert_msg(strncmp(err.message, "myappctx_pool_run_in_context: ", 30) == 0, "%s",
+                  err.message);
+    ck_assert_str_eq(err.constraint_name, "items_name_key");
+    ck_assert_str_eq(err.table_name, "items");
+    ck_assert_str_eq(err.detail, "Key (name)=(a) already exists.");
+    myappctx_pool_free(pool);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -219,6 +243,7 @@ main(void)
     tcase_add_test(tc, long_fields_are_cut_and_marked);
     tcase_add_test(tc, library_refusal_clears_the_fields);
     tcase_add_test(tc, unit_statement_error_keeps_the_fields);
+    tcase_add_test(tc, pool_run_in_context_keeps_the_fields);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
