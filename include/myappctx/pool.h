@@ -65,6 +65,7 @@
 #include <stdint.h>
 
 #include <myappctx/conn.h>
+#include <myappctx/pipeline.h>
 #include <myappctx/tracer.h>
 
 #ifdef __cplusplus
@@ -179,7 +180,22 @@ typedef struct myappctx_pool_config {
      *  discards it. */
     myappctx_pool_hook on_release;
     void *on_release_userdata;   /**< passed to on_release */
-    /* ---- version 2 ---- */
+    /** DANGEROUS.  Non-zero: the pool's connections accept a session user
+     *  that is a superuser or has BYPASSRLS (myappctx_conn_options
+     *  .allow_privileged, which says what that costs).  Default 0: such a
+     *  server login fails every connect with MYAPPCTX_EPRIVILEGED, which
+     *  myappctx_pool_wait_ready() and myappctx_pool_acquire() report at
+     *  once. */
+    int allow_privileged;
+    /** Non-zero: each new connection first checks that the schema installed
+     *  in the database is the version this library embeds, as
+     *  myappctx_schema_check() does (one query, before on_connect); a
+     *  schema that is missing, older or newer, or that the role may not
+     *  read, fails the connect with MYAPPCTX_ESCHEMA (hint: run 'myappctx
+     *  schema install'), which myappctx_pool_wait_ready() and
+     *  myappctx_pool_acquire() report at once.  Default 0. */
+    int check_schema;
+    /* ---- version 3 ---- */
     /** Tracer hooks (myappctx/tracer.h), or NULL (default): copied; its
      *  userdata is kept as given. */
     const myappctx_tracer *tracer;
@@ -194,15 +210,16 @@ typedef struct myappctx_pool_config {
     long ping_timeout_ms;
 } myappctx_pool_config;
 
-/** The version of myappctx_pool_config this header describes (2: tracer,
- *  leak_detection_ms, ping_timeout_ms). */
-#define MYAPPCTX_POOL_CONFIG_VERSION 2
+/** The version of myappctx_pool_config this header describes (2:
+ *  allow_privileged and check_schema; 3: tracer, leak_detection_ms,
+ *  ping_timeout_ms). */
+#define MYAPPCTX_POOL_CONFIG_VERSION 3
 /** Initialiser of myappctx_pool_config with every default. */
 #define MYAPPCTX_POOL_CONFIG_INIT                                              \
     { MYAPPCTX_POOL_CONFIG_VERSION, "", 1, 10, 30000L, 0, 3600000L, 0.1,       \
       600000L, 30000L, MYAPPCTX_POOL_VALIDATE_PING, 1000L,                     \
       MYAPPCTX_POOL_RESET_TARGETED, 0, 1, 100L, 10000L,                        \
-      NULL, NULL, NULL, NULL, NULL, NULL,                                      \
+      NULL, NULL, NULL, NULL, NULL, NULL, 0, 0,                                \
       NULL, 0L, 5000L }
 
 /** Buckets of a myappctx_pool_histogram: the bounds below, then +Inf. */
@@ -269,6 +286,28 @@ typedef struct myappctx_pool_stats {
                                    0, { 0 }, { 0 }, { 0 } }
 
 /**
+ * @anchor myappctx_pool_incurable
+ * <b>Failing fast.</b>  Some connect failures cannot be cured by retrying
+ * until someone acts: an authentication failure (SQLSTATE 28P01, 28000:
+ * wrong or missing password, unknown role, a role without LOGIN, pg_hba.conf),
+ * a database that does not exist (3D000) or that the role may not connect
+ * to (42501), a privileged session user (MYAPPCTX_EPRIVILEGED) and, with
+ * check_schema, a schema missing or of another version (MYAPPCTX_ESCHEMA).
+ * When the last connect failed that way, myappctx_pool_wait_ready() and --
+ * if no connection is open -- myappctx_pool_acquire() return that error at
+ * once, waiters included: its code, its SQLSTATE in err->sqlstate, its
+ * detail and hint, and the message "myappctx_pool_...: cannot connect
+ * (size=N in_use=N waiting=N max=N): CAUSE".  The background thread
+ * keeps retrying with backoff (the fix may come: the schema gets
+ * installed, the password reset), and the first connect that succeeds
+ * ends it.  Every other failure (the server down or starting up, too many
+ * connections) is waited out until the timeout, whose message quotes it.
+ * The SQLSTATE of a failed connect is recovered from libpq's message
+ * (myappctx/error.h, "Failed connects"): with a server whose messages are
+ * not in English, such failures are waited out as well.
+ */
+
+/**
  * Creates a pool and starts its background thread, which opens min_size
  * connections right away: the call does not wait for the server, and a
  * server that is down is retried with backoff until it comes back.  Use
@@ -280,8 +319,9 @@ typedef struct myappctx_pool_stats {
  *                  stored as given and must outlive the pool)
  * @param err       error details, or NULL
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL also for an invalid field of @p cfg
- *         (named in the message); MYAPPCTX_ENOMEM also when the locks or
- *         the background thread cannot be created.
+ *         (named in the message), including a conninfo libpq cannot parse
+ *         ("myappctx_pool_new: conninfo: " and libpq's message); MYAPPCTX_ENOMEM
+ *         also when the locks or the background thread cannot be created.
  */
 MYAPPCTX_API int myappctx_pool_new(myappctx_pool **out, const myappctx_pool_config *cfg,
                                    myappctx_error *err);
@@ -302,7 +342,10 @@ MYAPPCTX_API int myappctx_pool_new(myappctx_pool **out, const myappctx_pool_conf
  *         waiters when it closes); MYAPPCTX_EFULL (max_waiters already
  *         waiting, returned at once); MYAPPCTX_ETIMEOUT (message:
  *         "size=N in_use=N waiting=N max=N" and the last connection error,
- *         if any).
+ *         if any, with its SQLSTATE); the last connection error's own code
+ *         (see @ref myappctx_pool_incurable "causes retrying cannot cure"),
+ *         at once, when no connection is open and the last connect failed
+ *         that way.
  */
 MYAPPCTX_API int myappctx_pool_acquire(myappctx_pool *pool, myappctx_conn **out,
                                        long timeout_ms, myappctx_error *err);
@@ -342,9 +385,10 @@ MYAPPCTX_API int myappctx_pool_resize(myappctx_pool *pool, int min_size, int max
  * @param timeout_ms  < 0 uses cfg.acquire_timeout_ms
  * @param err         error details, or NULL
  * @return MYAPPCTX_OK; MYAPPCTX_ECLOSED (the pool is closed, also while
- *         waiting); MYAPPCTX_ETIMEOUT (message with the pool state and the
- *         last connection error, e.g. a wrong password or a missing
- *         database).
+ *         waiting); the last connection error's own code, at once, when it
+ *         is a cause retrying cannot cure (see @ref myappctx_pool_incurable
+ *         "below"); MYAPPCTX_ETIMEOUT otherwise (message with the pool state
+ *         and the last connection error, e.g. the server being down).
  */
 MYAPPCTX_API int myappctx_pool_wait_ready(myappctx_pool *pool, long timeout_ms,
                                           myappctx_error *err);
@@ -415,6 +459,26 @@ MYAPPCTX_API void myappctx_pool_close(myappctx_pool *pool);
  * called on @p pool afterwards.  NULL is allowed.
  */
 MYAPPCTX_API void myappctx_pool_free(myappctx_pool *pool);
+
+/**
+ * The common case in one call: acquires a connection (waiting at most
+ * @p timeout_ms, < 0 for the pool's default), runs myappctx_run_in_context()
+ * on it and releases it, whatever the outcome.
+ * @param pool        the pool
+ * @param ctx         the unit's context, as for myappctx_run_in_context()
+ * @param stmts       the statements, as for myappctx_run_in_context()
+ * @param nstmts      their number
+ * @param[out] results  as for myappctx_run_in_context(); all NULL on failure
+ * @param timeout_ms  as for myappctx_pool_acquire()
+ * @param err         error details, or NULL (the server's diagnostics kept)
+ * @return as myappctx_pool_acquire() and myappctx_run_in_context(); the
+ *         message starts with this function's name, then the failing call's.
+ */
+MYAPPCTX_API int myappctx_pool_run_in_context(myappctx_pool *pool,
+                                              const myappctx_txn_context *ctx,
+                                              const myappctx_stmt *stmts, size_t nstmts,
+                                              PGresult **results, long timeout_ms,
+                                              myappctx_error *err);
 
 #ifdef __cplusplus
 }

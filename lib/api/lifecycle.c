@@ -74,7 +74,7 @@ myappctx_connection_validate(myappctx_conn *conn, myappctx_validation **out,
 
     PGresult *res;
     const char *text;
-    rc = mxi_exec_one(conn, "SELECT api.validate_connection()", 0, NULL, &res, &text, err);
+    rc = mxi_exec_one(conn, what, "SELECT api.validate_connection()", 0, NULL, &res, &text, err);
     if (rc != MYAPPCTX_OK)
         return rc;
     myappctx_validation *v = calloc(1, sizeof *v);
@@ -116,7 +116,7 @@ myappctx_connection_init(myappctx_conn *conn, myappctx_error *err)
         rc = mxi_conn_require_session_state(conn, what, err);
     if (rc != MYAPPCTX_OK)
         return rc;
-    return mxi_exec_params(conn, "SELECT api.init_connection()", 0, NULL, NULL, err);
+    return mxi_exec_params(conn, what, "SELECT api.init_connection()", 0, NULL, NULL, err);
 }
 
 MYAPPCTX_API int
@@ -139,7 +139,7 @@ query_rows(myappctx_conn *conn, const char *what, const char *sql, PGresult **re
     int rc = mxi_call_require_conn(conn, what, err);
     if (rc != MYAPPCTX_OK)
         return rc;
-    return mxi_exec_params(conn, sql, 0, NULL, res, err);
+    return mxi_exec_params(conn, what, sql, 0, NULL, res, err);
 }
 
 /* Parses an optional decimal column; EPROTO when it is not a number. */

@@ -33,38 +33,41 @@ wait_socket(PGconn *pg, short events, uint64_t deadline)
     }
 }
 
+/* Messages are "<what>: ...", or without a prefix when @what is NULL
+ * (text to be nested in another message), as mxi_error_from_pg()'s. */
 static int
-timed_out(myappctx_error *err, long timeout_ms)
+timed_out(myappctx_error *err, const char *what, long timeout_ms)
 {
-    return mxi_error_set(err, MYAPPCTX_ETIMEOUT, NULL,
-                         "no answer from the server within %ld ms", timeout_ms);
+    return mxi_error_set(err, MYAPPCTX_ETIMEOUT, NULL, "%s%sno answer from the server within %ld ms",
+                         what ? what : "", what ? ": " : "", timeout_ms);
 }
 
 static int
-broken(myappctx_conn *conn, myappctx_error *err)
+broken(myappctx_conn *conn, const char *what, myappctx_error *err)
 {
-    return mxi_error_set(err, MYAPPCTX_ECONNECT, NULL, "connection lost: %s",
-                         PQerrorMessage(conn->pg));
+    return mxi_error_set(err, MYAPPCTX_ECONNECT, NULL, "%s%sconnection lost: %s",
+                         what ? what : "", what ? ": " : "", PQerrorMessage(conn->pg));
 }
 
 int
-mxi_deadline_script(myappctx_conn *conn, const char *sql, long timeout_ms, myappctx_error *err)
+mxi_deadline_script(myappctx_conn *conn, const char *what, const char *sql, long timeout_ms,
+                    myappctx_error *err)
 {
     if (timeout_ms <= 0)
-        return mxi_exec_script_unchecked(conn, sql, err);
+        return mxi_exec_script_unchecked(conn, what, sql, err);
     PGconn *pg = conn->pg;
     uint64_t deadline = mxi_trace_now_ns() + (uint64_t)timeout_ms * 1000000u;
 
     if (PQsetnonblocking(pg, 1) != 0)
-        return broken(conn, err);
-    int rc = PQsendQuery(pg, sql) ? MYAPPCTX_OK : broken(conn, err);
+        return broken(conn, what, err);
+    int rc = PQsendQuery(pg, sql) ? MYAPPCTX_OK : broken(conn, what, err);
     int f;
     while (rc == MYAPPCTX_OK && (f = PQflush(pg)) != 0) {
         int w = f < 0 ? -1 : wait_socket(pg, POLLIN | POLLOUT, deadline);
         if (w == 0)
-            rc = timed_out(err, timeout_ms);
+            rc = timed_out(err, what, timeout_ms);
         else if (w < 0 || !PQconsumeInput(pg))
-            rc = broken(conn, err);
+            rc = broken(conn, what, err);
     }
     /* Every result, until PQgetResult() says there are no more; the first
      * failure is the answer. */
@@ -74,9 +77,9 @@ mxi_deadline_script(myappctx_conn *conn, const char *sql, long timeout_ms, myapp
         while (rc == MYAPPCTX_OK && PQisBusy(pg)) {
             int w = wait_socket(pg, POLLIN, deadline);
             if (w == 0)
-                rc = timed_out(err, timeout_ms);
+                rc = timed_out(err, what, timeout_ms);
             else if (w < 0 || !PQconsumeInput(pg))
-                rc = broken(conn, err);
+                rc = broken(conn, what, err);
         }
         PGresult *res = rc == MYAPPCTX_OK ? PQgetResult(pg) : NULL;
         if (res == NULL)
@@ -84,13 +87,13 @@ mxi_deadline_script(myappctx_conn *conn, const char *sql, long timeout_ms, myapp
         ExecStatusType st = PQresultStatus(res);
         if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && st != PGRES_EMPTY_QUERY &&
             failed == MYAPPCTX_OK) {
-            failed = mxi_error_from_pg(&first, pg, res);
+            failed = mxi_error_from_pg(&first, what, pg, res);
             mxi_trace_note_failure(conn, first.sqlstate);
         }
         PQclear(res);
     }
     if (rc == MYAPPCTX_OK && failed != MYAPPCTX_OK)
-        rc = mxi_error_set(err, failed, first.sqlstate, "%s", first.message);
+        rc = mxi_error_wrap(err, failed, &first, "%s", first.message);
     if (PQstatus(pg) == CONNECTION_OK)
         PQsetnonblocking(pg, 0);
     return rc;

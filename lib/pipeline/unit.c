@@ -39,6 +39,7 @@ struct unit_shape {
     bool audit;
     int nspelled;         /* baseline pairs compared one by one */
     bool array;           /* the baseline as two arrays instead */
+    bool db_role;         /* SET LOCAL ROLE to the last parameter */
 };
 
 struct context_var {
@@ -144,6 +145,11 @@ build_sql(char *buf, const struct unit_shape *shape)
                param(p1, base + 1), "::text[], ", param(p2, base + 2), "::text[]) AS b(n, v))",
                NULL);
     append(buf, &len, ") END IS NOT NULL AS dirty", NULL);
+    /* After the check, which would take the unit's own role for a foreign
+     * one: the role the caller asked for, checked by the server. */
+    if (shape->db_role)
+        append(buf, &len, ", set_config('role', ",
+               param(p1, base + (shape->array ? 2 : 2 * shape->nspelled) + 1), ", true)", NULL);
 }
 
 /* The statements without a baseline, built once (behind a transaction
@@ -162,7 +168,7 @@ size_t
 mxi_unit_sql(char *buf, size_t size, bool audit, int nbaseline)
 {
     struct unit_shape shape = { audit, nbaseline <= SPELLED_MAX ? nbaseline : 0,
-                                nbaseline > SPELLED_MAX };
+                                nbaseline > SPELLED_MAX, false };
     char tmp[UNIT_SQL_MAX];
     build_sql(tmp, &shape);
     snprintf(buf, size, "%s", tmp);
@@ -176,6 +182,7 @@ struct unit_args {
     const char *params[5];
     int nparams;
     bool audit;
+    const char *db_role;     /* or NULL */
 };
 
 static int
@@ -208,6 +215,7 @@ check_args(const myappctx_uuid *user_id, const myappctx_uuid *tenant_id, const c
     a->params[2] = role;
     a->params[3] = audit_reason;
     a->params[4] = audit_ticket;
+    a->db_role = NULL;
     return MYAPPCTX_OK;
 }
 
@@ -221,8 +229,13 @@ check_ctx(const myappctx_txn_context *ctx, struct unit_args *a, const char *what
         return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
                              "%s: ctx->version %d is not %d (use MYAPPCTX_TXN_CONTEXT_INIT)",
                              what, ctx->version, MYAPPCTX_TXN_CONTEXT_VERSION);
-    return check_args(ctx->user_id, ctx->tenant_id, ctx->role, ctx->audit_reason,
-                      ctx->audit_ticket, "ctx->", a, what, err);
+    int rc = check_args(ctx->user_id, ctx->tenant_id, ctx->role, ctx->audit_reason,
+                        ctx->audit_ticket, "ctx->", a, what, err);
+    if (rc == MYAPPCTX_OK && ctx->db_role != NULL) {
+        rc = mxi_codec_check_label(ctx->db_role, MYAPPCTX_DB_ROLE_MAX, "ctx->db_role", what, err);
+        a->db_role = ctx->db_role;
+    }
+    return rc;
 }
 
 static int
@@ -246,9 +259,9 @@ struct unit {
     size_t ctx_step, prepare_step;   /* SIZE_MAX: none */
     PGresult *ctx_res;
     unsigned variant;                /* bit in conn->prepared */
-    char name[32];                   /* of the prepared statement */
+    char name[48];                   /* of the prepared statement */
     char *sql;                       /* built for a Parse, or NULL */
-    const char *params[5 + 2 * SPELLED_MAX];
+    const char *params[5 + 2 * SPELLED_MAX + 1];
     const char *login_param[1], *app_param[1];
 };
 
@@ -302,10 +315,15 @@ begin_unit(struct unit *u, myappctx_conn *conn, const struct unit_args *a, bool 
         u->params[nparams++] = owner.baseline_names;
         u->params[nparams++] = owner.baseline_values;
     }
-    u->variant = (unsigned)a->audit | (shape.nspelled ? 2u : 0u) | (shape.array ? 4u : 0u);
-    snprintf(u->name, sizeof u->name, "myappctx_unit%s_%d%s", a->audit ? "_audit" : "",
-             shape.nspelled, shape.array ? "_array" : "");
-    bool plain = shape.nspelled == 0 && !shape.array;
+    if (a->db_role != NULL) {
+        shape.db_role = true;
+        u->params[nparams++] = a->db_role;
+    }
+    u->variant = (unsigned)a->audit | (shape.nspelled ? 2u : 0u) | (shape.array ? 4u : 0u) |
+                 (shape.db_role ? 8u : 0u);
+    snprintf(u->name, sizeof u->name, "myappctx_unit%s_%d%s%s", a->audit ? "_audit" : "",
+             shape.nspelled, shape.array ? "_array" : "", shape.db_role ? "_role" : "");
+    bool plain = shape.nspelled == 0 && !shape.array && !shape.db_role;
     bool prepared = (conn->prepared & (1u << u->variant)) != 0;
     const char *sql = NULL;
     if (conn->txn_pooler || !prepared) {
@@ -369,8 +387,9 @@ send_unit(struct unit *u, myappctx_conn *conn, size_t *failed, myappctx_error *i
         conn->prepared |= 1u << u->variant;
     if (upto != SIZE_MAX && upto > u->ctx_step && u->ctx_res != NULL &&
         conn->owner != NULL && conn->owner->unit_done != NULL) {
-        const char *dirty = PQntuples(u->ctx_res) == 1
-            ? PQgetvalue(u->ctx_res, 0, PQnfields(u->ctx_res) - 1) : "t";
+        int col = PQfnumber(u->ctx_res, "dirty");
+        const char *dirty = PQntuples(u->ctx_res) == 1 && col >= 0
+            ? PQgetvalue(u->ctx_res, 0, col) : "t";
         conn->owner->unit_done(conn, dirty[0] == 't');
     }
     return rc;
@@ -422,7 +441,7 @@ static void
 roll_back(myappctx_conn *conn)
 {
     if (PQstatus(conn->pg) == CONNECTION_OK && PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
-        (void)mxi_exec_script_unchecked(conn, "ROLLBACK", NULL);
+        (void)mxi_exec_script_unchecked(conn, NULL, "ROLLBACK", NULL);
 }
 
 /* The unit's event for the connection's tracer (the caller has checked

@@ -34,13 +34,23 @@ count_wait(myappctx_pool *pool, uint64_t waited_ns)
         pool->counters.acquire_wait_max_us = us;
 }
 
-/* Queues the caller until a slot is handed over, the deadline passes or
- * the pool closes.  @deadline is fixed at the first wait of this acquire;
- * *waited grows by the time spent queued. */
+/* Nothing to wait for: no connection is open that could come back, and
+ * the last connect failed in a way retrying cannot cure. */
+static int
+hopeless(const myappctx_pool *pool)
+{
+    return pool->size == 0 && mxi_ledger_blocked_locked(pool);
+}
+
+/* Queues the caller until a slot is handed over, the deadline passes, the
+ * pool closes or waiting becomes hopeless.  @deadline is fixed at the
+ * first wait of this acquire; *waited grows by the time spent queued. */
 static int
 wait_for_slot(myappctx_pool *pool, long timeout_ms, uint64_t *deadline, int at_head,
               struct mxi_slot **out, uint64_t *waited, myappctx_error *err)
 {
+    if (hopeless(pool))
+        return mxi_ledger_cause_error(pool, err, "myappctx_pool_acquire");
     if (pool->cfg.max_waiters > 0 && pool->nwaiting >= pool->cfg.max_waiters) {
         pool->counters.rejected++;
         return mxi_ledger_state_error(pool, err, MYAPPCTX_EFULL, "myappctx_pool_acquire: too many acquirers waiting");
@@ -58,7 +68,7 @@ wait_for_slot(myappctx_pool *pool, long timeout_ms, uint64_t *deadline, int at_h
         mxi_list_waiter_add(pool, &w, at_head);
         mxi_ledger_wake_locked(pool);
         mxi_clock_timespec(*deadline, &ts);
-        while (w.slot == NULL && w.status == 0 && !timed_out)
+        while (w.slot == NULL && w.status == 0 && !timed_out && !hopeless(pool))
             timed_out = pthread_cond_timedwait(&w.cond, &pool->mu, &ts) == ETIMEDOUT;
         pthread_cond_destroy(&w.cond);
         uint64_t ns = mxi_clock_now_ns() - start;
@@ -72,6 +82,11 @@ wait_for_slot(myappctx_pool *pool, long timeout_ms, uint64_t *deadline, int at_h
     }
     if (w.status != 0)     /* close() already took us off the queue */
         return mxi_error_set(err, w.status, NULL, "myappctx_pool_acquire: the pool was closed while waiting");
+    if (hopeless(pool)) {
+        if (queued)
+            mxi_list_waiter_remove(pool, &w);
+        return mxi_ledger_cause_error(pool, err, "myappctx_pool_acquire");
+    }
     char what[96];
     snprintf(what, sizeof what, "myappctx_pool_acquire: timed out after %ld ms", timeout_ms);
     int rc = mxi_ledger_state_error(pool, err, MYAPPCTX_ETIMEOUT, what);

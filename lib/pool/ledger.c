@@ -108,10 +108,32 @@ mxi_ledger_unused_locked(const myappctx_pool *pool)
 int
 mxi_ledger_state_error(myappctx_pool *pool, myappctx_error *err, int code, const char *what)
 {
-    return mxi_error_set(err, code, NULL, "%s (size=%d in_use=%d waiting=%d max=%d)%s%s",
+    const myappctx_error *last = &pool->last_error;
+    int has_last = last->code != MYAPPCTX_OK;
+    return mxi_error_set(err, code, NULL, "%s (size=%d in_use=%d waiting=%d max=%d)%s%s%s%s%s",
                          what, pool->size, pool->in_use, pool->nwaiting, pool->max_size,
-                         pool->last_error[0] ? "; last connection error: " : "",
-                         pool->last_error);
+                         has_last ? "; last connection error: " : "",
+                         has_last ? last->message : "",
+                         has_last && last->sqlstate[0] ? " (SQLSTATE " : "",
+                         has_last ? last->sqlstate : "",
+                         has_last && last->sqlstate[0] ? ")" : "");
+}
+
+int
+mxi_ledger_blocked_locked(const myappctx_pool *pool)
+{
+    return pool->last_error.code != MYAPPCTX_OK && pool->last_incurable;
+}
+
+int
+mxi_ledger_cause_error(myappctx_pool *pool, myappctx_error *err, const char *what)
+{
+    const myappctx_error *last = &pool->last_error;
+    /* The state before the cause, so that the cause's advice stays last. */
+    return mxi_error_wrap(err, last->code, last,
+                          "%s: cannot connect (size=%d in_use=%d waiting=%d max=%d): %s",
+                          what, pool->size, pool->in_use, pool->nwaiting, pool->max_size,
+                          last->message);
 }
 
 void

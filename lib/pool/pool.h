@@ -121,7 +121,10 @@ struct myappctx_pool {
     long backoff_ms;
 
     uint64_t next_connect_ns;           /* no connect attempt before this */
-    char last_error[MYAPPCTX_ERROR_MESSAGE_SIZE];  /* last failed connect, "" if none */
+    /* The last failed connect (code MYAPPCTX_OK if none since the last
+     * success; message without prefix), and whether retrying cannot cure it. */
+    myappctx_error last_error;
+    int last_incurable;
 };
 
 /* Release checks a slot's state without the lock (to keep the fast path at
@@ -225,8 +228,15 @@ void mxi_ledger_wake_locked(myappctx_pool *pool);
 int mxi_ledger_unused_locked(const myappctx_pool *pool);
 /* Frees the pool's memory (lock not held, nothing refers to it). */
 void mxi_ledger_destroy(myappctx_pool *pool);
-/* An error whose message ends with the pool's state: "size=N in_use=N ...". */
+/* An error whose message ends with the pool's state: "size=N in_use=N ..."
+ * and the last connection error, if any. */
 int mxi_ledger_state_error(myappctx_pool *pool, myappctx_error *err, int code, const char *what);
+/* Non-zero when the last connect failed in a way retrying cannot cure
+ * (maintenance.c decides which) and nothing has connected since. */
+int mxi_ledger_blocked_locked(const myappctx_pool *pool);
+/* The last connect's error for @what: its code, SQLSTATE and diagnostics,
+ * "<what>: cannot connect (size=N ...): <cause>". */
+int mxi_ledger_cause_error(myappctx_pool *pool, myappctx_error *err, const char *what);
 
 /* ---- reset.c (lock NOT held; the caller holds the slot) ------------------ */
 /* The hooks every pooled connection carries (struct mxi_conn_owner), bar
@@ -251,7 +261,8 @@ int mxi_reset_default_init(const myappctx_pool *pool);
 void mxi_reset_free(struct mxi_slot *slot);
 
 /* ---- slot.c (lock NOT held) ---------------------------------------------- */
-/* Opens a connection and runs the on_connect step.  On failure fills @err. */
+/* Opens a connection and runs the on_connect step.  On failure fills @err
+ * (not NULL) with the cause, without a function prefix: the pool quotes it. */
 int mxi_slot_open(myappctx_pool *pool, struct mxi_slot **out, myappctx_error *err);
 /* Closes the connection and frees the slot; for a dropped slot, raises
  * on_evict first and then lets the pool go if that was its last reference. */

@@ -63,7 +63,7 @@ drop_notifications(myappctx_conn *conn)
 static int
 reset_within(struct mxi_slot *slot, const char *sql, long timeout_ms, myappctx_error *err)
 {
-    int rc = mxi_deadline_script(slot->conn, sql, timeout_ms, err);
+    int rc = mxi_deadline_script(slot->conn, NULL, sql, timeout_ms, err);
     drop_notifications(slot->conn);
     if (rc == MYAPPCTX_OK) {
         slot->pending_reset = NULL;
@@ -102,9 +102,9 @@ mxi_reset_prepare(myappctx_conn *conn, const char *what, myappctx_error *err)
     myappctx_error inner;
     int rc = reset_now(slot, slot->pending_reset, &inner);
     if (rc != MYAPPCTX_OK) {
-        mxi_error_set(err, rc, inner.sqlstate,
-                      "%s: resetting the pooled connection before use failed: %s",
-                      what, inner.message);
+        mxi_error_wrap(err, rc, &inner,
+                       "%s: resetting the pooled connection before use failed: %s",
+                       what, inner.message);
         slot->reset_failed = true;
         mxi_tracer_reset_failed(slot->pool, slot, rc, &inner, 0);
     }
@@ -140,7 +140,7 @@ mxi_reset_read_baseline(myappctx_pool *pool, struct mxi_slot *slot)
     if (pool->cfg.reset != MYAPPCTX_POOL_RESET_TARGETED || pool->cfg.txn_pooler)
         return;
     PGresult *res;
-    if (mxi_exec_params(slot->conn,
+    if (mxi_exec_params(slot->conn, "private.session_baseline()",
                         "SELECT b.names::text, b.\"values\"::text, u.n, u.v "
                         "FROM private.session_baseline() AS b "
                         "LEFT JOIN LATERAL unnest(b.names, b.\"values\") AS u(n, v) ON true",
@@ -227,7 +227,7 @@ mxi_reset_on_release(myappctx_pool *pool, struct mxi_slot *slot, int in_txn,
          * next statement may run on another server connection; units clear
          * what they find for themselves. */
         if (cfg->txn_pooler) {
-            rc = in_txn ? mxi_exec_script_unchecked(conn, "ROLLBACK", err) : MYAPPCTX_OK;
+            rc = in_txn ? mxi_exec_script_unchecked(conn, NULL, "ROLLBACK", err) : MYAPPCTX_OK;
             drop_notifications(conn);
             return rc;
         }
@@ -241,7 +241,7 @@ mxi_reset_on_release(myappctx_pool *pool, struct mxi_slot *slot, int in_txn,
     }
     slot->pending_reset = NULL;
     if (in_txn)
-        rc = mxi_exec_script_unchecked(conn, "ROLLBACK", err);
+        rc = mxi_exec_script_unchecked(conn, NULL, "ROLLBACK", err);
     if (rc != MYAPPCTX_OK)
         return rc;
     if (cfg->reset == MYAPPCTX_POOL_RESET_DISCARD_ALL)

@@ -8,7 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "pool/pool.h"
+
+/* What the default on_connect step's errors are labelled with (they are
+ * quoted by the pool's wait_ready and acquire, with their own prefix). */
+#define INIT "api.init_connection()"
 
 static int
 run_on_connect(myappctx_pool *pool, myappctx_conn *conn, myappctx_error *err)
@@ -20,10 +25,9 @@ run_on_connect(myappctx_pool *pool, myappctx_conn *conn, myappctx_error *err)
                                  "the on_connect hook refused the connection (returned %d)", r);
     } else if (mxi_reset_default_init(pool)) {
         myappctx_error e;
-        int rc = mxi_exec_params(conn, "SELECT api.init_connection()", 0, NULL, NULL, &e);
+        int rc = mxi_exec_params(conn, INIT, "SELECT api.init_connection()", 0, NULL, NULL, &e);
         if (rc != MYAPPCTX_OK)
-            return mxi_error_set(err, rc, e.sqlstate, "api.init_connection() failed: %s",
-                                 e.message);
+            return mxi_error_wrap(err, rc, &e, INIT " failed: %s", mxi_error_cause(&e, INIT));
     }
     if (PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
         return mxi_error_set(err, MYAPPCTX_EHOOK, NULL,
@@ -81,9 +85,18 @@ open_slot(myappctx_pool *pool, struct mxi_slot **out, myappctx_error *err)
     myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
     myappctx_conn *conn;
     opts.txn_pooler = pool->cfg.txn_pooler;
+    opts.allow_privileged = pool->cfg.allow_privileged;
     int rc = myappctx_conn_open(&conn, pool->cfg.conninfo, &opts, err);
-    if (rc != MYAPPCTX_OK)
+    if (rc != MYAPPCTX_OK)    /* quoted later by wait_ready and acquire: no prefix */
+        return mxi_error_wrap(err, rc, err, "%s", mxi_error_cause(err, "myappctx_conn_open"));
+    /* Before on_connect, whose default step would fail on a missing schema
+     * with a less telling error. */
+    if (pool->cfg.check_schema &&
+        (rc = mxi_schema_version_check(conn, "check_schema", err)) != MYAPPCTX_OK) {
+        mxi_error_wrap(err, rc, err, "%s", mxi_error_cause(err, "check_schema"));
+        myappctx_conn_close(conn);
         return rc;
+    }
     struct mxi_slot *slot = calloc(1, sizeof *slot);
     if (slot == NULL) {
         myappctx_conn_close(conn);
@@ -174,13 +187,13 @@ mxi_slot_ping(myappctx_conn *conn)
     long timeout = pool->cfg.ping_timeout_ms;
     bool touched = conn->touched;
     myappctx_error e;
-    int rc = mxi_conn_check(conn, "myappctx_pool_acquire", &e);
+    int rc = mxi_conn_check(conn, "ping", &e);
     bool reset = rc == MYAPPCTX_OK && slot->pending_reset != NULL &&
                  PQtransactionStatus(conn->pg) == PQTRANS_IDLE;
     if (reset)
         rc = mxi_reset_run_pending(slot, timeout, &e);
     else if (rc == MYAPPCTX_OK)
-        rc = mxi_deadline_script(conn, "", timeout, &e);
+        rc = mxi_deadline_script(conn, "ping", "", timeout, &e);
     conn->touched = touched;
     if (rc == MYAPPCTX_ETIMEOUT) {
         slot->drop_reason = MYAPPCTX_EVICT_PING_TIMEOUT;
@@ -200,7 +213,7 @@ server_validate(myappctx_conn *conn)
     bool touched = conn->touched;
     PGresult *res;
     const char *value;
-    int rc = mxi_exec_one(conn, "SELECT api.validate_connection()", 0, NULL, &res, &value, NULL);
+    int rc = mxi_exec_one(conn, "validation", "SELECT api.validate_connection()", 0, NULL, &res, &value, NULL);
     conn->touched = touched;
     if (rc != MYAPPCTX_OK)
         return rc;

@@ -102,8 +102,9 @@ else
 fi
 
 # 4. Names: a global symbol of lib/<folder>/<file>.o is myappctx_* or
-#    mxi_<file>_*.
-awk '$1 == "D" { n = split($2, p, "/"); stem = p[n];
+#    mxi_<file>_*.  Symbols of the compiler's and the sanitizers' own
+#    (__odr_asan.*, __tsan_*) are not ours.
+awk '$1 == "D" && $3 !~ /^__/ { n = split($2, p, "/"); stem = p[n];
                  if ($3 !~ /^myappctx_/ && index($3, "mxi_" stem "_") != 1)
                      print "#   " $2 ": " $3 }' "$tmp/syms" | sort -u >"$tmp/names"
 if [ -s "$tmp/names" ]; then

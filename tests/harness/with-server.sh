@@ -3,7 +3,11 @@
 # transaction mode in front of it), then stops both -- also when the command
 # fails or the run is interrupted.
 #
-# Usage: with-server.sh [--pgbouncer] [--setup CMD] [--keep-log] -- COMMAND [ARG...]
+# Usage: with-server.sh [--pgbouncer] [--setup CMD] [--server-opt OPT]... [--keep-log] -- COMMAND [ARG...]
+#
+# --server-opt OPT (repeatable) is passed to postgres at start, e.g.
+# --server-opt '-c shared_preload_libraries=myappctx_seal' (extension/test/run.sh);
+# options must not contain white space inside a value.
 #
 # The server: initdb into a short mkdtemp directory (mode 0700), Unix socket
 # there, listen_addresses='', fsync=off.  initdb, postgres and pgbouncer refuse
@@ -20,16 +24,18 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 pgbouncer=0
 setup=
+server_opts=
 while [ $# -gt 0 ]; do
     case $1 in
         --pgbouncer) pgbouncer=1 ;;
         --setup) setup=$2; shift ;;
+        --server-opt) server_opts="${server_opts:+$server_opts }$2"; shift ;;
         --) shift; break ;;
         *) echo "with-server: unknown option $1" >&2; exit 2 ;;
     esac
     shift
 done
-[ $# -gt 0 ] || { echo "usage: with-server.sh [--pgbouncer] [--setup CMD] -- COMMAND..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: with-server.sh [--pgbouncer] [--setup CMD] [--server-opt OPT]... -- COMMAND..." >&2; exit 2; }
 
 pg_find_bindir || exit 99
 if [ "$pgbouncer" = 1 ]; then pg_find_pgbouncer || exit 99; fi
@@ -54,7 +60,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-pg_start_server "$MYAPPCTX_TEST_DIR" data "$(pg_pick_port)"
+pg_start_server "$MYAPPCTX_TEST_DIR" data "$(pg_pick_port)" $server_opts
 export PGHOST="$MYAPPCTX_TEST_DIR" PGPORT="$PG_PORT" PGUSER=postgres PGDATABASE=myappctx_test
 "$MYAPPCTX_PG_BINDIR/createdb" myappctx_test
 

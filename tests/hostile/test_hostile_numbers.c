@@ -21,7 +21,8 @@ static myappctx_stmt STMT = { "SELECT 1", 0, NULL };
 #define POOL_MUTATIONS(M)                                                                  \
     M(version_0, "version", MYAPPCTX_EINVAL, cfg->version = 0)                               \
     M(version_1, "version", MYAPPCTX_EINVAL, cfg->version = 1)                               \
-    M(version_3, "version", MYAPPCTX_EINVAL, cfg->version = 3)                               \
+    M(version_2, "version", MYAPPCTX_EINVAL, cfg->version = 2)                               \
+    M(version_4, "version", MYAPPCTX_EINVAL, cfg->version = 4)                               \
     M(leak_negative, "leak_detection_ms", MYAPPCTX_EINVAL, cfg->leak_detection_ms = LONG_MIN) \
     M(ping_timeout_negative, "ping_timeout_ms", MYAPPCTX_EINVAL, cfg->ping_timeout_ms = -1)  \
     M(min_negative, "min_size", MYAPPCTX_EINVAL, cfg->min_size = -1)                         \
@@ -230,12 +231,14 @@ migration(myappctx_schema_kind kind, size_t index, myappctx_error *err)
       context_version(c, 2, err))                                                              \
     X(ctx_version_min, "myappctx_context_set ctx->version INT_MIN", MYAPPCTX_EINVAL, "version", \
       context_version(c, INT_MIN, err))                                                        \
-    X(run_version, "myappctx_run_in_context ctx->version 2", MYAPPCTX_EINVAL, "version",      \
-      txn_version(c, 2, 0, err))                                                               \
+    X(run_version, "myappctx_run_in_context ctx->version 1", MYAPPCTX_EINVAL, "version",      \
+      txn_version(c, 1, 0, err))                                                               \
     X(bic_version, "myappctx_begin_in_context ctx->version 0", MYAPPCTX_EINVAL, "version",    \
       txn_version(c, 0, 1, err))                                                               \
     X(open_version, "myappctx_conn_open opts->version 1", MYAPPCTX_EINVAL, "version",         \
       conn_version(1, 0, c, err))                                                              \
+    X(open_version_2, "myappctx_conn_open opts->version 2", MYAPPCTX_EINVAL, "version",       \
+      conn_version(2, 0, c, err))                                                              \
     X(wrap_version, "myappctx_conn_wrap opts->version 0", MYAPPCTX_EINVAL, "version",         \
       conn_version(0, 1, c, err))                                                              \
     X(schema_version, "myappctx_schema_install opts->version 2", MYAPPCTX_EINVAL, "version",  \
@@ -327,7 +330,10 @@ START_TEST(number_rows)
     myappctx_txn_context t = MYAPPCTX_TXN_CONTEXT_INIT;
     t.user_id = &U;
     TCTX = t;
+    /* At the limit, and one libpq can parse (pool_new checks that too). */
     CONNINFO_65536 = tu_repeat('x', 65536);
+    static const char at_limit_prefix[] = "user=app_service application_name=";
+    memcpy(CONNINFO_65536, at_limit_prefix, sizeof at_limit_prefix - 1);
     CONNINFO_65537 = tu_repeat('x', 65537);
     CONNINFO_MIB = tu_repeat('x', TU_MIB);
     myappctx_conn *c = tu_connect();     /* schema_install needs it */

@@ -404,7 +404,7 @@ START_TEST(wrapped_connection_keeps_its_notice_processor)
 {
     struct rec *r = rec_new();
     myappctx_tracer t = tracer_for(r);
-    PGconn *pg = PQconnectdb("");
+    PGconn *pg = PQconnectdb(TU_APP_CONNINFO);
     ck_assert_int_eq(PQstatus(pg), CONNECTION_OK);
     int processed = 0;
     PQsetNoticeProcessor(pg, count_notice, &processed);

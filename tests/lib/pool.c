@@ -18,6 +18,7 @@ tu_pool_config(const char *conninfo, int min_size, int max_size)
     cfg.validation = MYAPPCTX_POOL_VALIDATE_NONE;
     cfg.reconnect_min_ms = 5;
     cfg.reconnect_max_ms = 50;
+    cfg.allow_privileged = tu_conninfo_is_superuser(conninfo);
     return cfg;
 }
 
