@@ -181,7 +181,7 @@ set pointsize 1.2
 la = "a  pgbench naive (N+3 RT)"
 lb = "b  pgbench pipelined (1 RT)"
 lc = "c  pool + run\\\\_in\\\\_context (1 RT)"
-ld = "d  pool: begin, N exec, commit (N+3 RT + reset)"
+ld = "d  pool: begin + context, N exec, commit (N+2 RT)"
 
 set output "tps-vs-clients.png"
 set title "Units of work per second against clients (1 statement per unit)\\n{/*0.8 $about}"
