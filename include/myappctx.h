@@ -31,5 +31,6 @@
 #include <myappctx/security.h>
 #include <myappctx/pool.h>
 #include <myappctx/pipeline.h>
+#include <myappctx/seal.h>
 
 #endif /* MYAPPCTX_H */

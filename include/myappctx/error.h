@@ -75,7 +75,8 @@ enum myappctx_status {
     MYAPPCTX_EFULL            = -23, /**< the pool's waiter queue is full */
     MYAPPCTX_EMALFORMED       = -24, /**< a stored value cannot be read as the requested type */
     MYAPPCTX_ENOTFOUND        = -25, /**< the requested item does not exist */
-    MYAPPCTX_EHOOK            = -26  /**< a user hook refused the connection */
+    MYAPPCTX_EHOOK            = -26, /**< a user hook refused the connection */
+    MYAPPCTX_ESEAL            = -27  /**< MX001..MX007: sealed mode refused (myappctx/seal.h) */
 };
 
 /** Size of myappctx_error.message, including the terminating NUL. */
@@ -93,8 +94,9 @@ typedef struct myappctx_error {
 MYAPPCTX_API const char *myappctx_strerror(int code);
 
 /** The status code a SQLSTATE maps to: P0050..P0058, 25P02 and 57014 have
- *  their own codes, class 08 and 57P01..57P03 are MYAPPCTX_ECONNECT, any
- *  other is MYAPPCTX_ESERVER.  MYAPPCTX_EINVAL when @p sqlstate is NULL or
+ *  their own codes, class 08 and 57P01..57P03 are MYAPPCTX_ECONNECT, class
+ *  MX (the myappctx_seal extension) is MYAPPCTX_ESEAL, any other is
+ *  MYAPPCTX_ESERVER.  MYAPPCTX_EINVAL when @p sqlstate is NULL or
  *  not 5 characters long. */
 MYAPPCTX_API int myappctx_status_from_sqlstate(const char *sqlstate);
 
