@@ -27,13 +27,22 @@ typedef struct myappctx_conn_options {
      *  MYAPPCTX_ESESSIONSTATE, because the pooler would hand the session
      *  state to another client. */
     int txn_pooler;
+    /** Sealed mode (myappctx/seal.h): the bytes of the server's
+     *  myappctx_seal key file (not its hex text; see
+     *  myappctx_seal_key_from_hex()), copied by the call; NULL (default):
+     *  not sealed.  Opening then costs one more round trip, which opens the
+     *  connection's stream and checks the server's key fingerprint. */
+    const unsigned char *seal_key;
+    /** Length of seal_key: MYAPPCTX_SEAL_KEY_MIN..MYAPPCTX_SEAL_KEY_MAX bytes. */
+    size_t seal_key_len;
 } myappctx_conn_options;
 
 /** The version of myappctx_conn_options this header describes (2: the
- *  check_schema field left; call myappctx_schema_check()). */
-#define MYAPPCTX_CONN_OPTIONS_VERSION 2
+ *  check_schema field left; call myappctx_schema_check(); 3: seal_key and
+ *  seal_key_len). */
+#define MYAPPCTX_CONN_OPTIONS_VERSION 3
 /** Initialiser of myappctx_conn_options with every default. */
-#define MYAPPCTX_CONN_OPTIONS_INIT { MYAPPCTX_CONN_OPTIONS_VERSION, 0 }
+#define MYAPPCTX_CONN_OPTIONS_INIT { MYAPPCTX_CONN_OPTIONS_VERSION, 0, NULL, 0 }
 
 /**
  * Opens a connection.  Server notices on it are discarded (the library
@@ -44,7 +53,11 @@ typedef struct myappctx_conn_options {
  * @param err        error details, or NULL
  * @return MYAPPCTX_OK; MYAPPCTX_ECONNECT (the server cannot be reached or
  *         refused the connection).  The schema is not checked here: see
- *         myappctx_schema_check().
+ *         myappctx_schema_check().  With opts->seal_key also
+ *         MYAPPCTX_ESCHEMA (the extension myappctx_seal is not created in
+ *         the database, not preloaded, or holds another key) and
+ *         MYAPPCTX_ESEAL (the server refused the stream: SQLSTATE MX001..MX007,
+ *         see myappctx/seal.h).
  */
 MYAPPCTX_API int myappctx_conn_open(myappctx_conn **out, const char *conninfo,
                                     const myappctx_conn_options *opts,
@@ -58,7 +71,8 @@ MYAPPCTX_API int myappctx_conn_open(myappctx_conn **out, const char *conninfo,
  * @param pg        a connected PGconn
  * @param opts      options, or NULL for the defaults
  * @param err       error details, or NULL
- * @return MYAPPCTX_OK; MYAPPCTX_EINVAL also when @p pg is not connected.
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL also when @p pg is not connected;
+ *         with opts->seal_key the codes of myappctx_conn_open().
  */
 MYAPPCTX_API int myappctx_conn_wrap(myappctx_conn **out, PGconn *pg,
                                     const myappctx_conn_options *opts,
