@@ -175,16 +175,27 @@ typedef struct myappctx_pool_config {
      *  discards it. */
     myappctx_pool_hook on_release;
     void *on_release_userdata;   /**< passed to on_release */
+    /** Sealed mode (myappctx/seal.h): every connection is opened with this
+     *  key (myappctx_conn_options.seal_key), its stream opened in the
+     *  round trip of the default on_connect step (before a user's
+     *  on_connect, in one of its own); the reset uses the sealed
+     *  counterparts, and a borrower's session-level context, which the
+     *  server then reports, is reset at release.  Copied; wiped when the
+     *  pool is freed.  NULL (default): not sealed. */
+    const unsigned char *seal_key;
+    /** Length of seal_key: MYAPPCTX_SEAL_KEY_MIN..MYAPPCTX_SEAL_KEY_MAX bytes. */
+    size_t seal_key_len;
 } myappctx_pool_config;
 
-/** The version of myappctx_pool_config this header describes. */
-#define MYAPPCTX_POOL_CONFIG_VERSION 1
+/** The version of myappctx_pool_config this header describes (2: seal_key
+ *  and seal_key_len). */
+#define MYAPPCTX_POOL_CONFIG_VERSION 2
 /** Initialiser of myappctx_pool_config with every default. */
 #define MYAPPCTX_POOL_CONFIG_INIT                                              \
     { MYAPPCTX_POOL_CONFIG_VERSION, "", 1, 10, 30000L, 0, 3600000L, 0.1,       \
       600000L, 30000L, MYAPPCTX_POOL_VALIDATE_PING, 1000L,                     \
       MYAPPCTX_POOL_RESET_TARGETED, 0, 1, 100L, 10000L,                        \
-      NULL, NULL, NULL, NULL, NULL, NULL }
+      NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
 
 /** A snapshot of the pool; initialise with MYAPPCTX_POOL_STATS_INIT.
  *  Counters only grow; they count since myappctx_pool_new(). */

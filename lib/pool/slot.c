@@ -8,16 +8,59 @@
 #include <string.h>
 
 #include "pool/pool.h"
+#include "pipeline/pipeline.h"
+
+/* Sealed with the default on_connect step: myappctx_seal.init_connection()
+ * and the stream (open_stream() and status()) in one pipeline, the round
+ * trip the unsealed step pays for api.init_connection(). */
+static int
+open_sealed_with_init(myappctx_conn *conn, myappctx_error *err)
+{
+    struct mxi_seal_open o;
+    int rc = mxi_seal_open_params(conn, &o, "opening a pooled connection", err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
+    PGresult *res = NULL;
+    const struct mxi_pipeline_step steps[] = {
+        { .op = MXI_PIPELINE_EXEC, .sql = "SELECT myappctx_seal.init_connection()",
+          .label = "myappctx_seal.init_connection()", .index = -1 },
+        { .op = MXI_PIPELINE_EXEC, .sql = MXI_SEAL_OPEN_SQL, .nparams = 2, .params = o.params,
+          .label = "opening the stream", .index = -1, .out = &res },
+        { .op = MXI_PIPELINE_SYNC, .label = "opening the stream", .index = -1 },
+    };
+    size_t failed;
+    myappctx_error inner;
+    rc = mxi_pipeline_run(conn, steps, sizeof steps / sizeof steps[0], &failed, &inner,
+                          "opening a pooled connection", NULL);
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_seal_open_done(conn, res, "opening a pooled connection", err);
+    else if (failed == 0)
+        rc = mxi_error_set(err, rc, inner.sqlstate, "myappctx_seal.init_connection() failed: %s",
+                           inner.message);
+    else
+        rc = mxi_seal_open_failed(conn, &inner, "opening a pooled connection", err);
+    PQclear(res);
+    return rc;
+}
 
 static int
 run_on_connect(myappctx_pool *pool, myappctx_conn *conn, myappctx_error *err)
 {
+    /* Sealed: the stream with the default step, or on its own before a
+     * user's on_connect (which may make sealed calls). */
+    if (conn->seal != NULL) {
+        int rc = mxi_reset_default_init(pool)
+                     ? open_sealed_with_init(conn, err)
+                     : mxi_seal_open(conn, "opening a pooled connection", err);
+        if (rc != MYAPPCTX_OK)
+            return rc;
+    }
     if (pool->cfg.on_connect != NULL) {
         int r = pool->cfg.on_connect(conn, pool->cfg.on_connect_userdata);
         if (r != 0)
             return mxi_error_set(err, MYAPPCTX_EHOOK, NULL,
                                  "the on_connect hook refused the connection (returned %d)", r);
-    } else if (mxi_reset_default_init(pool)) {
+    } else if (conn->seal == NULL && mxi_reset_default_init(pool)) {
         myappctx_error e;
         int rc = mxi_exec_params(conn, "SELECT api.init_connection()", 0, NULL, NULL, &e);
         if (rc != MYAPPCTX_OK)
@@ -59,6 +102,11 @@ mxi_slot_open(myappctx_pool *pool, struct mxi_slot **out, myappctx_error *err)
     myappctx_conn *conn;
     opts.txn_pooler = pool->cfg.txn_pooler;
     int rc = myappctx_conn_open(&conn, pool->cfg.conninfo, &opts, err);
+    /* Sealed: the stream is opened with the on_connect step. */
+    if (rc == MYAPPCTX_OK && pool->cfg.seal_key != NULL &&
+        (rc = mxi_seal_attach(conn, pool->cfg.seal_key, pool->cfg.seal_key_len,
+                              "opening a pooled connection", err)) != MYAPPCTX_OK)
+        myappctx_conn_close(conn);
     if (rc != MYAPPCTX_OK)
         return rc;
     struct mxi_slot *slot = calloc(1, sizeof *slot);
@@ -183,6 +231,12 @@ unusable(const struct mxi_slot *slot, enum mxi_slot_drop *why)
         return 1;
     }
     if (slot->reset_failed) {      /* it cannot be made safe for the next one */
+        *why = MXI_SLOT_DROP_DISCARDED;
+        return 1;
+    }
+    /* Sealed, and the server saw a replay on its stream (MX002): someone
+     * else used one of its MACs; no borrower gets it again. */
+    if (slot->conn->seal != NULL && slot->conn->seal->burned) {
         *why = MXI_SLOT_DROP_DISCARDED;
         return 1;
     }

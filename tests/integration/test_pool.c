@@ -40,7 +40,7 @@ START_TEST(config_is_validated_field_by_field)
     ck_assert_int_eq(myappctx_pool_new(NULL, &base, &err), MYAPPCTX_EINVAL);
     ck_assert_msg(strstr(err.message, "out") != NULL, "%s", err.message);
     expect_bad_config(NULL, "cfg");
-    c = base; c.version = 2;                       expect_bad_config(&c, "version");
+    c = base; c.version = MYAPPCTX_POOL_CONFIG_VERSION + 1; expect_bad_config(&c, "version");
     c = base; c.conninfo = NULL;                   expect_bad_config(&c, "conninfo");
     c = base; c.min_size = -1;                     expect_bad_config(&c, "min_size");
     c = base; c.max_size = 0;                      expect_bad_config(&c, "max_size");
