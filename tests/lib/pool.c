@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "testutil.h"
 
@@ -18,6 +19,9 @@ tu_pool_config(const char *conninfo, int min_size, int max_size)
     cfg.validation = MYAPPCTX_POOL_VALIDATE_NONE;
     cfg.reconnect_min_ms = 5;
     cfg.reconnect_max_ms = 50;
+    /* Sealed mode (tu_sealed()): pools of app_service carry the key. */
+    if (tu_sealed() && conninfo != NULL && strstr(conninfo, "user=app_service") != NULL)
+        cfg.seal_key = tu_seal_key(&cfg.seal_key_len);
     return cfg;
 }
 
