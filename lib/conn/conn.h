@@ -86,8 +86,7 @@ int mxi_conn_require_session_state(myappctx_conn *conn, const char *what,
  * pool's on_connect pipeline (mxi_seal_open_params() + mxi_seal_open_done()). */
 
 struct mxi_seal {
-    unsigned char key[MYAPPCTX_SEAL_KEY_MAX];
-    size_t key_len;
+    struct mxi_hmac_key *key;  /* keyed once (lib/core/hmac.c) */
     char key_id[MXI_HMAC_KEY_ID_SIZE];
     bool bind;                 /* stream bound to the backend: not behind a txn pooler */
     bool open;                 /* the server issued the stream below */

@@ -12,8 +12,8 @@
  * statements that carry the MACs are built where the calls are (units in
  * lib/pipeline/unit.c, session calls in lib/context/sealed.c).
  *
- * The key is copied into the handle and wiped with OPENSSL_cleanse when the
- * connection is closed (mxi_seal_free()). */
+ * The key goes into OpenSSL's keyed MAC context of the handle (lib/core/
+ * hmac.c), which wipes it when the connection is closed (mxi_seal_free()). */
 #include "config.h"
 
 #include <inttypes.h>
@@ -42,10 +42,9 @@ mxi_seal_attach(myappctx_conn *conn, const unsigned char *key, size_t len, const
     struct mxi_seal *seal = calloc(1, sizeof *seal);
     if (seal == NULL)
         return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "%s: out of memory", what);
-    memcpy(seal->key, key, len);
-    seal->key_len = len;
     seal->bind = !conn->txn_pooler;
-    if (!mxi_hmac_key_id(seal->key, seal->key_len, seal->key_id)) {
+    if ((seal->key = mxi_hmac_key_new(key, len)) == NULL ||
+        !mxi_hmac_key_id(seal->key, seal->key_id)) {
         mxi_seal_free(seal);
         return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "%s: HMAC-SHA256 failed", what);
     }
@@ -59,6 +58,7 @@ mxi_seal_free(struct mxi_seal *seal)
 {
     if (seal == NULL)
         return;
+    mxi_hmac_key_free(seal->key);
     mxi_hmac_wipe(seal, sizeof *seal);
     free(seal);
 }
@@ -69,7 +69,7 @@ mxi_seal_open_params(myappctx_conn *conn, struct mxi_seal_open *o, const char *w
 {
     struct mxi_seal *seal = conn->seal;
     unsigned char mac[MXI_HMAC_LEN];
-    if (!mxi_hmac_open(seal->key, seal->key_len, seal->bind, mac))
+    if (!mxi_hmac_open(seal->key, seal->bind, mac))
         return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "%s: HMAC-SHA256 failed", what);
     mxi_hmac_bytea(o->mac, mac, sizeof mac);
     mxi_hmac_wipe(mac, sizeof mac);
@@ -210,7 +210,7 @@ mxi_seal_sign(myappctx_conn *conn, bool local, const char *const fields[MXI_HMAC
     /* Spent now, sent or not: a counter is never signed twice. */
     int64_t counter = ++seal->counter;
     unsigned char mac[MXI_HMAC_LEN];
-    if (!mxi_hmac_context(seal->key, seal->key_len, seal->stream, counter, local, fields, mac))
+    if (!mxi_hmac_context(seal->key, seal->stream, counter, local, fields, mac))
         return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "%s: HMAC-SHA256 failed", what);
     snprintf(out->counter, sizeof out->counter, "%" PRId64, counter);
     mxi_hmac_bytea(out->mac, mac, sizeof mac);

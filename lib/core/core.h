@@ -81,22 +81,27 @@ bool mxi_parse_decimal(const char *text, double *out);
 /* "\\x" + 2 hex digits per byte + NUL: the text form of a bytea parameter. */
 #define MXI_HMAC_BYTEA_SIZE(n) (2 + 2 * (n) + 1)
 
+/* A key ready to MAC with (OpenSSL holds the bytes and wipes them when it
+ * is freed); NULL when memory or libcrypto fails.  One thread at a time. */
+struct mxi_hmac_key;
+struct mxi_hmac_key *mxi_hmac_key_new(const unsigned char *key, size_t key_len);
+void mxi_hmac_key_free(struct mxi_hmac_key *k);
+
 /* context_mac: HMAC(K, F("myappctx_seal/v1/context") || F(stream) ||
  * F(be64(counter)) || F("local" | "session") || F(field) for each of the
  * seven NUL-terminated text fields ('' for an absent one).  False when
  * memory or libcrypto fails. */
-bool mxi_hmac_context(const unsigned char *key, size_t key_len,
-                      const unsigned char stream[MXI_HMAC_STREAM_LEN], int64_t counter,
-                      bool local, const char *const fields[MXI_HMAC_CONTEXT_FIELDS],
+bool mxi_hmac_context(struct mxi_hmac_key *k, const unsigned char stream[MXI_HMAC_STREAM_LEN],
+                      int64_t counter, bool local,
+                      const char *const fields[MXI_HMAC_CONTEXT_FIELDS],
                       unsigned char out[MXI_HMAC_LEN]);
 
 /* open_mac: HMAC(K, F("myappctx_seal/v1/open") || F("backend" | "any")). */
-bool mxi_hmac_open(const unsigned char *key, size_t key_len, bool bind_backend,
-                   unsigned char out[MXI_HMAC_LEN]);
+bool mxi_hmac_open(struct mxi_hmac_key *k, bool bind_backend, unsigned char out[MXI_HMAC_LEN]);
 
 /* The key's fingerprint as status() reports it: the first 8 bytes of
  * HMAC(K, F("myappctx_seal/v1/key_id")) in lower-case hex. */
-bool mxi_hmac_key_id(const unsigned char *key, size_t key_len, char out[MXI_HMAC_KEY_ID_SIZE]);
+bool mxi_hmac_key_id(struct mxi_hmac_key *k, char out[MXI_HMAC_KEY_ID_SIZE]);
 
 /* @n bytes as lower-case hex (2n digits and a NUL). */
 void mxi_hmac_hex(char *out, const unsigned char *bytes, size_t n);

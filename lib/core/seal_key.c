@@ -63,7 +63,10 @@ myappctx_seal_key_id(char out[MYAPPCTX_SEAL_KEY_ID_SIZE], const unsigned char *k
         return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
                              "%s: argument 'key_len' is %zu, not %d..%d", __func__, key_len,
                              MYAPPCTX_SEAL_KEY_MIN, MYAPPCTX_SEAL_KEY_MAX);
-    if (!mxi_hmac_key_id(key, key_len, out))
+    struct mxi_hmac_key *k = mxi_hmac_key_new(key, key_len);
+    bool ok = k != NULL && mxi_hmac_key_id(k, out);
+    mxi_hmac_key_free(k);
+    if (!ok)
         return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "%s: HMAC-SHA256 failed", __func__);
     return MYAPPCTX_OK;
 }

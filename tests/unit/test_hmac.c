@@ -47,6 +47,8 @@ START_TEST(readme_test_vector)
     free(hex);
     ck_assert_uint_eq(key_len, 32);
 
+    struct mxi_hmac_key *k = mxi_hmac_key_new(key, key_len);
+    ck_assert_ptr_nonnull(k);
     char id[MYAPPCTX_SEAL_KEY_ID_SIZE], *want = vector("key_id");
     tu_assert_ok(myappctx_seal_key_id(id, key, key_len, &err), err);
     ck_assert_str_eq(id, want);
@@ -54,7 +56,7 @@ START_TEST(readme_test_vector)
 
     char got[2 * MXI_HMAC_LEN + 1];
     for (int bind = 0; bind <= 1; bind++) {
-        ck_assert(mxi_hmac_open(key, key_len, bind, mac));
+        ck_assert(mxi_hmac_open(k, bind, mac));
         mxi_hmac_hex(got, mac, sizeof mac);
         want = vector(bind ? "open.backend" : "open.any");
         ck_assert_str_eq(got, want);
@@ -76,7 +78,7 @@ START_TEST(readme_test_vector)
     for (int i = 0; i < MXI_HMAC_CONTEXT_FIELDS; i++)
         fields[i] = vector(names[i]);
     char *counter = vector("context.counter"), *scope = vector("context.scope");
-    ck_assert(mxi_hmac_context(key, key_len, stream, atoll(counter), strcmp(scope, "local") == 0,
+    ck_assert(mxi_hmac_context(k, stream, atoll(counter), strcmp(scope, "local") == 0,
                                (const char *const *)fields, mac));
     mxi_hmac_hex(got, mac, sizeof mac);
     want = vector("context.mac");
@@ -93,9 +95,14 @@ START_TEST(readme_test_vector)
     shifted[2] = role;
     shifted[3] = session;
     unsigned char other[MXI_HMAC_LEN];
-    ck_assert(mxi_hmac_context(key, key_len, stream, atoll(counter), true,
+    ck_assert(mxi_hmac_context(k, stream, atoll(counter), true,
                                (const char *const *)shifted, other));
     ck_assert(memcmp(mac, other, sizeof mac) != 0);
+    /* The keyed context is reused message after message: same MAC again. */
+    ck_assert(mxi_hmac_context(k, stream, atoll(counter), true, (const char *const *)fields,
+                               other));
+    ck_assert(memcmp(mac, other, sizeof mac) == 0);
+    mxi_hmac_key_free(k);
     for (int i = 0; i < MXI_HMAC_CONTEXT_FIELDS; i++)
         free(fields[i]);
     free(counter);
@@ -107,15 +114,18 @@ END_TEST
 START_TEST(large_fields)
 {
     unsigned char key[32] = { 1 }, a[MXI_HMAC_LEN], b[MXI_HMAC_LEN], stream[16] = { 2 };
+    struct mxi_hmac_key *k = mxi_hmac_key_new(key, sizeof key);
+    ck_assert_ptr_nonnull(k);
     char *big = tu_repeat('m', 65536);
     const char *f[MXI_HMAC_CONTEXT_FIELDS] = { "u", "", "", "", big, "", "" };
-    ck_assert(mxi_hmac_context(key, sizeof key, stream, 7, true, f, a));
-    ck_assert(mxi_hmac_context(key, sizeof key, stream, 7, true, f, b));
+    ck_assert(mxi_hmac_context(k, stream, 7, true, f, a));
+    ck_assert(mxi_hmac_context(k, stream, 7, true, f, b));
     ck_assert(memcmp(a, b, sizeof a) == 0);
     big[65535] = 'n';
-    ck_assert(mxi_hmac_context(key, sizeof key, stream, 7, true, f, b));
+    ck_assert(mxi_hmac_context(k, stream, 7, true, f, b));
     ck_assert(memcmp(a, b, sizeof a) != 0);
     free(big);
+    mxi_hmac_key_free(k);
 }
 END_TEST
 
