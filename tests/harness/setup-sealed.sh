@@ -7,9 +7,10 @@
 # -c (a command-line value outranks the files, so a reload would never
 # re-read it), and a reload; waits until the server has the key.  The test
 # programs read the same file (TU_SEALED=1, tests/lib/conn.c).
+# MYAPPCTX_SEAL_SETUP replaces setup-db.sh (make bench: the tool alone).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-sh "$here/setup-db.sh"
+sh -c "${MYAPPCTX_SEAL_SETUP:-sh '$here/setup-db.sh'}"
 key=$MYAPPCTX_TEST_DIR/seal.key
 if command -v openssl >/dev/null 2>&1; then
     hex=$(openssl rand -hex 32)
