@@ -753,6 +753,45 @@ START_TEST(refused_connects_say_why)
 }
 END_TEST
 
+/* The tool says how the server runs the extension: the shared mode, and
+ * the fingerprint of the key this client holds (MYAPPCTX_TOOL, set by make
+ * check, is the built tools/myappctx). */
+START_TEST(schema_status_reports_the_seal)
+{
+    const char *tool = getenv("MYAPPCTX_TOOL");
+    ck_assert_msg(tool != NULL, "MYAPPCTX_TOOL is set by make check");
+    char cmd[4200], out[8192] = "";
+    snprintf(cmd, sizeof cmd, "'%s' schema status --json", tool);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    ck_assert_int_eq(pclose(p), 0);
+    json_error_t jerr;
+    json_t *doc = json_loads(out, 0, &jerr);
+    ck_assert_msg(doc != NULL, "not JSON: %s", out);
+    json_t *seal = json_object_get(doc, "sealed_mode");
+    char id[MYAPPCTX_SEAL_KEY_ID_SIZE];
+    myappctx_error err;
+    tu_assert_ok(myappctx_seal_key_id(id, key, key_len, &err), err);
+    ck_assert(json_is_true(json_object_get(seal, "available")));
+    ck_assert_str_eq(json_string_value(json_object_get(seal, "installed")), "1.0");
+    ck_assert_str_eq(json_string_value(json_object_get(seal, "mode")), "shared");
+    ck_assert(json_is_true(json_object_get(seal, "key_loaded")));
+    ck_assert_str_eq(json_string_value(json_object_get(seal, "key_id")), id);
+    json_decref(doc);
+
+    snprintf(cmd, sizeof cmd, "'%s' schema status", tool);
+    p = popen(cmd, "r");
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    ck_assert_int_eq(pclose(p), 0);
+    ck_assert_msg(strstr(out, "sealed mode: extension myappctx_seal 1.0 installed, loaded: "
+                              "shared_preload_libraries, key loaded") != NULL, "%s", out);
+    printf("# %s", strstr(out, "sealed mode:"));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -773,6 +812,7 @@ main(void)
     tcase_add_test(tc, a_lost_stream_is_reopened);
     tcase_add_test(tc, session_and_transaction_calls);
     tcase_add_test(tc, refused_connects_say_why);
+    tcase_add_test(tc, schema_status_reports_the_seal);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
