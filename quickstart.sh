@@ -28,8 +28,11 @@ build=${MYAPPCTX_BUILD_DIR:-$top/build}
 say() { echo "quickstart: $*"; }
 die() { echo "quickstart: error: $*" >&2; exit 1; }
 
-# Packages the build, the examples and the tests need (Debian names).
-base_packages="build-essential autoconf automake libtool pkg-config libpq-dev libjansson-dev libssl-dev check postgresql postgresql-client pgbouncer util-linux openssl"
+# Packages the build, the examples and the tests need (Debian names):
+# prometheus for promtool (make check lints the pool's metrics with it),
+# curl for make demo (it scrapes the metrics example), libssl-dev for
+# libcrypto (sealed mode), openssl for the sealed-mode suites' key.
+base_packages="build-essential autoconf automake libtool pkg-config libpq-dev libjansson-dev libssl-dev check postgresql postgresql-client pgbouncer util-linux prometheus curl openssl"
 
 missing_packages() {
     for p in "$@"; do
@@ -74,7 +77,8 @@ install_dependencies() {
         say "not a Debian-like system: skipping package installation; you need a C compiler,"
         say "autoconf, automake, libtool, pkg-config, libpq, jansson, check, OpenSSL's libcrypto,"
         say "PostgreSQL 15+ server binaries and development files (PGXS) with pgTAP and"
-        say "plpgsql_check, and pgbouncer (make failover: pg_auto_failover for the same server)"
+        say "plpgsql_check, pgbouncer, promtool (Prometheus) and curl (make failover:"
+        say "pg_auto_failover for the same server)"
         return 0
     fi
     # shellcheck disable=SC2086

@@ -20,6 +20,7 @@
 #include <myappctx/error.h>
 #include <myappctx/uuid.h>
 #include <myappctx/conn.h>
+#include <myappctx/tracer.h>
 #include <myappctx/exec.h>
 #include <myappctx/schema.h>
 #include <myappctx/context.h>

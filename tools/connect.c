@@ -91,8 +91,14 @@ cli_connect_open(struct cli_session *out, const struct cli_conn_options *o)
     }
     PQsetNoticeReceiver(pg, show_warnings, NULL);
 
+    /* The tool administers: the installer needs a superuser (or the
+     * schema's owner), doctor and status read the catalogs as one.  It
+     * opts in to privileged sessions knowingly; it never runs the
+     * application's queries, for which row-level security would not apply. */
+    myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
+    opts.allow_privileged = 1;
     myappctx_error err;
-    if (myappctx_conn_wrap(&out->conn, pg, NULL, &err) != MYAPPCTX_OK) {
+    if (myappctx_conn_wrap(&out->conn, pg, &opts, &err) != MYAPPCTX_OK) {
         PQfinish(pg);
         return cli_connect_fail("cannot connect", &err);
     }

@@ -27,6 +27,14 @@ typedef struct myappctx_conn_options {
      *  MYAPPCTX_ESESSIONSTATE, because the pooler would hand the session
      *  state to another client. */
     int txn_pooler;
+    /** DANGEROUS.  Non-zero: accept a session user that is a superuser or
+     *  has the BYPASSRLS attribute.  Row-level security does not apply to
+     *  such a user, so every RLS policy reading the context is bypassed:
+     *  every tenant's rows are visible and writable whatever the context
+     *  says.  Only for administration (installing the schema, audits),
+     *  never for application traffic.  Default 0: such a session is
+     *  refused with MYAPPCTX_EPRIVILEGED. */
+    int allow_privileged;
     /** Sealed mode (myappctx/seal.h): the bytes of the server's
      *  myappctx_seal key file (not its hex text; see
      *  myappctx_seal_key_from_hex()), copied by the call; NULL (default):
@@ -38,26 +46,43 @@ typedef struct myappctx_conn_options {
 } myappctx_conn_options;
 
 /** The version of myappctx_conn_options this header describes (2: the
- *  check_schema field left; call myappctx_schema_check(); 3: seal_key and
- *  seal_key_len). */
-#define MYAPPCTX_CONN_OPTIONS_VERSION 3
+ *  check_schema field left, call myappctx_schema_check(); 3:
+ *  allow_privileged; 4: seal_key and seal_key_len). */
+#define MYAPPCTX_CONN_OPTIONS_VERSION 4
 /** Initialiser of myappctx_conn_options with every default. */
-#define MYAPPCTX_CONN_OPTIONS_INIT { MYAPPCTX_CONN_OPTIONS_VERSION, 0, NULL, 0 }
+#define MYAPPCTX_CONN_OPTIONS_INIT { MYAPPCTX_CONN_OPTIONS_VERSION, 0, 0, NULL, 0 }
+
+/* Privileged sessions.  myappctx_conn_open() and myappctx_conn_wrap() refuse
+ * a session whose user row-level security does not apply to -- a
+ * superuser, or a role with BYPASSRLS -- unless allow_privileged is set.
+ * Superuser status is what the server reported at connect (the
+ * is_superuser parameter, no round trip); BYPASSRLS takes one query,
+ * once per connection, at open or wrap (none with allow_privileged).  On a
+ * wrapped connection the check applies to its session_authorization at
+ * the time of the wrap.  Behind a transaction pooler it is the server
+ * login of the pooler's connection that is checked, as the server reports
+ * it.  Table owners bypass the RLS of their tables too unless the table
+ * has FORCE ROW LEVEL SECURITY; the library cannot see that from the
+ * session and does not check it (README.md, "Threat model"). */
 
 /**
  * Opens a connection.  Server notices on it are discarded (the library
- * never prints).
+ * never prints) unless a tracer takes them (myappctx_conn_set_tracer(),
+ * myappctx/tracer.h).
  * @param[out] out   receives the connection; free it with myappctx_conn_close()
  * @param conninfo   libpq connection string or URI ("" uses the PG* environment)
  * @param opts       options, or NULL for the defaults
  * @param err        error details, or NULL
  * @return MYAPPCTX_OK; MYAPPCTX_ECONNECT (the server cannot be reached or
- *         refused the connection).  The schema is not checked here: see
- *         myappctx_schema_check().  With opts->seal_key also
- *         MYAPPCTX_ESCHEMA (the extension myappctx_seal is not created in
- *         the database, not preloaded, or holds another key) and
- *         MYAPPCTX_ESEAL (the server refused the stream: SQLSTATE MX001..MX007,
- *         see myappctx/seal.h).
+ *         refused the connection; err->sqlstate as in myappctx/error.h,
+ *         @ref myappctx_failed_connects "Failed connects"); MYAPPCTX_EPRIVILEGED (the
+ *         session user is a superuser or has BYPASSRLS, and
+ *         @p opts->allow_privileged is not set: see above).  The schema is
+ *         not checked here: see myappctx_schema_check().  With
+ *         opts->seal_key also MYAPPCTX_ESCHEMA (the extension myappctx_seal
+ *         is not created in the database, not preloaded, or holds another
+ *         key) and MYAPPCTX_ESEAL (the server refused the stream: SQLSTATE
+ *         MX001..MX007, see myappctx/seal.h).
  */
 MYAPPCTX_API int myappctx_conn_open(myappctx_conn **out, const char *conninfo,
                                     const myappctx_conn_options *opts,
@@ -72,7 +97,11 @@ MYAPPCTX_API int myappctx_conn_open(myappctx_conn **out, const char *conninfo,
  * @param opts      options, or NULL for the defaults
  * @param err       error details, or NULL
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL also when @p pg is not connected;
- *         with opts->seal_key the codes of myappctx_conn_open().
+ *         MYAPPCTX_EPRIVILEGED as for myappctx_conn_open(); the error of
+ *         the query that reads the session user's BYPASSRLS attribute (for
+ *         instance MYAPPCTX_ETXNFAILED when @p pg is inside an aborted
+ *         transaction, or MYAPPCTX_EBUSY in pipeline mode); with
+ *         opts->seal_key the codes of myappctx_conn_open().
  */
 MYAPPCTX_API int myappctx_conn_wrap(myappctx_conn **out, PGconn *pg,
                                     const myappctx_conn_options *opts,

@@ -47,12 +47,21 @@ typedef struct myappctx_txn_context {
      *  transaction's audit context (as myappctx_audit_set()) */
     const char *audit_reason;
     const char *audit_ticket;      /**< optional, ≤ MYAPPCTX_AUDIT_TEXT_MAX bytes */
+    /** optional database role for the unit, 1..MYAPPCTX_DB_ROLE_MAX bytes:
+     *  `SET LOCAL ROLE` to it (the login role must be a member of it, or
+     *  the unit fails with 42501), as PostgREST does; NULL: the login role.
+     *  Distinct from @c role, an application label the schema's readers
+     *  report. */
+    const char *db_role;
 } myappctx_txn_context;
 
-/** The version of myappctx_txn_context this header describes. */
-#define MYAPPCTX_TXN_CONTEXT_VERSION 1
+/** Longest database role name (NAMEDATALEN - 1). */
+#define MYAPPCTX_DB_ROLE_MAX 63
+
+/** The version of myappctx_txn_context this header describes (2: db_role). */
+#define MYAPPCTX_TXN_CONTEXT_VERSION 2
 /** Initialiser of myappctx_txn_context: no user yet, every option unset. */
-#define MYAPPCTX_TXN_CONTEXT_INIT { MYAPPCTX_TXN_CONTEXT_VERSION, NULL, NULL, NULL, NULL, NULL }
+#define MYAPPCTX_TXN_CONTEXT_INIT { MYAPPCTX_TXN_CONTEXT_VERSION, NULL, NULL, NULL, NULL, NULL, NULL }
 
 /** Most statements one call accepts. */
 #define MYAPPCTX_PIPELINE_MAX_STMTS 1024

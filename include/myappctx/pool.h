@@ -15,6 +15,9 @@
  * pool's: give it back with myappctx_pool_release() (myappctx_conn_close()
  * does the same) and do not use it afterwards.
  *
+ * The tracer hooks of a pool (myappctx_pool_config.tracer) and the thread
+ * each of them runs in are described in myappctx/tracer.h.
+ *
  * Connections are opened by a background thread (all signals blocked) that
  * myappctx_pool_new() starts and myappctx_pool_close() stops: it keeps
  * min_size open, opens more up to max_size for waiting acquirers, retries
@@ -62,6 +65,8 @@
 #include <stdint.h>
 
 #include <myappctx/conn.h>
+#include <myappctx/pipeline.h>
+#include <myappctx/tracer.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -175,6 +180,35 @@ typedef struct myappctx_pool_config {
      *  discards it. */
     myappctx_pool_hook on_release;
     void *on_release_userdata;   /**< passed to on_release */
+    /** DANGEROUS.  Non-zero: the pool's connections accept a session user
+     *  that is a superuser or has BYPASSRLS (myappctx_conn_options
+     *  .allow_privileged, which says what that costs).  Default 0: such a
+     *  server login fails every connect with MYAPPCTX_EPRIVILEGED, which
+     *  myappctx_pool_wait_ready() and myappctx_pool_acquire() report at
+     *  once. */
+    int allow_privileged;
+    /** Non-zero: each new connection first checks that the schema installed
+     *  in the database is the version this library embeds, as
+     *  myappctx_schema_check() does (one query, before on_connect); a
+     *  schema that is missing, older or newer, or that the role may not
+     *  read, fails the connect with MYAPPCTX_ESCHEMA (hint: run 'myappctx
+     *  schema install'), which myappctx_pool_wait_ready() and
+     *  myappctx_pool_acquire() report at once.  Default 0. */
+    int check_schema;
+    /* ---- version 3 ---- */
+    /** Tracer hooks (myappctx/tracer.h), or NULL (default): copied; its
+     *  userdata is kept as given. */
+    const myappctx_tracer *tracer;
+    /** A connection borrowed for longer than this raises the tracer's
+     *  on_leak once per borrow, while still borrowed, and counts in
+     *  stats.leaks (default 0 = off). */
+    long leak_detection_ms;
+    /** A ping (PING validation, health checks) that gets no answer within
+     *  this long closes the connection as lost: a server that hangs (frozen,
+     *  or behind a partition that drops packets) must not hold up an
+     *  acquire or the background thread (default 5000; 0 = no limit). */
+    long ping_timeout_ms;
+    /* ---- version 4 ---- */
     /** Sealed mode (myappctx/seal.h): every connection is opened with this
      *  key (myappctx_conn_options.seal_key), its stream opened in the
      *  round trip of the default on_connect step (before a user's
@@ -187,15 +221,34 @@ typedef struct myappctx_pool_config {
     size_t seal_key_len;
 } myappctx_pool_config;
 
-/** The version of myappctx_pool_config this header describes (2: seal_key
- *  and seal_key_len). */
-#define MYAPPCTX_POOL_CONFIG_VERSION 2
+/** The version of myappctx_pool_config this header describes (2:
+ *  allow_privileged and check_schema; 3: tracer, leak_detection_ms,
+ *  ping_timeout_ms; 4: seal_key and seal_key_len). */
+#define MYAPPCTX_POOL_CONFIG_VERSION 4
 /** Initialiser of myappctx_pool_config with every default. */
 #define MYAPPCTX_POOL_CONFIG_INIT                                              \
     { MYAPPCTX_POOL_CONFIG_VERSION, "", 1, 10, 30000L, 0, 3600000L, 0.1,       \
       600000L, 30000L, MYAPPCTX_POOL_VALIDATE_PING, 1000L,                     \
       MYAPPCTX_POOL_RESET_TARGETED, 0, 1, 100L, 10000L,                        \
-      NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+      NULL, NULL, NULL, NULL, NULL, NULL, 0, 0,                                \
+      NULL, 0L, 5000L, NULL, 0 }
+
+/** Buckets of a myappctx_pool_histogram: the bounds below, then +Inf. */
+#define MYAPPCTX_POOL_HISTOGRAM_BUCKETS 13
+/** The upper bounds of the first MYAPPCTX_POOL_HISTOGRAM_BUCKETS - 1
+ *  buckets, in microseconds (an initialiser of a uint64_t array). */
+#define MYAPPCTX_POOL_HISTOGRAM_BOUNDS_US                                       \
+    { 10, 50, 100, 500, 1000, 5000, 10000, 50000, 100000, 500000, 1000000, 5000000 }
+
+/** A histogram of durations with fixed buckets, in microseconds. */
+typedef struct myappctx_pool_histogram {
+    uint64_t count;              /**< observations */
+    uint64_t sum_us;             /**< their sum */
+    /** buckets[i]: observations above bound i-1 and at most bound i of
+     *  MYAPPCTX_POOL_HISTOGRAM_BOUNDS_US (not cumulative); the last, above
+     *  every bound. */
+    uint64_t buckets[MYAPPCTX_POOL_HISTOGRAM_BUCKETS];
+} myappctx_pool_histogram;
 
 /** A snapshot of the pool; initialise with MYAPPCTX_POOL_STATS_INIT.
  *  Counters only grow; they count since myappctx_pool_new(). */
@@ -216,19 +269,54 @@ typedef struct myappctx_pool_stats {
     uint64_t rejected;  /**< acquires refused with MYAPPCTX_EFULL */
     uint64_t errors;    /**< failed connects (libpq or on_connect) */
     uint64_t created;   /**< connections opened successfully */
-    uint64_t lost;      /**< connections found broken (validation, health check, release) */
+    uint64_t lost;      /**< connections found broken (validation, health check, release)
+                             or unresponsive (no answer to a ping within ping_timeout_ms) */
     uint64_t discarded; /**< closed because a hook refused them, validation or reset
-                             failed, or the borrower left results pending or pipeline mode on */
+                             failed, the borrower left results pending or pipeline mode on,
+                             or they were not the primary target_session_attrs asks for */
     uint64_t evicted;   /**< closed as too old, idle too long, or above max_size after a resize */
     uint64_t resets;    /**< returned connections that needed a reset (counted at
                              release, whenever the reset runs) */
+    /* ---- version 2 ---- */
+    uint64_t leaks;     /**< borrows held longer than leak_detection_ms */
+    /** Per successful acquire, the time queued for a connection (0 when
+     *  one was idle; validation not included). */
+    myappctx_pool_histogram acquire_wait;
+    /** Per release, the time since the acquire that lent the connection. */
+    myappctx_pool_histogram use_time;
+    /** Per connection opened, the time its connect and on_connect step took. */
+    myappctx_pool_histogram create_time;
 } myappctx_pool_stats;
 
-/** The version of myappctx_pool_stats this header describes. */
-#define MYAPPCTX_POOL_STATS_VERSION 1
+/** The version of myappctx_pool_stats this header describes (2: leaks and
+ *  the three histograms). */
+#define MYAPPCTX_POOL_STATS_VERSION 2
 /** Initialiser of myappctx_pool_stats (sets the version). */
 #define MYAPPCTX_POOL_STATS_INIT { MYAPPCTX_POOL_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, \
-                                   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+                                   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,             \
+                                   0, { 0 }, { 0 }, { 0 } }
+
+/**
+ * @anchor myappctx_pool_incurable
+ * <b>Failing fast.</b>  Some connect failures cannot be cured by retrying
+ * until someone acts: an authentication failure (SQLSTATE 28P01, 28000:
+ * wrong or missing password, unknown role, a role without LOGIN, pg_hba.conf),
+ * a database that does not exist (3D000) or that the role may not connect
+ * to (42501), a privileged session user (MYAPPCTX_EPRIVILEGED) and, with
+ * check_schema, a schema missing or of another version (MYAPPCTX_ESCHEMA).
+ * When the last connect failed that way, myappctx_pool_wait_ready() and --
+ * if no connection is open -- myappctx_pool_acquire() return that error at
+ * once, waiters included: its code, its SQLSTATE in err->sqlstate, its
+ * detail and hint, and the message "myappctx_pool_...: cannot connect
+ * (size=N in_use=N waiting=N max=N): CAUSE".  The background thread
+ * keeps retrying with backoff (the fix may come: the schema gets
+ * installed, the password reset), and the first connect that succeeds
+ * ends it.  Every other failure (the server down or starting up, too many
+ * connections) is waited out until the timeout, whose message quotes it.
+ * The SQLSTATE of a failed connect is recovered from libpq's message
+ * (myappctx/error.h, "Failed connects"): with a server whose messages are
+ * not in English, such failures are waited out as well.
+ */
 
 /**
  * Creates a pool and starts its background thread, which opens min_size
@@ -242,8 +330,9 @@ typedef struct myappctx_pool_stats {
  *                  stored as given and must outlive the pool)
  * @param err       error details, or NULL
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL also for an invalid field of @p cfg
- *         (named in the message); MYAPPCTX_ENOMEM also when the locks or
- *         the background thread cannot be created.
+ *         (named in the message), including a conninfo libpq cannot parse
+ *         ("myappctx_pool_new: conninfo: " and libpq's message); MYAPPCTX_ENOMEM
+ *         also when the locks or the background thread cannot be created.
  */
 MYAPPCTX_API int myappctx_pool_new(myappctx_pool **out, const myappctx_pool_config *cfg,
                                    myappctx_error *err);
@@ -264,7 +353,10 @@ MYAPPCTX_API int myappctx_pool_new(myappctx_pool **out, const myappctx_pool_conf
  *         waiters when it closes); MYAPPCTX_EFULL (max_waiters already
  *         waiting, returned at once); MYAPPCTX_ETIMEOUT (message:
  *         "size=N in_use=N waiting=N max=N" and the last connection error,
- *         if any).
+ *         if any, with its SQLSTATE); the last connection error's own code
+ *         (see @ref myappctx_pool_incurable "causes retrying cannot cure"),
+ *         at once, when no connection is open and the last connect failed
+ *         that way.
  */
 MYAPPCTX_API int myappctx_pool_acquire(myappctx_pool *pool, myappctx_conn **out,
                                        long timeout_ms, myappctx_error *err);
@@ -275,9 +367,11 @@ MYAPPCTX_API int myappctx_pool_acquire(myappctx_pool *pool, myappctx_conn **out,
  * that is broken, has results pending or is in pipeline mode is closed; a
  * connection the borrower used is reset (myappctx_pool_reset; one never
  * used since it was lent needs none); one whose reset fails, that is too
- * old, above max_size, or returned after myappctx_pool_close() (or _free())
- * is closed.  Then the connection goes to the first waiter or back to the
- * idle list.  @p conn must not be used afterwards.
+ * old, above max_size, not the primary the conninfo's target_session_attrs
+ * asks for (in hot standby, read-only, or a statement failed with 25006),
+ * or returned after myappctx_pool_close() (or _free()) is closed.  Then
+ * the connection goes to the first waiter or back to the idle list.  @p conn
+ * must not be used afterwards.
  * @return MYAPPCTX_OK, or MYAPPCTX_EINVAL when @p pool or @p conn is NULL or
  *         @p conn is not currently borrowed from @p pool (then nothing is done).
  */
@@ -302,9 +396,10 @@ MYAPPCTX_API int myappctx_pool_resize(myappctx_pool *pool, int min_size, int max
  * @param timeout_ms  < 0 uses cfg.acquire_timeout_ms
  * @param err         error details, or NULL
  * @return MYAPPCTX_OK; MYAPPCTX_ECLOSED (the pool is closed, also while
- *         waiting); MYAPPCTX_ETIMEOUT (message with the pool state and the
- *         last connection error, e.g. a wrong password or a missing
- *         database).
+ *         waiting); the last connection error's own code, at once, when it
+ *         is a cause retrying cannot cure (see @ref myappctx_pool_incurable
+ *         "below"); MYAPPCTX_ETIMEOUT otherwise (message with the pool state
+ *         and the last connection error, e.g. the server being down).
  */
 MYAPPCTX_API int myappctx_pool_wait_ready(myappctx_pool *pool, long timeout_ms,
                                           myappctx_error *err);
@@ -318,6 +413,45 @@ MYAPPCTX_API int myappctx_pool_wait_ready(myappctx_pool *pool, long timeout_ms,
  *         MYAPPCTX_POOL_STATS_VERSION).
  */
 MYAPPCTX_API int myappctx_pool_stats_get(myappctx_pool *pool, myappctx_pool_stats *out);
+
+/**
+ * Writes the pool's statistics in the Prometheus text exposition format
+ * (version 0.0.4), named after the OpenTelemetry semantic conventions for
+ * database client connection metrics (db.client.connection.*: dots become
+ * underscores, durations are histograms in seconds, counters end in
+ * _total), each sample labelled pool_name="@p pool_name":
+ *
+ * | metric                                         | type      | from myappctx_pool_stats |
+ * |------------------------------------------------|-----------|--------------------------|
+ * | db_client_connection_count{state="idle"\|"used"} | gauge     | size - in_use, in_use    |
+ * | db_client_connection_max                       | gauge     | max_size                 |
+ * | db_client_connection_pending_requests          | gauge     | waiting                  |
+ * | db_client_connection_timeouts_total            | counter   | timeouts                 |
+ * | db_client_connection_wait_time_seconds         | histogram | acquire_wait             |
+ * | db_client_connection_use_time_seconds          | histogram | use_time                 |
+ * | db_client_connection_create_time_seconds       | histogram | create_time              |
+ * | myappctx_pool_acquires_total, _rejected_total, _connect_errors_total, _connections_created_total, _lost_total, _discarded_total, _evicted_total, _resets_total, _leaks_total | counter | the counters of the same names |
+ *
+ * One snapshot (myappctx_pool_stats_get()) is written, so the figures are
+ * consistent with each other.  The output is plain ASCII (pool_name
+ * escaped as the format requires) and locale-independent.  For several
+ * pools in one scrape, give each pool its own endpoint or job: the text of
+ * two pools must not be concatenated (each metric family may appear once).
+ * @param pool           the pool
+ * @param[out] buf       receives the text, NUL-terminated (may be NULL when
+ *                       @p size is 0); 16 KiB is enough for any pool_name
+ * @param size           size of @p buf
+ * @param[out] out_len   receives the length of the whole text (without
+ *                       the NUL), also when it did not fit; may be NULL
+ * @param pool_name      the pool_name label: 1..128 bytes of UTF-8
+ * @param err            error details, or NULL
+ * @return MYAPPCTX_OK; MYAPPCTX_EINVAL also when the text does not fit in
+ *         @p size bytes (then *out_len says how many are needed, and @p buf
+ *         holds as much as fits, NUL-terminated).
+ */
+MYAPPCTX_API int myappctx_pool_metrics_write(myappctx_pool *pool, char *buf, size_t size,
+                                             size_t *out_len, const char *pool_name,
+                                             myappctx_error *err);
 
 /**
  * Closes the pool: waiting and later acquirers get MYAPPCTX_ECLOSED, the
@@ -336,6 +470,26 @@ MYAPPCTX_API void myappctx_pool_close(myappctx_pool *pool);
  * called on @p pool afterwards.  NULL is allowed.
  */
 MYAPPCTX_API void myappctx_pool_free(myappctx_pool *pool);
+
+/**
+ * The common case in one call: acquires a connection (waiting at most
+ * @p timeout_ms, < 0 for the pool's default), runs myappctx_run_in_context()
+ * on it and releases it, whatever the outcome.
+ * @param pool        the pool
+ * @param ctx         the unit's context, as for myappctx_run_in_context()
+ * @param stmts       the statements, as for myappctx_run_in_context()
+ * @param nstmts      their number
+ * @param[out] results  as for myappctx_run_in_context(); all NULL on failure
+ * @param timeout_ms  as for myappctx_pool_acquire()
+ * @param err         error details, or NULL (the server's diagnostics kept)
+ * @return as myappctx_pool_acquire() and myappctx_run_in_context(); the
+ *         message starts with this function's name, then the failing call's.
+ */
+MYAPPCTX_API int myappctx_pool_run_in_context(myappctx_pool *pool,
+                                              const myappctx_txn_context *ctx,
+                                              const myappctx_stmt *stmts, size_t nstmts,
+                                              PGresult **results, long timeout_ms,
+                                              myappctx_error *err);
 
 #ifdef __cplusplus
 }

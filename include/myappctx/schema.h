@@ -96,11 +96,18 @@ MYAPPCTX_API int myappctx_schema_status_get(myappctx_conn *conn,
                                             myappctx_error *err);
 
 /** Checks that the schema installed in the database is the version this
- *  library embeds (one read-only query).  Call it after connecting when a
- *  mismatch should stop the application early.
+ *  library embeds: one read-only query, `SELECT api.schema_version()`,
+ *  which the application role may run (it cannot read
+ *  myappctx.schema_migrations); a second one on the catalog when that
+ *  function is missing.  Call it after connecting when a mismatch should
+ *  stop the application early; a pool does it for every new connection
+ *  with myappctx_pool_config.check_schema.  Inside a transaction block, a
+ *  schema without the function aborts that transaction (the query fails).
  *  @return MYAPPCTX_OK; MYAPPCTX_ESCHEMA when the schema is missing, older
- *          (the message says to run 'myappctx schema install') or newer than
- *          this library. */
+ *          or newer than this library, or when the role may not run
+ *          api.schema_version() (SQLSTATE 42501); the message ends with
+ *          what to do ("run 'myappctx schema install'", "... --app-role",
+ *          "upgrade the library"), which err->hint repeats. */
 MYAPPCTX_API int myappctx_schema_check(myappctx_conn *conn, myappctx_error *err);
 
 /** Number of embedded migrations of @p kind (0 for an unknown kind). */

@@ -74,7 +74,7 @@ myappctx_connection_validate(myappctx_conn *conn, myappctx_validation **out,
 
     PGresult *res;
     const char *text;
-    rc = mxi_exec_one(conn, "SELECT api.validate_connection()", 0, NULL, &res, &text, err);
+    rc = mxi_exec_one(conn, what, "SELECT api.validate_connection()", 0, NULL, &res, &text, err);
     if (rc != MYAPPCTX_OK)
         return rc;
     myappctx_validation *v = calloc(1, sizeof *v);
@@ -117,8 +117,9 @@ myappctx_connection_init(myappctx_conn *conn, myappctx_error *err)
     if (rc != MYAPPCTX_OK)
         return rc;
     /* Sealed: api.init_connection() loads settings with the unsealed loader. */
-    return mxi_exec_params(conn, conn->seal != NULL ? "SELECT myappctx_seal.init_connection()"
-                                                    : "SELECT api.init_connection()",
+    return mxi_exec_params(conn, what,
+                           conn->seal != NULL ? "SELECT myappctx_seal.init_connection()"
+                                              : "SELECT api.init_connection()",
                            0, NULL, NULL, err);
 }
 
@@ -142,7 +143,7 @@ query_rows(myappctx_conn *conn, const char *what, const char *sql, PGresult **re
     int rc = mxi_call_require_conn(conn, what, err);
     if (rc != MYAPPCTX_OK)
         return rc;
-    return mxi_exec_params(conn, sql, 0, NULL, res, err);
+    return mxi_exec_params(conn, what, sql, 0, NULL, res, err);
 }
 
 /* Parses an optional decimal column; EPROTO when it is not a number. */

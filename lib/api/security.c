@@ -14,25 +14,25 @@ run_check(myappctx_conn *conn, const char *what, const char *sql, myappctx_error
     int rc = mxi_call_require_conn(conn, what, err);
     if (rc != MYAPPCTX_OK)
         return rc;
-    return mxi_exec_params(conn, sql, 0, NULL, NULL, err);
+    return mxi_exec_params(conn, what, sql, 0, NULL, NULL, err);
 }
 
 MYAPPCTX_API int
 myappctx_require_context(myappctx_conn *conn, myappctx_error *err)
 {
-    return run_check(conn, "require context", "SELECT private.require_context()", err);
+    return run_check(conn, __func__, "SELECT private.require_context()", err);
 }
 
 MYAPPCTX_API int
 myappctx_require_tenant(myappctx_conn *conn, myappctx_error *err)
 {
-    return run_check(conn, "require tenant", "SELECT private.require_tenant_context()", err);
+    return run_check(conn, __func__, "SELECT private.require_tenant_context()", err);
 }
 
 MYAPPCTX_API int
 myappctx_verify_tenant_access(myappctx_conn *conn, myappctx_error *err)
 {
-    return run_check(conn, "verify tenant access",
+    return run_check(conn, __func__,
                      "SELECT private.verify_user_tenant_access()", err);
 }
 
@@ -62,7 +62,7 @@ myappctx_rate_limit_check(myappctx_conn *conn, const char *action, int max_reque
     snprintf(max_text, sizeof max_text, "%d", max_requests);
     snprintf(window_text, sizeof window_text, "%d", window_seconds);
     const char *params[] = { action, max_text, window_text };
-    return mxi_exec_params(conn, "SELECT private.check_rate_limit($1, $2, $3)", 3, params, NULL, err);
+    return mxi_exec_params(conn, what, "SELECT private.check_rate_limit($1, $2, $3)", 3, params, NULL, err);
 }
 
 MYAPPCTX_API int

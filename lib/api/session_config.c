@@ -38,7 +38,7 @@ myappctx_config_set(myappctx_conn *conn, const char *name, const char *value,
     if (rc != MYAPPCTX_OK)
         return rc;
     const char *params[] = { name, value, is_local ? "true" : "false" };
-    return mxi_exec_params(conn, "SELECT set_config($1, $2, $3)", 3, params, NULL, err);
+    return mxi_exec_params(conn, what, "SELECT set_config($1, $2, $3)", 3, params, NULL, err);
 }
 
 MYAPPCTX_API int
@@ -57,7 +57,7 @@ myappctx_config_show(myappctx_conn *conn, const char *name, char **out,
     PGresult *res;
     const char *value;
     const char *params[] = { name };
-    rc = mxi_exec_one(conn, "SELECT current_setting($1, true)", 1, params, &res, &value, err);
+    rc = mxi_exec_one(conn, what, "SELECT current_setting($1, true)", 1, params, &res, &value, err);
     if (rc != MYAPPCTX_OK)
         return rc;
     /* A custom parameter that never existed is just unset; an unknown
@@ -90,7 +90,7 @@ myappctx_config_reset(myappctx_conn *conn, const char *name, myappctx_error *err
     PGresult *res;
     const char *value;
     const char *params[] = { name };
-    rc = mxi_exec_one(conn,
+    rc = mxi_exec_one(conn, what,
                       "SELECT CASE WHEN current_setting($1, true) IS NULL THEN false"
                       " ELSE set_config($1, NULL, false) IS NOT NULL END",
                       1, params, &res, &value, err);
@@ -118,7 +118,7 @@ myappctx_config_reset_all(myappctx_conn *conn, myappctx_error *err)
      * private.is_impersonating(), so this works without the schema. */
     PGresult *res;
     const char *value;
-    rc = mxi_exec_one(conn,
+    rc = mxi_exec_one(conn, what,
                       "SELECT COALESCE(current_setting('myapp.original_user_id', true), '') <> ''",
                       0, NULL, &res, &value, err);
     if (rc != MYAPPCTX_OK)
@@ -128,7 +128,7 @@ myappctx_config_reset_all(myappctx_conn *conn, myappctx_error *err)
     if (impersonating)
         return mxi_error_set(err, MYAPPCTX_EIMPERSONATING, NULL,
                              "%s: an impersonation is active; end it before RESET ALL", what);
-    return mxi_exec_params(conn, "RESET ALL", 0, NULL, NULL, err);
+    return mxi_exec_params(conn, what, "RESET ALL", 0, NULL, NULL, err);
 }
 
 /* Copies (name, value) rows into one block for the caller. */
@@ -192,7 +192,7 @@ myappctx_config_role_defaults(myappctx_conn *conn, const char *role,
 
     PGresult *res;
     const char *params[] = { role };
-    rc = mxi_exec_params(conn, role_defaults_sql, 1, params, &res, err);
+    rc = mxi_exec_params(conn, what, role_defaults_sql, 1, params, &res, err);
     if (rc != MYAPPCTX_OK)
         return rc;
     if (PQntuples(res) == 0) {
@@ -222,7 +222,7 @@ myappctx_config_show_all(myappctx_conn *conn, myappctx_config_entry **out,
     /* current_setting() formats values with their units, as SHOW ALL does;
      * pg_settings lists only the parameters this role may read. */
     PGresult *res;
-    rc = mxi_exec_params(conn, "SELECT s.name, current_setting(s.name) FROM pg_catalog.pg_settings AS s"
+    rc = mxi_exec_params(conn, what, "SELECT s.name, current_setting(s.name) FROM pg_catalog.pg_settings AS s"
                         " ORDER BY lower(s.name)", 0, NULL, &res, err);
     if (rc != MYAPPCTX_OK)
         return rc;

@@ -50,7 +50,7 @@ myappctx_setting_get(myappctx_conn *conn, const char *key, const char *default_v
                      char **out, myappctx_error *err)
 {
     MXI_ERROR_REQUIRE_ARG(err, out);
-    return read_setting(conn, "setting get", key, default_value, out, err);
+    return read_setting(conn, __func__, key, default_value, out, err);
 }
 
 static int
@@ -118,5 +118,5 @@ myappctx_setting_put(myappctx_conn *conn, const char *key, const char *value,
     if (rc != MYAPPCTX_OK)
         return rc;
     const char *params[] = { key, value, description };
-    return mxi_exec_params(conn, "SELECT api.set_app_setting($1, $2, $3)", 3, params, NULL, err);
+    return mxi_exec_params(conn, what, "SELECT api.set_app_setting($1, $2, $3)", 3, params, NULL, err);
 }

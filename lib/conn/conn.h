@@ -59,6 +59,16 @@ struct myappctx_conn {
     char   *login_role;
     const struct mxi_conn_owner *owner;   /* NULL unless lent by an owner */
     void   *owner_data;                   /* the owner's per-connection state */
+
+    /* Observability and failover (trace.c).  The tracer: the pool's for a
+     * pooled connection, myappctx_conn_set_tracer()'s otherwise; NULL:
+     * none, and every event site costs one test of it. */
+    const myappctx_tracer *tracer;
+    /* trace.c's notice receiver is installed (instead of libpq's default). */
+    bool    notice_hooked;
+    /* A statement failed with 25006 (read_only_sql_transaction) on this
+     * session: a pool that wants a primary closes it. */
+    bool    read_only_failed;
     struct mxi_seal *seal;                /* sealed mode (seal.c); NULL: not sealed */
 };
 
@@ -79,6 +89,24 @@ int mxi_conn_require_txn(myappctx_conn *conn, const char *what, myappctx_error *
 /* MYAPPCTX_ESESSIONSTATE on a connection behind a transaction pooler. */
 int mxi_conn_require_session_state(myappctx_conn *conn, const char *what,
                                    myappctx_error *err);
+
+/* ---- trace.c ------------------------------------------------------------ */
+
+/* CLOCK_MONOTONIC in nanoseconds (for the durations of events). */
+uint64_t mxi_trace_now_ns(void);
+
+/* Installs trace.c's notice receiver when conn->tracer wants notices, or
+ * gives the PGconn libpq's default back when it no longer does.
+ * MYAPPCTX_EINVAL (nothing changed) when the PGconn has a receiver of the
+ * application's, which could not be chained to. */
+int mxi_trace_notices(myappctx_conn *conn, const char *what, myappctx_error *err);
+
+/* Before the handle is freed: gives a wrapped PGconn its receiver back. */
+void mxi_trace_detach(myappctx_conn *conn);
+
+/* After a failed statement (@sqlstate may be NULL or ""): notes what the
+ * owner acts on (25006 sets conn->read_only_failed). */
+void mxi_trace_note_failure(myappctx_conn *conn, const char *sqlstate);
 
 /* ---- seal.c: the connection's side of sealed mode ------------------------
  * (extension/README.md, "The client side").  The stream is opened by one

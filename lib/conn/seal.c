@@ -138,27 +138,28 @@ mxi_seal_open_failed(myappctx_conn *conn, const myappctx_error *inner, const cha
 {
     const char *state = inner->sqlstate;
     if (strcmp(state, "3F000") == 0 || strcmp(state, "42883") == 0)
-        return mxi_error_set(err, MYAPPCTX_ESCHEMA, state,
-                             "%s: sealed mode: the extension myappctx_seal is not created in "
-                             "this database (%s); run 'myappctx schema install' as a superuser "
-                             "on a server that has it", what, inner->message);
+        return mxi_error_wrap(err, MYAPPCTX_ESCHEMA, inner,
+                              "%s: sealed mode: the extension myappctx_seal is not created in "
+                              "this database (%s); run 'myappctx schema install' as a superuser "
+                              "on a server that has it", what, mxi_error_cause(inner, what));
     if (strcmp(state, "MX001") == 0) {
         char theirs[32];
         server_key_id(conn, theirs, sizeof theirs);
-        return mxi_error_set(err, MYAPPCTX_ESEAL, state,
-                             "%s: sealed mode: the server holds another key (key_id %s; this "
-                             "key's is %s): %s", what, theirs, conn->seal->key_id, inner->message);
+        return mxi_error_wrap(err, MYAPPCTX_ESEAL, inner,
+                              "%s: sealed mode: the server holds another key (key_id %s; this "
+                              "key's is %s): %s", what, theirs, conn->seal->key_id,
+                              mxi_error_cause(inner, what));
     }
     if (strcmp(state, "MX007") == 0)
-        return mxi_error_set(err, MYAPPCTX_ESEAL, state,
-                             "%s: sealed mode: %s; add myappctx_seal to the server's "
-                             "shared_preload_libraries", what, inner->message);
+        return mxi_error_wrap(err, MYAPPCTX_ESEAL, inner,
+                              "%s: sealed mode: %s; add myappctx_seal to the server's "
+                              "shared_preload_libraries", what, mxi_error_cause(inner, what));
     if (strcmp(state, "MX003") == 0)
-        return mxi_error_set(err, MYAPPCTX_ESEAL, state,
-                             "%s: sealed mode: %s; set myappctx_seal.key_file on the server",
-                             what, inner->message);
-    return mxi_error_set(err, inner->code, state, "%s: sealed mode: opening the stream: %s",
-                         what, inner->message);
+        return mxi_error_wrap(err, MYAPPCTX_ESEAL, inner,
+                              "%s: sealed mode: %s; set myappctx_seal.key_file on the server",
+                              what, mxi_error_cause(inner, what));
+    return mxi_error_wrap(err, inner->code, inner, "%s: sealed mode: opening the stream: %s",
+                          what, mxi_error_cause(inner, what));
 }
 
 int
@@ -174,7 +175,7 @@ mxi_seal_open(myappctx_conn *conn, const char *what, myappctx_error *err)
         rc = mxi_seal_open_done(conn, res, what, err);
     } else {
         myappctx_error inner;
-        mxi_error_from_pg(&inner, conn->pg, res);
+        mxi_error_from_pg(&inner, what, conn->pg, res);
         rc = mxi_seal_open_failed(conn, &inner, what, err);
     }
     PQclear(res);

@@ -47,7 +47,7 @@ myappctx_audit_set(myappctx_conn *conn, const char *reason, const char *ticket,
     if (conn->seal != NULL)
         return set_sealed(conn, reason, ticket, err);
     const char *params[] = { reason, ticket };
-    return mxi_exec_params(conn, "SELECT api.set_audit_context($1::text, $2::text)", 2, params,
+    return mxi_exec_params(conn, what, "SELECT api.set_audit_context($1::text, $2::text)", 2, params,
                     NULL, err);
 }
 

@@ -159,19 +159,15 @@ mxi_codec_read(myappctx_conn *conn, const char *what, const char *sql, int npara
              myappctx_error *err)
 {
     /* The SQLSTATE is needed even when the caller passed no error struct. */
-    myappctx_error local = { 0 };
+    myappctx_error local;   /* written before it is read */
     myappctx_error *e = err != NULL ? err : &local;
-    int rc = mxi_exec_one(conn, sql, nparams, params, out_res, out_value, e);
+    int rc = mxi_exec_one(conn, what, sql, nparams, params, out_res, out_value, e);
     /* Class 22 (data exception: 22P02 bad syntax, 22007/22008 bad dates...)
      * here means a stored variable the server cannot cast. */
-    if (rc == MYAPPCTX_ESERVER && strncmp(e->sqlstate, "22", 2) == 0) {
-        char server_msg[MYAPPCTX_ERROR_MESSAGE_SIZE], state[6];
-        memcpy(server_msg, e->message, sizeof server_msg);
-        memcpy(state, e->sqlstate, sizeof state);
-        rc = mxi_error_set(e, MYAPPCTX_EMALFORMED, state,
-                           "%s: a context variable holds a malformed value: %s",
-                           what, server_msg);
-    }
+    if (rc == MYAPPCTX_ESERVER && strncmp(e->sqlstate, "22", 2) == 0)
+        rc = mxi_error_wrap(e, MYAPPCTX_EMALFORMED, e,
+                            "%s: a context variable holds a malformed value: %s",
+                            what, mxi_error_cause(e, what));
     return rc;
 }
 

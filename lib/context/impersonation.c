@@ -19,7 +19,7 @@ myappctx_impersonate(myappctx_conn *conn, const myappctx_uuid *target_user_id,
         return rc;
     char target[MYAPPCTX_UUID_BUFSIZE];
     const char *params[] = { myappctx_uuid_format(target_user_id, target) };
-    rc = mxi_exec_params(conn, "SELECT api.impersonate_user($1::uuid)", 1, params, NULL, err);
+    rc = mxi_exec_params(conn, what, "SELECT api.impersonate_user($1::uuid)", 1, params, NULL, err);
     /* Known here, without asking the server: a pool ends it (logged) when
      * the connection comes back, instead of leaving it to a later reset. */
     if (rc == MYAPPCTX_OK)
@@ -36,7 +36,7 @@ myappctx_impersonation_end(myappctx_conn *conn, myappctx_error *err)
     MXI_ERROR_REQUIRE_ARG(err, conn);
     int rc = mxi_conn_require_session_state(conn, __func__, err);
     if (rc == MYAPPCTX_OK)
-        rc = mxi_exec_params(conn, "SELECT api.end_impersonation()", 0, NULL, NULL, err);
+        rc = mxi_exec_params(conn, __func__, "SELECT api.end_impersonation()", 0, NULL, NULL, err);
     if (rc == MYAPPCTX_OK)
         conn->impersonating = false;
     return rc;

@@ -17,28 +17,29 @@ check_uuid_out(myappctx_conn *conn, const myappctx_uuid *out, const int *is_set,
     return MYAPPCTX_OK;
 }
 
+/* One of the server's UUID readers, what row-level security sees. */
+static int
+read_uuid(myappctx_conn *conn, const char *sql, myappctx_uuid *out, int *is_set,
+          const char *what, myappctx_error *err)
+{
+    int rc = check_uuid_out(conn, out, is_set, what, err);
+    return rc != MYAPPCTX_OK ? rc : mxi_codec_read_uuid(conn, what, sql, out, is_set, err);
+}
+
 MYAPPCTX_API int
 myappctx_context_user_id_get(myappctx_conn *conn, myappctx_uuid *out, int *is_set,
                              myappctx_error *err)
 {
-    const char *const what = __func__;
-    int rc = check_uuid_out(conn, out, is_set, what, err);
-    if (rc != MYAPPCTX_OK)
-        return rc;
-    return mxi_codec_read_uuid(conn, what, "SELECT private.get_current_user_id()::text",
-                             out, is_set, err);
+    return read_uuid(conn, "SELECT private.get_current_user_id()::text", out, is_set,
+                     __func__, err);
 }
 
 MYAPPCTX_API int
 myappctx_context_tenant_id_get(myappctx_conn *conn, myappctx_uuid *out, int *is_set,
                                myappctx_error *err)
 {
-    const char *const what = __func__;
-    int rc = check_uuid_out(conn, out, is_set, what, err);
-    if (rc != MYAPPCTX_OK)
-        return rc;
-    return mxi_codec_read_uuid(conn, what, "SELECT private.get_current_tenant_id()::text",
-                             out, is_set, err);
+    return read_uuid(conn, "SELECT private.get_current_tenant_id()::text", out, is_set,
+                     __func__, err);
 }
 
 MYAPPCTX_API int

@@ -50,7 +50,7 @@ mxi_sealed_set(myappctx_conn *conn, bool local, const char *const fields[MXI_HMA
             call.mac,
         };
         myappctx_error e;
-        rc = mxi_exec_params(conn, SET_CONTEXT_SQL, 11, params, NULL, &e);
+        rc = mxi_exec_params(conn, what, SET_CONTEXT_SQL, 11, params, NULL, &e);
         if (rc == MYAPPCTX_OK)
             return rc;
         /* MX004 (the server does not know the stream: restarted, evicted):
@@ -59,9 +59,7 @@ mxi_sealed_set(myappctx_conn *conn, bool local, const char *const fields[MXI_HMA
          * stream is reopened by the next call.  MX002 burns the connection. */
         if (!mxi_seal_retry(conn, e.sqlstate) || attempt > 0 ||
             PQtransactionStatus(conn->pg) != PQTRANS_IDLE) {
-            if (err != NULL)
-                *err = e;
-            return rc;
+            return mxi_error_wrap(err, rc, &e, "%s", e.message);
         }
     }
 }

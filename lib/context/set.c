@@ -72,7 +72,7 @@ myappctx_context_set(myappctx_conn *conn, const myappctx_context *ctx, myappctx_
         ctx->session_id,
         metadata != NULL ? metadata : "{}",
     };
-    rc = mxi_exec_params(conn,
+    rc = mxi_exec_params(conn, what,
                   "SELECT api.set_context($1::uuid, $2::uuid, $3::text, $4::text, $5::jsonb)",
                   5, params, NULL, err);
     free(metadata);
@@ -122,7 +122,7 @@ send_sealed_local(myappctx_conn *conn, const char *user, const char *tenant, con
 /* Sends api.set_transaction_context; the caller has checked the arguments
  * and that a transaction block is open. */
 static int
-send_local(myappctx_conn *conn, const myappctx_uuid *user_id,
+send_local(myappctx_conn *conn, const char *what, const myappctx_uuid *user_id,
            const myappctx_uuid *tenant_id, const char *role, myappctx_error *err)
 {
     char user[MYAPPCTX_UUID_BUFSIZE], tenant[MYAPPCTX_UUID_BUFSIZE];
@@ -137,7 +137,7 @@ send_local(myappctx_conn *conn, const myappctx_uuid *user_id,
         mxi_codec_uuid_param(tenant_id, tenant),
         role != NULL ? role : "",
     };
-    return mxi_exec_params(conn, "SELECT api.set_transaction_context($1::uuid, $2::uuid, $3::text)",
+    return mxi_exec_params(conn, what, "SELECT api.set_transaction_context($1::uuid, $2::uuid, $3::text)",
                     3, params, NULL, err);
 }
 
@@ -152,7 +152,7 @@ myappctx_context_set_local(myappctx_conn *conn, const myappctx_uuid *user_id,
         rc = mxi_conn_require_txn(conn, what, err);
     if (rc != MYAPPCTX_OK)
         return rc;
-    return send_local(conn, user_id, tenant_id, role, err);
+    return send_local(conn, what, user_id, tenant_id, role, err);
 }
 
 MYAPPCTX_API int
@@ -160,8 +160,9 @@ myappctx_context_clear(myappctx_conn *conn, myappctx_error *err)
 {
     MXI_ERROR_REQUIRE_ARG(err, conn);
     /* Sealed: api.clear_context() RESETs variables only the seal may set. */
-    int rc = mxi_exec_params(conn, conn->seal != NULL ? "SELECT myappctx_seal.clear_context()"
-                                                      : "SELECT api.clear_context()",
+    int rc = mxi_exec_params(conn, __func__,
+                             conn->seal != NULL ? "SELECT myappctx_seal.clear_context()"
+                                                : "SELECT api.clear_context()",
                              0, NULL, NULL, err);
     if (rc == MYAPPCTX_OK)
         conn->impersonating = false;    /* clear_context() ends one */

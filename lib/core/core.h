@@ -16,9 +16,29 @@
 int mxi_error_set(myappctx_error *err, int code, const char *sqlstate,
                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Empties @err (not NULL): MYAPPCTX_OK, every text "". */
+void mxi_error_clear(myappctx_error *err);
+
+/* mxi_error_set() for an error that wraps @inner (which may be @err
+ * itself): its SQLSTATE and the server's diagnostics (detail, hint, names,
+ * their truncation marks) are kept, the message is formatted anew. */
+int mxi_error_wrap(myappctx_error *err, int code, const myappctx_error *inner,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Sets err->hint (if @err is not NULL) after mxi_error_set(): the
+ * library's own advice, which the message also gives after "; ". */
+void mxi_error_hint(myappctx_error *err, const char *hint);
+
 /* Maps a failed PGresult (or, when res is NULL, the connection's error) to a
- * status code and fills @err with SQLSTATE and the primary message. */
-int mxi_error_from_pg(myappctx_error *err, PGconn *pg, const PGresult *res);
+ * status code and fills @err with SQLSTATE, the message "<what>: <primary
+ * message>" (just the primary message when @what is NULL: text to be
+ * nested in another message) and the server's diagnostics (detail, hint,
+ * schema, table, column, data type and constraint names). */
+int mxi_error_from_pg(myappctx_error *err, const char *what, PGconn *pg, const PGresult *res);
+
+/* err->message without its leading "<what>: ", for quoting it inside
+ * another message. */
+const char *mxi_error_cause(const myappctx_error *err, const char *what);
 
 /* EINVAL naming the argument when a required pointer is NULL. */
 #define MXI_ERROR_REQUIRE_ARG(err, arg)                                        \
@@ -27,6 +47,12 @@ int mxi_error_from_pg(myappctx_error *err, PGconn *pg, const PGresult *res);
             return mxi_error_set((err), MYAPPCTX_EINVAL, NULL,                 \
                                  "%s: argument '%s' is NULL", __func__, #arg); \
     } while (0)
+
+/* ---- embedded_version.c (generated from sql/ by build-aux/embed-sql.sh) -- */
+
+/* The version of the last core migration this library embeds: the schema
+ * version it needs (lib/api/schema_version.c compares with it). */
+extern const int mxi_embedded_version_core;
 
 /* ---- text.c ------------------------------------------------------------ */
 

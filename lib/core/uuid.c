@@ -14,32 +14,30 @@ hexval(unsigned char c)
     return -1;
 }
 
-MYAPPCTX_API int
-myappctx_uuid_parsen(myappctx_uuid *out, const char *text, size_t len,
-                     myappctx_error *err)
+static int
+parse(myappctx_uuid *out, const char *text, size_t len, const char *what, myappctx_error *err)
 {
     myappctx_uuid tmp;
     size_t nbyte = 0;
 
-    MXI_ERROR_REQUIRE_ARG(err, out);
-    MXI_ERROR_REQUIRE_ARG(err, text);
+    if (out == NULL)
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "%s: argument 'out' is NULL", what);
     if (len != MYAPPCTX_UUID_STRLEN)
-        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
-                             "myappctx_uuid_parse: expected %d characters, got %zu",
-                             MYAPPCTX_UUID_STRLEN, len);
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "%s: expected %d characters, got %zu",
+                             what, MYAPPCTX_UUID_STRLEN, len);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
         if (i == 8 || i == 13 || i == 18 || i == 23) {
             if (c != '-')
                 return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
-                                     "myappctx_uuid_parse: expected '-' at position %zu", i);
+                                     "%s: expected '-' at position %zu", what, i);
             continue;
         }
         int hi = hexval(c);
         int lo = i + 1 < len ? hexval((unsigned char)text[i + 1]) : -1;
         if (hi < 0 || lo < 0)
             return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
-                                 "myappctx_uuid_parse: invalid hex digit at position %zu",
+                                 "%s: invalid hex digit at position %zu", what,
                                  hi < 0 ? i : i + 1);
         tmp.bytes[nbyte++] = (unsigned char)(hi << 4 | lo);
         i++;
@@ -49,11 +47,19 @@ myappctx_uuid_parsen(myappctx_uuid *out, const char *text, size_t len,
 }
 
 MYAPPCTX_API int
+myappctx_uuid_parsen(myappctx_uuid *out, const char *text, size_t len,
+                     myappctx_error *err)
+{
+    MXI_ERROR_REQUIRE_ARG(err, text);
+    return parse(out, text, len, __func__, err);
+}
+
+MYAPPCTX_API int
 myappctx_uuid_parse(myappctx_uuid *out, const char *text, myappctx_error *err)
 {
     MXI_ERROR_REQUIRE_ARG(err, text);
     /* Bounded scan: an over-long string fails without reading all of it. */
-    return myappctx_uuid_parsen(out, text, strnlen(text, MYAPPCTX_UUID_STRLEN + 1), err);
+    return parse(out, text, strnlen(text, MYAPPCTX_UUID_STRLEN + 1), __func__, err);
 }
 
 MYAPPCTX_API char *

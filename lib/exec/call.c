@@ -14,7 +14,7 @@ mxi_call_int(myappctx_conn *conn, const char *what, const char *sql, int nparams
 {
     PGresult *res;
     const char *value;
-    int rc = mxi_exec_one(conn, sql, nparams, params, &res, &value, err);
+    int rc = mxi_exec_one(conn, what, sql, nparams, params, &res, &value, err);
     if (rc != MYAPPCTX_OK)
         return rc;
     if (!mxi_parse_int64(value, out))
@@ -65,7 +65,7 @@ mxi_call_text(myappctx_conn *conn, const char *what, const char *sql, int nparam
     PGresult *res;
     const char *value;
     *out = NULL;
-    int rc = mxi_exec_one(conn, sql, nparams, params, &res, &value, err);
+    int rc = mxi_exec_one(conn, what, sql, nparams, params, &res, &value, err);
     if (rc != MYAPPCTX_OK)
         return rc;
     if (value != NULL && *value != '\0')

@@ -1,7 +1,8 @@
 /* lib/exec: running statements on a connection -- the one place that sends
- * a parameterized statement and maps its error (exec.c), single-value calls
- * of server functions (call.c) and result rows copied into one allocation
- * (rowblock.c).  Every value is a bound parameter. */
+ * a parameterized statement and maps its error (exec.c), the library's own
+ * SQL with a deadline (deadline.c), single-value calls of server functions
+ * (call.c) and result rows copied into one allocation (rowblock.c).  Every
+ * value is a bound parameter. */
 #ifndef MXI_EXEC_H
 #define MXI_EXEC_H
 
@@ -11,28 +12,40 @@
 
 /* Runs a parameterized statement (extended protocol, text parameters).  On
  * success, if @out is not NULL it receives the result (caller PQclear()s).
- * Tuples and command-ok results are success; anything else is an error. */
-int mxi_exec_params(myappctx_conn *conn, const char *sql, int nparams,
+ * Tuples and command-ok results are success; anything else is an error,
+ * reported as "<what>: ..." (@what: the public function called, not NULL). */
+int mxi_exec_params(myappctx_conn *conn, const char *what, const char *sql, int nparams,
                     const char *const *params, PGresult **out, myappctx_error *err);
 
 /* Like mxi_exec_params() but the statement must return exactly one row; the
  * value of column 0 (NULL for SQL NULL) is passed to @out_value as a
  * borrowed pointer into @out_res, which the caller PQclear()s. */
-int mxi_exec_one(myappctx_conn *conn, const char *sql, int nparams,
+int mxi_exec_one(myappctx_conn *conn, const char *what, const char *sql, int nparams,
                  const char *const *params, PGresult **out_res,
                  const char **out_value, myappctx_error *err);
 
 /* Runs the library's own SQL text (no parameters, so no values; may hold
  * several statements) with the simple-query protocol, after mxi_conn_ready(). */
-int mxi_exec_script(myappctx_conn *conn, const char *sql, myappctx_error *err);
+int mxi_exec_script(myappctx_conn *conn, const char *what, const char *sql,
+                    myappctx_error *err);
 
 /* The same without the readiness check, and so without the owner's prepare
- * hook: for that hook itself. */
-int mxi_exec_script_unchecked(myappctx_conn *conn, const char *sql, myappctx_error *err);
+ * hook: for that hook itself.  @what may be NULL: the server's message
+ * alone, to be quoted by the caller. */
+int mxi_exec_script_unchecked(myappctx_conn *conn, const char *what, const char *sql,
+                              myappctx_error *err);
 
 /* COMMIT that reports an aborted transaction (tag ROLLBACK) as
  * MYAPPCTX_ETXNFAILED instead of success. */
 int mxi_exec_commit(myappctx_conn *conn, const char *what, myappctx_error *err);
+
+/* ---- deadline.c ---------------------------------------------------------- */
+
+/* mxi_exec_script_unchecked() (@what likewise) that gives up after
+ * @timeout_ms (<= 0: no limit) with MYAPPCTX_ETIMEOUT, the query still in
+ * flight: the caller must then close the connection. */
+int mxi_deadline_script(myappctx_conn *conn, const char *what, const char *sql,
+                        long timeout_ms, myappctx_error *err);
 
 /* ---- call.c: server functions returning one typed value ----------------- */
 

@@ -63,15 +63,15 @@ static int
 record(PGconn *pg, const PGresult *res, const struct mxi_pipeline_step *s, size_t i,
        size_t *failed, myappctx_error *inner, const char *what, myappctx_error *err)
 {
-    int rc = mxi_error_from_pg(inner, pg, res);
+    int rc = mxi_error_from_pg(inner, NULL, pg, res);
     *failed = i;
     if (s->label == NULL)
-        mxi_error_set(err, rc, inner->sqlstate, "%s: %s", what, inner->message);
+        mxi_error_wrap(err, rc, inner, "%s: %s", what, inner->message);
     else if (s->index >= 0)
-        mxi_error_set(err, rc, inner->sqlstate, "%s: %s %ld: %s", what, s->label, s->index,
-                      inner->message);
+        mxi_error_wrap(err, rc, inner, "%s: %s %ld: %s", what, s->label, s->index,
+                       inner->message);
     else
-        mxi_error_set(err, rc, inner->sqlstate, "%s: %s: %s", what, s->label, inner->message);
+        mxi_error_wrap(err, rc, inner, "%s: %s: %s", what, s->label, inner->message);
     return rc;
 }
 
@@ -134,8 +134,7 @@ mxi_pipeline_run(myappctx_conn *conn, const struct mxi_pipeline_step *steps, siz
 {
     PGconn *pg = conn->pg;
     *failed = SIZE_MAX;
-    inner->code = MYAPPCTX_OK;
-    inner->sqlstate[0] = inner->message[0] = '\0';
+    mxi_error_clear(inner);
     for (size_t i = 0; i < n; i++)
         if (steps[i].out != NULL)
             *steps[i].out = NULL;
@@ -171,6 +170,8 @@ mxi_pipeline_run(myappctx_conn *conn, const struct mxi_pipeline_step *steps, siz
         }
     } else {
         rc = read_results(pg, steps, n, true, failed, inner, what, err);
+        if (rc != MYAPPCTX_OK)
+            mxi_trace_note_failure(conn, inner->sqlstate);
     }
     if (PQstatus(pg) == CONNECTION_OK && !PQexitPipelineMode(pg) && rc == MYAPPCTX_OK)
         rc = mxi_error_set(err, MYAPPCTX_EPROTO, NULL, "%s: cannot leave pipeline mode: %s",
@@ -179,8 +180,8 @@ mxi_pipeline_run(myappctx_conn *conn, const struct mxi_pipeline_step *steps, siz
      * right after it) is a lost connection to the caller: nothing can be
      * retried on it. */
     if (rc != MYAPPCTX_OK && rc != MYAPPCTX_ECONNECT && PQstatus(pg) == CONNECTION_BAD)
-        rc = mxi_error_set(err, MYAPPCTX_ECONNECT, NULL, "%s: connection lost (after: %s)",
-                           what, inner->message[0] ? inner->message : myappctx_strerror(rc));
+        rc = mxi_error_wrap(err, MYAPPCTX_ECONNECT, inner, "%s: connection lost (after: %s)",
+                            what, inner->message[0] ? inner->message : myappctx_strerror(rc));
     return rc;
 }
 

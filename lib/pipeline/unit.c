@@ -39,6 +39,7 @@ struct unit_shape {
     bool audit;
     int nspelled;         /* baseline pairs compared one by one */
     bool array;           /* the baseline as two arrays instead */
+    bool db_role;         /* SET LOCAL ROLE to the last parameter */
     bool sealed;          /* myappctx_seal.set_context() sets the context */
 };
 
@@ -164,6 +165,11 @@ build_sql(char *buf, const struct unit_shape *shape)
                param(p1, base + 1), "::text[], ", param(p2, base + 2), "::text[]) AS b(n, v))",
                NULL);
     append(buf, &len, ") END IS NOT NULL AS dirty", NULL);
+    /* After the check, which would take the unit's own role for a foreign
+     * one: the role the caller asked for, checked by the server. */
+    if (shape->db_role)
+        append(buf, &len, ", set_config('role', ",
+               param(p1, base + (shape->array ? 2 : 2 * shape->nspelled) + 1), ", true)", NULL);
 }
 
 /* The statements without a baseline, built once (behind a transaction
@@ -189,7 +195,7 @@ size_t
 mxi_unit_sealed_sql(char *buf, size_t size, bool audit, int nbaseline, bool sealed)
 {
     struct unit_shape shape = { audit, nbaseline <= SPELLED_MAX ? nbaseline : 0,
-                                nbaseline > SPELLED_MAX, sealed };
+                                nbaseline > SPELLED_MAX, false, sealed };
     char tmp[UNIT_SQL_MAX];
     build_sql(tmp, &shape);
     snprintf(buf, size, "%s", tmp);
@@ -204,6 +210,7 @@ struct unit_args {
     const char *params[5];
     int nparams;
     bool audit;
+    const char *db_role;     /* or NULL */
     const char *fields[MXI_HMAC_CONTEXT_FIELDS];
 };
 
@@ -237,6 +244,7 @@ check_args(const myappctx_uuid *user_id, const myappctx_uuid *tenant_id, const c
     a->params[2] = role;
     a->params[3] = audit_reason;
     a->params[4] = audit_ticket;
+    a->db_role = NULL;
     const char *const fields[MXI_HMAC_CONTEXT_FIELDS] = {
         a->params[0], a->params[1] != NULL ? a->params[1] : "", role != NULL ? role : "", "", "",
         audit_reason != NULL ? audit_reason : "", audit_ticket != NULL ? audit_ticket : "",
@@ -255,8 +263,13 @@ check_ctx(const myappctx_txn_context *ctx, struct unit_args *a, const char *what
         return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
                              "%s: ctx->version %d is not %d (use MYAPPCTX_TXN_CONTEXT_INIT)",
                              what, ctx->version, MYAPPCTX_TXN_CONTEXT_VERSION);
-    return check_args(ctx->user_id, ctx->tenant_id, ctx->role, ctx->audit_reason,
-                      ctx->audit_ticket, "ctx->", a, what, err);
+    int rc = check_args(ctx->user_id, ctx->tenant_id, ctx->role, ctx->audit_reason,
+                        ctx->audit_ticket, "ctx->", a, what, err);
+    if (rc == MYAPPCTX_OK && ctx->db_role != NULL) {
+        rc = mxi_codec_check_label(ctx->db_role, MYAPPCTX_DB_ROLE_MAX, "ctx->db_role", what, err);
+        a->db_role = ctx->db_role;
+    }
+    return rc;
 }
 
 static int
@@ -282,7 +295,7 @@ struct unit {
     unsigned variant;                /* bit in conn->prepared */
     char name[48];                   /* of the prepared statement */
     char *sql;                       /* built for a Parse, or NULL */
-    const char *params[SEALED_PARAMS + 2 * SPELLED_MAX];
+    const char *params[SEALED_PARAMS + 2 * SPELLED_MAX + 1];
     const char *login_param[1], *app_param[1];
     struct mxi_seal_call seal;       /* counter and MAC of a sealed unit */
 };
@@ -357,12 +370,18 @@ begin_unit(struct unit *u, myappctx_conn *conn, const struct unit_args *a, bool 
         u->params[nparams++] = owner.baseline_names;
         u->params[nparams++] = owner.baseline_values;
     }
+    if (a->db_role != NULL) {
+        shape.db_role = true;
+        u->params[nparams++] = a->db_role;
+    }
     /* A connection is sealed or not for its whole life: the variants of
      * the two modes share the bits of conn->prepared, not the names. */
-    u->variant = (unsigned)shape.audit | (shape.nspelled ? 2u : 0u) | (shape.array ? 4u : 0u);
-    snprintf(u->name, sizeof u->name, "myappctx_%sunit%s_%d%s", sealed ? "sealed_" : "",
-             shape.audit ? "_audit" : "", shape.nspelled, shape.array ? "_array" : "");
-    bool plain = shape.nspelled == 0 && !shape.array;
+    u->variant = (unsigned)shape.audit | (shape.nspelled ? 2u : 0u) | (shape.array ? 4u : 0u) |
+                 (shape.db_role ? 8u : 0u);
+    snprintf(u->name, sizeof u->name, "myappctx_%sunit%s_%d%s%s", sealed ? "sealed_" : "",
+             shape.audit ? "_audit" : "", shape.nspelled, shape.array ? "_array" : "",
+             shape.db_role ? "_role" : "");
+    bool plain = shape.nspelled == 0 && !shape.array && !shape.db_role;
     bool prepared = (conn->prepared & (1u << u->variant)) != 0;
     const char *sql = NULL;
     if (conn->txn_pooler || !prepared) {
@@ -426,8 +445,9 @@ send_unit(struct unit *u, myappctx_conn *conn, size_t *failed, myappctx_error *i
         conn->prepared |= 1u << u->variant;
     if (upto != SIZE_MAX && upto > u->ctx_step && u->ctx_res != NULL &&
         conn->owner != NULL && conn->owner->unit_done != NULL) {
-        const char *dirty = PQntuples(u->ctx_res) == 1
-            ? PQgetvalue(u->ctx_res, 0, PQnfields(u->ctx_res) - 1) : "t";
+        int col = PQfnumber(u->ctx_res, "dirty");
+        const char *dirty = PQntuples(u->ctx_res) == 1 && col >= 0
+            ? PQgetvalue(u->ctx_res, 0, col) : "t";
         conn->owner->unit_done(conn, dirty[0] == 't');
     }
     return rc;
@@ -491,7 +511,57 @@ static void
 roll_back(myappctx_conn *conn)
 {
     if (PQstatus(conn->pg) == CONNECTION_OK && PQtransactionStatus(conn->pg) != PQTRANS_IDLE)
-        (void)mxi_exec_script_unchecked(conn, "ROLLBACK", NULL);
+        (void)mxi_exec_script_unchecked(conn, NULL, "ROLLBACK", NULL);
+}
+
+/* The unit's event for the connection's tracer (the caller has checked
+ * that it wants one).  @err holds the failure (never NULL here). */
+static void
+trace_unit(myappctx_conn *conn, const char *what, size_t nstmts, const struct unit_args *a,
+           uint64_t start, int rc, const myappctx_error *err)
+{
+    const myappctx_tracer *t = conn->tracer;
+    myappctx_trace_unit ev = {
+        .version = MYAPPCTX_TRACE_EVENT_VERSION,
+        .conn = conn,
+        .function = what,
+        .statements = nstmts,
+        .status = rc,
+        .sqlstate = rc != MYAPPCTX_OK ? err->sqlstate : "",
+        .message = rc != MYAPPCTX_OK ? err->message : "",
+        .duration_ns = mxi_trace_now_ns() - start,
+        .tenant_id = a->params[1],
+    };
+    t->on_unit(t->userdata, &ev);
+}
+
+static bool
+tracing_units(const myappctx_conn *conn)
+{
+    return conn->tracer != NULL && conn->tracer->on_unit != NULL;
+}
+
+static int
+run_units(myappctx_conn *conn, const struct unit_args *a, const myappctx_stmt *stmts,
+          size_t nstmts, PGresult **results, const char *what, myappctx_error *err)
+{
+    int rc;
+    for (int attempt = 0;; attempt++) {
+        struct unit u;
+        rc = begin_unit(&u, conn, a, false, nstmts, what, err);
+        if (rc != MYAPPCTX_OK)
+            return rc;
+        for (size_t i = 0; i < nstmts; i++)
+            add(&u, (struct mxi_pipeline_step){ .op = MXI_PIPELINE_EXEC, .sql = stmts[i].sql, .nparams = stmts[i].nparams, .params = stmts[i].params, .label = "statement", .index = (long)i, .out = results != NULL ? &results[i] : NULL });
+        size_t failed;
+        myappctx_error inner;
+        rc = send_unit(&u, conn, &failed, &inner, what, err);
+        bool lost = stream_lost(&u, conn, rc, failed, &inner);
+        bool again = attempt == 0 && (lost || statement_lost(&u, conn, rc, failed, &inner));
+        end_unit(&u);
+        if (!again)
+            return rc;
+    }
 }
 
 MYAPPCTX_API int
@@ -516,21 +586,15 @@ myappctx_run_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
     if (rc != MYAPPCTX_OK)
         return rc;
 
-    for (int attempt = 0;; attempt++) {
-        struct unit u;
-        rc = begin_unit(&u, conn, &a, false, nstmts, what, err);
-        if (rc != MYAPPCTX_OK)
-            return rc;
-        for (size_t i = 0; i < nstmts; i++)
-            add(&u, (struct mxi_pipeline_step){ .op = MXI_PIPELINE_EXEC, .sql = stmts[i].sql, .nparams = stmts[i].nparams, .params = stmts[i].params, .label = "statement", .index = (long)i, .out = results != NULL ? &results[i] : NULL });
-        size_t failed;
-        myappctx_error inner;
-        rc = send_unit(&u, conn, &failed, &inner, what, err);
-        bool lost = stream_lost(&u, conn, rc, failed, &inner);
-        bool again = attempt == 0 && (lost || statement_lost(&u, conn, rc, failed, &inner));
-        end_unit(&u);
-        if (!again)
-            break;
+    if (!tracing_units(conn)) {
+        rc = run_units(conn, &a, stmts, nstmts, results, what, err);
+    } else {
+        myappctx_error own;             /* the event has the message even without err */
+        if (err == NULL)
+            err = &own;
+        uint64_t start = mxi_trace_now_ns();
+        rc = run_units(conn, &a, stmts, nstmts, results, what, err);
+        trace_unit(conn, what, nstmts, &a, start, rc, err);
     }
     if (rc != MYAPPCTX_OK)
         myappctx_results_free(results, nstmts);
@@ -540,8 +604,8 @@ myappctx_run_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
 /* BEGIN, the context and optionally a first statement in one round trip;
  * on success the transaction stays open. */
 static int
-begin_in_context(myappctx_conn *conn, const struct unit_args *a, const myappctx_stmt *first,
-                 PGresult **out_first, const char *what, myappctx_error *err)
+begin_units(myappctx_conn *conn, const struct unit_args *a, const myappctx_stmt *first,
+            PGresult **out_first, const char *what, myappctx_error *err)
 {
     int rc;
     for (int attempt = 0;; attempt++) {
@@ -570,6 +634,21 @@ begin_in_context(myappctx_conn *conn, const struct unit_args *a, const myappctx_
         if (!again)
             return rc;
     }
+}
+
+static int
+begin_in_context(myappctx_conn *conn, const struct unit_args *a, const myappctx_stmt *first,
+                 PGresult **out_first, const char *what, myappctx_error *err)
+{
+    if (!tracing_units(conn))
+        return begin_units(conn, a, first, out_first, what, err);
+    myappctx_error own;
+    if (err == NULL)
+        err = &own;
+    uint64_t start = mxi_trace_now_ns();
+    int rc = begin_units(conn, a, first, out_first, what, err);
+    trace_unit(conn, what, first != NULL, a, start, rc, err);
+    return rc;
 }
 
 MYAPPCTX_API int

@@ -90,6 +90,18 @@ mxi_config_check(const myappctx_pool_config *cfg, myappctx_error *err)
         return bad(err, "conninfo", "is NULL (use \"\" for the PG* environment)");
     if (strnlen(cfg->conninfo, CONNINFO_MAX + 1) > CONNINFO_MAX)
         return bad(err, "conninfo", "is longer than 65536 bytes");
+    /* A connection string libpq cannot parse would only fail every connect
+     * in the background: refuse it now, with libpq's own words. */
+    char *why = NULL;
+    PQconninfoOption *parsed = PQconninfoParse(cfg->conninfo, &why);
+    if (parsed == NULL) {
+        int rc = why != NULL
+                     ? mxi_error_set(err, MYAPPCTX_EINVAL, NULL, "myappctx_pool_new: conninfo: %s", why)
+                     : mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "myappctx_pool_new: out of memory");
+        PQfreemem(why);
+        return rc;
+    }
+    PQconninfoFree(parsed);
     if (cfg->min_size < 0)
         return bad(err, "min_size", "must be >= 0");
     if (cfg->max_size < 1)

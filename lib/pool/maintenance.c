@@ -6,7 +6,7 @@
  * its I/O; then it sleeps until the next deadline or until signalled. */
 #include "config.h"
 
-#include <stdio.h>
+#include <string.h>
 
 #include "pool/pool.h"
 
@@ -15,6 +15,40 @@ want_connect(const myappctx_pool *pool)
 {
     int open = pool->size + pool->connecting;
     return open < pool->min_size || (pool->nwaiting > pool->connecting && open < pool->max_size);
+}
+
+/* Failed connects that retrying cannot cure: an administrator has to act
+ * (a password, a role, a database, a grant, a privileged login, the
+ * schema).  Acquire and wait_ready report them at once instead of waiting
+ * for a timeout; this thread keeps retrying, with backoff, since someone
+ * may act (the schema gets installed), and the first success clears it.
+ * Anything else -- the server down or starting up (57P03), too many
+ * connections (53300), a hook's refusal -- may pass by itself. */
+static int
+incurable(const myappctx_error *e)
+{
+    static const char *const states[] = {
+        "28P01",    /* invalid_password */
+        "28000",    /* invalid_authorization_specification: no such role, no login, pg_hba */
+        "3D000",    /* invalid_catalog_name: no such database */
+        "42501",    /* insufficient_privilege: no CONNECT on the database */
+    };
+    if (e->code == MYAPPCTX_EPRIVILEGED || e->code == MYAPPCTX_ESCHEMA)
+        return 1;
+    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
+        if (strcmp(e->sqlstate, states[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* An incurable failure ends the waits of acquirers and wait_ready now. */
+static void
+wake_everyone(myappctx_pool *pool)
+{
+    struct mxi_acquire_waiter *w;
+    TAILQ_FOREACH(w, &pool->waiters, link)
+        pthread_cond_signal(&w->cond);
+    pthread_cond_broadcast(&pool->ready_cond);
 }
 
 static void
@@ -30,15 +64,20 @@ connect_one(myappctx_pool *pool)
     uint64_t now = mxi_clock_now_ns();
     if (rc != MYAPPCTX_OK) {
         pool->counters.errors++;
-        snprintf(pool->last_error, sizeof pool->last_error, "%s", e.message);
+        pool->last_error = e;
+        pool->last_incurable = incurable(&e);
         pool->next_connect_ns = now + mxi_clock_ms_to_ns(pool->backoff_ms);
         pool->backoff_ms = pool->backoff_ms > pool->cfg.reconnect_max_ms / 2
                                ? pool->cfg.reconnect_max_ms : pool->backoff_ms * 2;
+        if (pool->last_incurable)
+            wake_everyone(pool);
         return;
     }
     pool->counters.created++;
+    mxi_metrics_add_locked(&pool->counters.create_time, slot->connect_us);
     pool->backoff_ms = pool->cfg.reconnect_min_ms;
-    pool->last_error[0] = '\0';
+    mxi_error_clear(&pool->last_error);
+    pool->last_incurable = 0;
     if (pool->closed) {
         pthread_mutex_unlock(&pool->mu);
         mxi_slot_destroy(slot);
@@ -137,6 +176,7 @@ next_deadline(const myappctx_pool *pool, uint64_t now, uint64_t tick)
         if (period > 0)
             next = min_u64(next, s->last_ok_ns + period);
     }
+    next = min_u64(next, mxi_tracer_next_leak_locked(pool));
     return next > now + 1000000u ? next : now + 1000000u;   /* never spin */
 }
 
@@ -152,7 +192,8 @@ mxi_maintenance_main(void *arg)
             connect_one(pool);
             continue;
         }
-        if (evict_one(pool, now) || check_one(pool, now))
+        if (evict_one(pool, now) || check_one(pool, now) ||
+            mxi_tracer_scan_leaks_locked(pool, now))
             continue;
         struct timespec ts;
         mxi_clock_timespec(next_deadline(pool, now, tick), &ts);

@@ -47,7 +47,12 @@ myappctx_pool_new(myappctx_pool **out, const myappctx_pool_config *cfg, myappctx
 {
     MXI_ERROR_REQUIRE_ARG(err, out);
     *out = NULL;
+    int want = MXI_FAILOVER_ANY;
     int rc = mxi_config_check(cfg, err);
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_tracer_check(cfg, err);
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_failover_check(cfg, &want, err);
     if (rc == MYAPPCTX_OK && cfg->seal_key != NULL &&
         !mxi_seal_key_valid(cfg->seal_key, cfg->seal_key_len))
         rc = mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
@@ -71,7 +76,10 @@ myappctx_pool_new(myappctx_pool **out, const myappctx_pool_config *cfg, myappctx
         memcpy(key, cfg->seal_key, cfg->seal_key_len);
     pool->cfg.seal_key = key;          /* wiped by mxi_ledger_destroy() */
     pool->owner = &owner_hooks;
+    mxi_tracer_setup(pool);
+    pool->want = want;
     TAILQ_INIT(&pool->idle);
+    TAILQ_INIT(&pool->borrowed);
     TAILQ_INIT(&pool->waiters);
     pool->min_size = cfg->min_size;
     pool->max_size = cfg->max_size;

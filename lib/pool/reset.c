@@ -67,17 +67,35 @@ drop_notifications(myappctx_conn *conn)
         PQfreemem(n);
 }
 
-/* Runs @sql now; the connection is clean afterwards (or unfit). */
+/* Runs @sql now, within @timeout_ms (<= 0: no limit); the connection is
+ * clean afterwards (or unfit). */
 static int
-reset_now(struct mxi_slot *slot, const char *sql, myappctx_error *err)
+reset_within(struct mxi_slot *slot, const char *sql, long timeout_ms, myappctx_error *err)
 {
-    int rc = mxi_exec_script_unchecked(slot->conn, sql, err);
+    int rc = mxi_deadline_script(slot->conn, NULL, sql, timeout_ms, err);
     drop_notifications(slot->conn);
     if (rc == MYAPPCTX_OK) {
         slot->pending_reset = NULL;
         slot->reset_at_release = false;
         slot->conn->impersonating = false;
     }
+    return rc;
+}
+
+static int
+reset_now(struct mxi_slot *slot, const char *sql, myappctx_error *err)
+{
+    return reset_within(slot, sql, 0, err);
+}
+
+int
+mxi_reset_run_pending(struct mxi_slot *slot, long timeout_ms, myappctx_error *err)
+{
+    if (slot->pending_reset == NULL)
+        return MYAPPCTX_OK;
+    int rc = reset_within(slot, slot->pending_reset, timeout_ms, err);
+    if (rc != MYAPPCTX_OK)
+        slot->reset_failed = true;
     return rc;
 }
 
@@ -93,10 +111,11 @@ mxi_reset_prepare(myappctx_conn *conn, const char *what, myappctx_error *err)
     myappctx_error inner;
     int rc = reset_now(slot, slot->pending_reset, &inner);
     if (rc != MYAPPCTX_OK) {
-        mxi_error_set(err, rc, inner.sqlstate,
-                      "%s: resetting the pooled connection before use failed: %s",
-                      what, inner.message);
+        mxi_error_wrap(err, rc, &inner,
+                       "%s: resetting the pooled connection before use failed: %s",
+                       what, inner.message);
         slot->reset_failed = true;
+        mxi_tracer_reset_failed(slot->pool, slot, rc, &inner, 0);
     }
     return rc;
 }
@@ -130,7 +149,7 @@ mxi_reset_read_baseline(myappctx_pool *pool, struct mxi_slot *slot)
     if (pool->cfg.reset != MYAPPCTX_POOL_RESET_TARGETED || pool->cfg.txn_pooler)
         return;
     PGresult *res;
-    if (mxi_exec_params(slot->conn,
+    if (mxi_exec_params(slot->conn, "private.session_baseline()",
                         "SELECT b.names::text, b.\"values\"::text, u.n, u.v "
                         "FROM private.session_baseline() AS b "
                         "LEFT JOIN LATERAL unnest(b.names, b.\"values\") AS u(n, v) ON true",
@@ -180,7 +199,7 @@ mxi_reset_unit_done(myappctx_conn *conn, bool dirty)
     "OR COALESCE(current_setting('myapp.original_user_id', true), '') <> ''"
 
 static int
-discard_all(struct mxi_slot *slot)
+discard_all(struct mxi_slot *slot, myappctx_error *err)
 {
     static const struct mxi_pipeline_step steps[2][6] = {
         /* [sealed] */
@@ -207,7 +226,7 @@ discard_all(struct mxi_slot *slot)
     myappctx_error inner;
     const struct mxi_pipeline_step *s = steps[slot->conn->seal != NULL];
     int rc = mxi_pipeline_run(slot->conn, s, sizeof steps[0] / sizeof steps[0][0], &failed,
-                              &inner, "myappctx_pool_release", NULL);
+                              &inner, "myappctx_pool_release", err);
     slot->conn->prepared = 0;          /* DISCARD ALL deallocates them */
     drop_notifications(slot->conn);
     if (rc == MYAPPCTX_OK) {
@@ -218,7 +237,8 @@ discard_all(struct mxi_slot *slot)
 }
 
 int
-mxi_reset_on_release(myappctx_pool *pool, struct mxi_slot *slot, int in_txn)
+mxi_reset_on_release(myappctx_pool *pool, struct mxi_slot *slot, int in_txn,
+                     myappctx_error *err)
 {
     const myappctx_pool_config *cfg = &pool->cfg;
     myappctx_conn *conn = slot->conn;
@@ -231,29 +251,32 @@ mxi_reset_on_release(myappctx_pool *pool, struct mxi_slot *slot, int in_txn)
          * next statement may run on another server connection; units clear
          * what they find for themselves. */
         if (cfg->txn_pooler) {
-            rc = in_txn ? mxi_exec_script_unchecked(conn, "ROLLBACK", NULL) : MYAPPCTX_OK;
+            rc = in_txn ? mxi_exec_script_unchecked(conn, NULL, "ROLLBACK", err) : MYAPPCTX_OK;
             drop_notifications(conn);
             return rc;
         }
         if (in_txn)
-            return reset_now(slot, rollback_reset_sql[sealed][settings], NULL);
+            return reset_now(slot, rollback_reset_sql[sealed][settings], err);
         /* Sealed, the server reports every context variable: a borrower's
          * session-level context is known without a query, and cleared now
          * rather than left for the next borrower's first call. */
         if (slot->reset_at_release || conn->impersonating || mxi_seal_session_context(conn))
-            return reset_now(slot, reset_sql[sealed][settings], NULL);
+            return reset_now(slot, reset_sql[sealed][settings], err);
         slot->pending_reset = reset_sql[sealed][settings];
         drop_notifications(conn);
         return MYAPPCTX_OK;
     }
     slot->pending_reset = NULL;
     if (in_txn)
-        rc = mxi_exec_script_unchecked(conn, "ROLLBACK", NULL);
+        rc = mxi_exec_script_unchecked(conn, NULL, "ROLLBACK", err);
     if (rc != MYAPPCTX_OK)
         return rc;
     if (cfg->reset == MYAPPCTX_POOL_RESET_DISCARD_ALL)
-        return discard_all(slot);
-    rc = cfg->on_release(conn, cfg->on_release_userdata) != 0 ? MYAPPCTX_EHOOK : MYAPPCTX_OK;
+        return discard_all(slot, err);
+    int r = cfg->on_release(conn, cfg->on_release_userdata);
+    rc = r != 0 ? mxi_error_set(err, MYAPPCTX_EHOOK, NULL,
+                                "the on_release hook refused the connection (returned %d)", r)
+                : MYAPPCTX_OK;
     drop_notifications(conn);
     return rc;
 }
@@ -261,22 +284,25 @@ mxi_reset_on_release(myappctx_pool *pool, struct mxi_slot *slot, int in_txn)
 /* A connection about to be closed may still carry a borrower's state that
  * no reset cleared (deferred, or the borrower's own when the pool closes it
  * on release); an impersonation in it must end, logged, before the session
- * goes.  Best effort: a broken connection has nothing left to end. */
+ * goes.  Best effort: a broken connection has nothing left to end, and a
+ * server that does not answer within ping_timeout_ms is not waited for
+ * longer (the session ends with the connection anyway). */
 void
 mxi_reset_before_close(myappctx_pool *pool, struct mxi_slot *slot)
 {
     myappctx_conn *conn = slot->conn;
     if (conn->owner == NULL || pool->cfg.txn_pooler ||
         pool->cfg.reset == MYAPPCTX_POOL_RESET_HOOK || slot->reset_failed ||
+        slot->drop_reason == MYAPPCTX_EVICT_PING_TIMEOUT ||
         PQstatus(conn->pg) != CONNECTION_OK ||
         (slot->pending_reset == NULL && !conn->touched && !conn->impersonating))
         return;
     if (PQtransactionStatus(conn->pg) == PQTRANS_ACTIVE || PQpipelineStatus(conn->pg) != PQ_PIPELINE_OFF)
         return;         /* results still pending: nothing can be sent */
     int sealed = conn->seal != NULL;
-    (void)reset_now(slot, PQtransactionStatus(conn->pg) == PQTRANS_IDLE
-                              ? reset_sql[sealed][0] : rollback_reset_sql[sealed][0],
-                    NULL);
+    (void)reset_within(slot, PQtransactionStatus(conn->pg) == PQTRANS_IDLE
+                                 ? reset_sql[sealed][0] : rollback_reset_sql[sealed][0],
+                       pool->cfg.ping_timeout_ms, NULL);
 }
 
 void

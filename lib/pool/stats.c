@@ -37,12 +37,17 @@ myappctx_pool_wait_ready(myappctx_pool *pool, long timeout_ms, myappctx_error *e
     struct timespec ts;
     mxi_clock_timespec(mxi_clock_now_ns() + mxi_clock_ms_to_ns(timeout_ms), &ts);
     int timed_out = 0;
-    while (!pool->closed && pool->size < pool->min_size && !timed_out)
+    /* A connect that failed in a way retrying cannot cure ends the wait:
+     * min_size cannot be reached until someone acts. */
+    while (!pool->closed && pool->size < pool->min_size && !timed_out &&
+           !mxi_ledger_blocked_locked(pool))
         timed_out = pthread_cond_timedwait(&pool->ready_cond, &pool->mu, &ts) == ETIMEDOUT;
 
     int rc = MYAPPCTX_OK;
     if (pool->closed) {
         rc = mxi_error_set(err, MYAPPCTX_ECLOSED, NULL, "myappctx_pool_wait_ready: the pool is closed");
+    } else if (pool->size < pool->min_size && mxi_ledger_blocked_locked(pool)) {
+        rc = mxi_ledger_cause_error(pool, err, "myappctx_pool_wait_ready");
     } else if (pool->size < pool->min_size) {
         char what[160];
         snprintf(what, sizeof what,

@@ -11,6 +11,9 @@
  * fixed so every library version serialises on the same lock. */
 #define SCHEMA_LOCK_KEY "7339224312837582610"
 
+/* The function whose name every message of the installer starts with. */
+#define INSTALL "myappctx_schema_install"
+
 static const char bootstrap_sql[] =
     "CREATE SCHEMA IF NOT EXISTS myappctx;\n"
     "CREATE TABLE IF NOT EXISTS myappctx.schema_migrations (\n"
@@ -80,12 +83,13 @@ myappctx_schema_migration_get(myappctx_schema_kind kind, size_t index,
 
 /* Reads applied versions; *exists is false when the bookkeeping table is absent. */
 static int
-read_applied(myappctx_conn *conn, PGresult **out, bool *exists, myappctx_error *err)
+read_applied(myappctx_conn *conn, const char *what, PGresult **out, bool *exists,
+             myappctx_error *err)
 {
     PGresult *res;
     const char *val;
     *out = NULL;
-    int rc = mxi_exec_one(conn, "SELECT to_regclass('myappctx.schema_migrations') IS NOT NULL",
+    int rc = mxi_exec_one(conn, what, "SELECT to_regclass('myappctx.schema_migrations') IS NOT NULL",
                           0, NULL, &res, &val, err);
     if (rc != MYAPPCTX_OK)
         return rc;
@@ -93,7 +97,7 @@ read_applied(myappctx_conn *conn, PGresult **out, bool *exists, myappctx_error *
     PQclear(res);
     if (!*exists)
         return MYAPPCTX_OK;
-    return mxi_exec_params(conn,
+    return mxi_exec_params(conn, what,
                     "SELECT kind, version, name, checksum FROM myappctx.schema_migrations "
                     "ORDER BY kind, version", 0, NULL, out, err);
 }
@@ -113,14 +117,13 @@ status_from(const PGresult *applied, myappctx_schema_status *st)
     }
 }
 
-MYAPPCTX_API int
-myappctx_schema_status_get(myappctx_conn *conn, myappctx_schema_status *out,
-                           myappctx_error *err)
+static int
+status_get(myappctx_conn *conn, const char *what, myappctx_schema_status *out,
+           myappctx_error *err)
 {
     PGresult *applied;
     bool exists;
-    MXI_ERROR_REQUIRE_ARG(err, out);
-    int rc = read_applied(conn, &applied, &exists, err);
+    int rc = read_applied(conn, what, &applied, &exists, err);
     if (rc != MYAPPCTX_OK)
         return rc;
     status_from(applied, out);
@@ -129,24 +132,20 @@ myappctx_schema_status_get(myappctx_conn *conn, myappctx_schema_status *out,
 }
 
 MYAPPCTX_API int
+myappctx_schema_status_get(myappctx_conn *conn, myappctx_schema_status *out,
+                           myappctx_error *err)
+{
+    MXI_ERROR_REQUIRE_ARG(err, out);
+    return status_get(conn, __func__, out, err);
+}
+
+/* The check the pool's check_schema makes too (lib/api/schema_version.c):
+ * through api.schema_version(), so that the application's own role may
+ * run it. */
+MYAPPCTX_API int
 myappctx_schema_check(myappctx_conn *conn, myappctx_error *err)
 {
-    myappctx_schema_status st;
-    int rc = myappctx_schema_status_get(conn, &st, err);
-    if (rc != MYAPPCTX_OK)
-        return rc;
-    if (st.installed_version == st.available_version)
-        return MYAPPCTX_OK;
-    if (st.installed_version == 0)
-        return mxi_error_set(err, MYAPPCTX_ESCHEMA, NULL,
-                             "myappctx_schema_check: not installed in this database "
-                             "(run 'myappctx schema install')");
-    return mxi_error_set(err, MYAPPCTX_ESCHEMA, NULL,
-                         "myappctx_schema_check: installed version %d, this library supports %d%s",
-                         st.installed_version, st.available_version,
-                         st.installed_version < st.available_version
-                             ? " (run 'myappctx schema install' to upgrade)"
-                             : " (upgrade the library)");
+    return mxi_schema_version_check(conn, __func__, err);
 }
 
 /* Verifies applied migrations of one kind against the embedded ones. */
@@ -200,15 +199,16 @@ apply_missing(myappctx_conn *conn, const PGresult *applied, myappctx_schema_kind
         /* The migration is our own SQL text, possibly several statements:
          * the simple-query protocol runs it inside the open transaction. */
         myappctx_error inner;
-        int rc = mxi_exec_script(conn, files[k].sql, &inner);
+        int rc = mxi_exec_script(conn, INSTALL, files[k].sql, &inner);
         if (rc != MYAPPCTX_OK)
-            return mxi_error_set(err, rc, inner.sqlstate, "myappctx_schema_install: %s migration %s failed: %s",
-                                 kind_name(kind), files[k].name, inner.message);
+            return mxi_error_wrap(err, rc, &inner, INSTALL ": %s migration %s failed: %s",
+                                  kind_name(kind), files[k].name,
+                                  mxi_error_cause(&inner, INSTALL));
 
         char version[16];
         snprintf(version, sizeof version, "%d", files[k].version);
         const char *params[] = { kind_name(kind), version, files[k].name, files[k].sha256 };
-        rc = mxi_exec_params(conn,
+        rc = mxi_exec_params(conn, INSTALL,
                           "INSERT INTO myappctx.schema_migrations (kind, version, name, checksum) "
                           "VALUES ($1, $2::integer, $3, $4)", 4, params, NULL, err);
         if (rc != MYAPPCTX_OK)
@@ -227,11 +227,12 @@ install_locked(myappctx_conn *conn, const myappctx_schema_options *opts,
     bool exists;
     int applied_now = 0;
 
-    int rc = mxi_exec_params(conn, "SELECT pg_advisory_xact_lock($1::bigint)", 1, lock, NULL, err);
+    int rc = mxi_exec_params(conn, INSTALL, "SELECT pg_advisory_xact_lock($1::bigint)", 1, lock,
+                             NULL, err);
     if (rc == MYAPPCTX_OK)
-        rc = mxi_exec_script(conn, bootstrap_sql, err);
+        rc = mxi_exec_script(conn, INSTALL, bootstrap_sql, err);
     if (rc == MYAPPCTX_OK)
-        rc = read_applied(conn, &applied, &exists, err);
+        rc = read_applied(conn, INSTALL, &applied, &exists, err);
     if (rc == MYAPPCTX_OK)
         rc = verify_applied(applied, MYAPPCTX_SCHEMA_CORE, err);
     if (rc == MYAPPCTX_OK)
@@ -243,15 +244,15 @@ install_locked(myappctx_conn *conn, const myappctx_schema_options *opts,
     PQclear(applied);
     if (rc == MYAPPCTX_OK && opts->app_role != NULL) {
         const char *p[] = { opts->app_role, opts->create_role ? "true" : "false" };
-        rc = mxi_exec_params(conn, "SELECT myappctx.setup_app_role($1::name, $2::boolean)",
+        rc = mxi_exec_params(conn, INSTALL, "SELECT myappctx.setup_app_role($1::name, $2::boolean)",
                       2, p, NULL, err);
         if (rc == MYAPPCTX_OK && opts->demo)
-            rc = mxi_exec_params(conn, "SELECT myappctx.setup_demo_grants($1::name)",
+            rc = mxi_exec_params(conn, INSTALL, "SELECT myappctx.setup_demo_grants($1::name)",
                           1, p, NULL, err);
     }
     if (rc != MYAPPCTX_OK)
         return rc;
-    rc = read_applied(conn, &applied, &exists, err);
+    rc = read_applied(conn, INSTALL, &applied, &exists, err);
     if (rc != MYAPPCTX_OK)
         return rc;
     status_from(applied, st);
@@ -289,7 +290,7 @@ myappctx_schema_install(myappctx_conn *conn, const myappctx_schema_options *opts
                              "myappctx_schema_install: the connection is inside a transaction; "
                              "the installer needs its own");
 
-    rc = myappctx_begin(conn, err);
+    rc = mxi_exec_params(conn, INSTALL, "BEGIN", 0, NULL, NULL, err);
     if (rc != MYAPPCTX_OK)
         return rc;
     rc = install_locked(conn, opts, &st, err);

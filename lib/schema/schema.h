@@ -4,7 +4,7 @@
 #ifndef MXI_SCHEMA_H
 #define MXI_SCHEMA_H
 
-#include "exec/exec.h"
+#include "api/api.h"
 
 struct mxi_embedded_file {
     int version;          /* the number the file name starts with */

@@ -36,7 +36,7 @@ myappctx_seal_status_get(myappctx_conn *conn, myappctx_seal_status *out, myappct
                              what, out->version, MYAPPCTX_SEAL_STATUS_VERSION);
     myappctx_seal_status st = MYAPPCTX_SEAL_STATUS_INIT;
     PGresult *res;
-    int rc = mxi_exec_params(conn, AVAILABLE_SQL, 0, NULL, &res, err);
+    int rc = mxi_exec_params(conn, what, AVAILABLE_SQL, 0, NULL, &res, err);
     if (rc != MYAPPCTX_OK)
         return rc;
     if (PQntuples(res) != 1 || PQnfields(res) != 2) {
@@ -49,7 +49,7 @@ myappctx_seal_status_get(myappctx_conn *conn, myappctx_seal_status *out, myappct
         copy(st.installed_version, sizeof st.installed_version, PQgetvalue(res, 0, 1));
     PQclear(res);
     if (st.installed) {
-        rc = mxi_exec_params(conn, STATUS_SQL, 0, NULL, &res, err);
+        rc = mxi_exec_params(conn, what, STATUS_SQL, 0, NULL, &res, err);
         if (rc != MYAPPCTX_OK)
             return rc;
         if (PQntuples(res) != 1 || PQnfields(res) != 3) {
@@ -85,7 +85,7 @@ myappctx_seal_install(myappctx_conn *conn, myappctx_seal_status *out, myappctx_e
     rc = myappctx_seal_status_get(conn, &st, err);
     if (rc == MYAPPCTX_OK && st.available && !st.installed) {
         myappctx_error e;
-        rc = mxi_exec_script(conn, "CREATE EXTENSION IF NOT EXISTS myappctx_seal", &e);
+        rc = mxi_exec_script(conn, what, "CREATE EXTENSION IF NOT EXISTS myappctx_seal", &e);
         if (rc != MYAPPCTX_OK)
             return mxi_error_set(err, rc, e.sqlstate,
                                  "%s: CREATE EXTENSION myappctx_seal failed: %s", what, e.message);

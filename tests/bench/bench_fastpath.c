@@ -22,6 +22,11 @@
  *   bench_fastpath memory CONNINFO N
  *       heap bytes per pooled connection beyond libpq's own (mallinfo2).
  *
+ * BENCH_TRACER=1 in the environment gives every pool (and, unpooled, every
+ * connection) a trivial tracer -- each callback one relaxed atomic
+ * increment -- to measure what the tracer hooks cost when set; the load
+ * modes then print tracer_events=N at the end of their line.
+ *
  * With MYAPPCTX_BENCH_SEAL_KEY_FILE set (the hex key file of a server that
  * preloads myappctx_seal), every pool and connection is sealed
  * (myappctx/seal.h): the sealed rows of make bench.
@@ -118,12 +123,35 @@ merge(struct samples *into, struct samples *from)
     free(from->v);
 }
 
+/* The trivial tracer of BENCH_TRACER=1: it only counts. */
+static uint64_t tracer_events;
+
+static void count_connect(void *u, const myappctx_trace_connect *e) { (void)u; (void)e; __atomic_fetch_add(&tracer_events, 1, __ATOMIC_RELAXED); }
+static void count_acquire(void *u, const myappctx_trace_acquire *e) { (void)u; (void)e; __atomic_fetch_add(&tracer_events, 1, __ATOMIC_RELAXED); }
+static void count_release(void *u, const myappctx_trace_release *e) { (void)u; (void)e; __atomic_fetch_add(&tracer_events, 1, __ATOMIC_RELAXED); }
+static void count_unit(void *u, const myappctx_trace_unit *e) { (void)u; (void)e; __atomic_fetch_add(&tracer_events, 1, __ATOMIC_RELAXED); }
+static void count_evict(void *u, const myappctx_trace_evict *e) { (void)u; (void)e; __atomic_fetch_add(&tracer_events, 1, __ATOMIC_RELAXED); }
+static void count_notice(void *u, const myappctx_trace_notice *e) { (void)u; (void)e; __atomic_fetch_add(&tracer_events, 1, __ATOMIC_RELAXED); }
+
+static const myappctx_tracer counting_tracer = {
+    MYAPPCTX_TRACER_VERSION, NULL, count_connect, count_acquire, count_release, count_unit,
+    NULL, count_evict, count_notice, NULL
+};
+
+static const myappctx_tracer *
+bench_tracer(void)
+{
+    const char *v = getenv("BENCH_TRACER");
+    return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0 ? &counting_tracer : NULL;
+}
+
 static myappctx_pool *
 make_pool(const char *conninfo, int size, int txn_pooler)
 {
     myappctx_pool_config cfg = MYAPPCTX_POOL_CONFIG_INIT;
     myappctx_pool *pool;
     myappctx_error err;
+    cfg.tracer = bench_tracer();
     cfg.conninfo = conninfo;
     cfg.min_size = size;
     cfg.max_size = size;
@@ -219,7 +247,8 @@ worker_main(void *arg)
         opts.seal_key = seal_key;
         opts.seal_key_len = seal_key_len;
     }
-    if (w->pool == NULL && myappctx_conn_open(&own, w->conninfo, &opts, NULL) != MYAPPCTX_OK) {
+    if (w->pool == NULL && (myappctx_conn_open(&own, w->conninfo, &opts, NULL) != MYAPPCTX_OK ||
+                            myappctx_conn_set_tracer(own, bench_tracer(), NULL) != MYAPPCTX_OK)) {
         w->errors++;
         return NULL;
     }
@@ -293,10 +322,14 @@ run_load(int fastpath, int pooled, double seconds, int clients, const char *conn
     myappctx_pool_stats st = MYAPPCTX_POOL_STATS_INIT;
     if (pool != NULL)
         myappctx_pool_stats_get(pool, &st);
-    printf("tps=%.1f mean_us=%.1f p99_us=%.1f n=%zu errors=%lu resets=%llu\n",
+    printf("tps=%.1f mean_us=%.1f p99_us=%.1f n=%zu errors=%lu resets=%llu",
            (double)all.n / elapsed, all.n ? sum / (double)all.n / 1000.0 : 0.0,
            (double)percentile(&all, 0.99) / 1000.0, all.n, errors,
            (unsigned long long)st.resets);
+    if (bench_tracer() != NULL)
+        printf(" tracer_events=%llu",
+               (unsigned long long)__atomic_load_n(&tracer_events, __ATOMIC_RELAXED));
+    printf("\n");
     free(all.v);
     free(w);
     free(stmts);
@@ -366,6 +399,8 @@ run_poolmicro(const char *conninfo)
         merge(&all, &m[i].wait);
     }
     myappctx_pool_free(pool);
+    if (bench_tracer() != NULL)
+        printf("tracer=on\n");
     printf("pool_pair_ns=%.0f\n", pair_ns);
     printf("contended_wait_p50_ns=%llu\n", (unsigned long long)percentile(&all, 0.50));
     printf("contended_wait_p99_ns=%llu\n", (unsigned long long)percentile(&all, 0.99));

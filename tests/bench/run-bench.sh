@@ -20,7 +20,8 @@
 # ratios (pooled_txn_vs_pgbench_naive is d / a; *_sealed_vs_unsealed the
 # sealed rows over their unsealed ones) and the goals, reported only.
 # `make bench-sweep` (run-sweep.sh) runs a, b, c, d over clients and
-# statements per unit.
+# statements per unit.  BENCH_TRACER=1 gives the library's cases a trivial
+# tracer (myappctx/tracer.h), to compare with a run without.
 set -euo pipefail
 bench=${1:?usage: run-bench.sh PATH/TO/bench_fastpath}
 secs=${BENCH_SECONDS:-5}
@@ -141,7 +142,8 @@ label() {
 }
 
 echo
-echo "clients=$clients connections=$clients seconds_per_run=$secs rounds=$rounds (cases interleaved)"
+echo "clients=$clients connections=$clients seconds_per_run=$secs rounds=$rounds (cases interleaved)" \
+     "tracer=$([ -n "${BENCH_TRACER:-}" ] && [ "${BENCH_TRACER}" != 0 ] && echo on || echo off)"
 printf '%-42s %12s %12s %12s %10s\n' case tps mean_us p99_us txns
 for c in $cases; do
     # tps: mean over rounds; mean latency: weighted by count; p99: worst round.

@@ -26,7 +26,7 @@ for t in "${targets[@]}"; do
     echo "fuzz: building $t"
     # shellcheck disable=SC2086
     "$cc" $flags -o "$out/$t" "$src/tests/fuzz/$t.c" $libsrc \
-        "$build/lib/schema/embedded.c" $libs
+        "$build/lib/schema/embedded.c" "$build/lib/core/embedded_version.c" $libs
     work=$(mktemp -d)
     name=${t#fuzz_}
     [ -d "$src/tests/fuzz/corpus/$name" ] && cp "$src/tests/fuzz/corpus/$name"/* "$work"/ 2>/dev/null || true

@@ -64,6 +64,11 @@ pg_start_server() {
     as_server_user "$MYAPPCTX_PG_BINDIR/initdb" -D "$dir/$name" -A trust -U postgres \
         -E UTF8 --locale=C --no-sync >"$dir/initdb-$name.log" 2>&1 || {
         echo "harness: initdb failed:" >&2; cat "$dir/initdb-$name.log" >&2; return 1; }
+    # Everyone is trusted but the one role the tests of failed logins use
+    # (28P01: a wrong or missing password); they create it themselves.
+    hba=$dir/$name/pg_hba.conf
+    as_server_user sh -c "{ echo 'local all myappctx_pw_test scram-sha-256'; cat '$hba'; } >'$hba.new' &&
+                          mv '$hba.new' '$hba'"
     cat >>"$dir/$name/postgresql.conf" <<CONF
 listen_addresses = ''
 unix_socket_directories = '$dir'

@@ -510,6 +510,12 @@ pool_release_foreign_conn(myappctx_conn *c, myappctx_pool *pool)
       pool_acquire_null_pool(c, err))                                                        \
     X(pool_acq_out, "myappctx_pool_acquire", "out", MYAPPCTX_EINVAL, "'out'",                 \
       myappctx_pool_acquire(pool, NULL, 0, err))                                             \
+    X(pool_run_pool, "myappctx_pool_run_in_context", "pool", MYAPPCTX_EINVAL, "'pool'",       \
+      myappctx_pool_run_in_context(NULL, &TCTX, &STMT, 1, NULL, 0, err))                     \
+    X(pool_run_ctx, "myappctx_pool_run_in_context", "ctx", MYAPPCTX_EINVAL, "'ctx'",          \
+      myappctx_pool_run_in_context(pool, NULL, &STMT, 1, NULL, 1000, err))                   \
+    X(pool_run_stmts, "myappctx_pool_run_in_context", "stmts", MYAPPCTX_EINVAL, "'stmts'",    \
+      myappctx_pool_run_in_context(pool, &TCTX, NULL, 1, NULL, 1000, err))                   \
     X(pool_rel_pool, "myappctx_pool_release", "pool", MYAPPCTX_EINVAL, NULL,                 \
       myappctx_pool_release(NULL, c))                                                        \
     X(pool_rel_conn, "myappctx_pool_release", "conn", MYAPPCTX_EINVAL, NULL,                 \
@@ -610,8 +616,16 @@ START_TEST(null_rows)
         tu_trace trace = tu_trace_start(c);
         int rc = r->call(c, pool, with_err ? &err : NULL);
         long sent = tu_trace_stop(trace);
-        if (with_err && r->expected < 0)
+        if (with_err && r->expected < 0) {
             tu_expect_row(label, rc, r->expected, err, r->needle);
+            /* One convention for every message: the function called first
+             * (rows without a needle are functions without an err). */
+            size_t n = strlen(r->fn);
+            ck_assert_msg(r->needle == NULL ||
+                          (strncmp(err.message, r->fn, n) == 0 &&
+                           strncmp(err.message + n, ": ", 2) == 0),
+                          "%s: message does not start with '%s: ': %s", label, r->fn, err.message);
+        }
         else
             ck_assert_msg(rc == r->expected, "%s%s: got %d, expected %d", label,
                           with_err ? "" : " with err NULL", rc, r->expected);

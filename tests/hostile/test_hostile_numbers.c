@@ -22,7 +22,11 @@ static myappctx_stmt STMT = { "SELECT 1", 0, NULL };
 #define POOL_MUTATIONS(M)                                                                  \
     M(version_0, "version", MYAPPCTX_EINVAL, cfg->version = 0)                               \
     M(version_1, "version", MYAPPCTX_EINVAL, cfg->version = 1)                               \
+    M(version_2, "version", MYAPPCTX_EINVAL, cfg->version = 2)                               \
+    M(version_3, "version", MYAPPCTX_EINVAL, cfg->version = 3)                               \
     M(version_next, "version", MYAPPCTX_EINVAL, cfg->version = MYAPPCTX_POOL_CONFIG_VERSION + 1) \
+    M(leak_negative, "leak_detection_ms", MYAPPCTX_EINVAL, cfg->leak_detection_ms = LONG_MIN) \
+    M(ping_timeout_negative, "ping_timeout_ms", MYAPPCTX_EINVAL, cfg->ping_timeout_ms = -1)  \
     M(seal_key_31, "seal_key_len", MYAPPCTX_EINVAL, (cfg->seal_key = KEY, cfg->seal_key_len = 31)) \
     M(seal_key_65, "seal_key_len", MYAPPCTX_EINVAL, (cfg->seal_key = KEY, cfg->seal_key_len = 65)) \
     M(seal_key_max, "seal_key_len", MYAPPCTX_EINVAL,                                        \
@@ -69,7 +73,8 @@ static myappctx_stmt STMT = { "SELECT 1", 0, NULL };
       (cfg->min_size = 0, cfg->max_size = 1, cfg->max_waiters = 0,                         \
        cfg->acquire_timeout_ms = 0, cfg->max_lifetime_ms = 0, cfg->max_idle_ms = 0,        \
        cfg->health_check_period_ms = 0, cfg->validate_idle_ms = 0,                         \
-       cfg->max_lifetime_jitter = 1.0, cfg->reconnect_min_ms = 1, cfg->reconnect_max_ms = 1)) \
+       cfg->max_lifetime_jitter = 1.0, cfg->reconnect_min_ms = 1, cfg->reconnect_max_ms = 1, \
+       cfg->leak_detection_ms = 0, cfg->ping_timeout_ms = 0))                              \
     M(conninfo_at_limit, NULL, MYAPPCTX_OK, cfg->conninfo = CONNINFO_65536)
 
 static int any_hook(myappctx_conn *c, void *u) { return 0; }
@@ -282,16 +287,18 @@ migration(myappctx_schema_kind kind, size_t index, myappctx_error *err)
       context_version(c, 2, err))                                                              \
     X(ctx_version_min, "myappctx_context_set ctx->version INT_MIN", MYAPPCTX_EINVAL, "version", \
       context_version(c, INT_MIN, err))                                                        \
-    X(run_version, "myappctx_run_in_context ctx->version 2", MYAPPCTX_EINVAL, "version",      \
-      txn_version(c, 2, 0, err))                                                               \
+    X(run_version, "myappctx_run_in_context ctx->version 1", MYAPPCTX_EINVAL, "version",      \
+      txn_version(c, 1, 0, err))                                                               \
     X(bic_version, "myappctx_begin_in_context ctx->version 0", MYAPPCTX_EINVAL, "version",    \
       txn_version(c, 0, 1, err))                                                               \
     X(open_version, "myappctx_conn_open opts->version 1", MYAPPCTX_EINVAL, "version",         \
       conn_version(1, 0, c, err))                                                              \
+    X(open_version_2, "myappctx_conn_open opts->version 2", MYAPPCTX_EINVAL, "version",       \
+      conn_version(2, 0, c, err))                                                              \
     X(wrap_version, "myappctx_conn_wrap opts->version 0", MYAPPCTX_EINVAL, "version",         \
       conn_version(0, 1, c, err))                                                              \
-    X(open_version_2, "myappctx_conn_open opts->version 2 (before seal_key)", MYAPPCTX_EINVAL, \
-      "version", conn_version(2, 0, c, err))                                                   \
+    X(open_version_3, "myappctx_conn_open opts->version 3 (before seal_key)", MYAPPCTX_EINVAL, \
+      "version", conn_version(3, 0, c, err))                                                   \
     X(open_version_next, "myappctx_conn_open opts->version next", MYAPPCTX_EINVAL, "version", \
       conn_version(MYAPPCTX_CONN_OPTIONS_VERSION + 1, 0, c, err))                              \
     X(open_key_31, "myappctx_conn_open opts->seal_key_len 31", MYAPPCTX_EINVAL, "seal_key_len", \
@@ -322,8 +329,10 @@ migration(myappctx_schema_kind kind, size_t index, myappctx_error *err)
       "version", seal_status_version(c, 2, err))                                               \
     X(schema_version, "myappctx_schema_install opts->version 2", MYAPPCTX_EINVAL, "version",  \
       schema_version(c, 2, err))                                                               \
-    X(stats_version, "myappctx_pool_stats_get out->version 2", MYAPPCTX_EINVAL, NULL,         \
-      stats_version(2))                                                                        \
+    X(stats_version, "myappctx_pool_stats_get out->version 1", MYAPPCTX_EINVAL, NULL,         \
+      stats_version(1))                                                                        \
+    X(stats_version_3, "myappctx_pool_stats_get out->version 3", MYAPPCTX_EINVAL, NULL,       \
+      stats_version(3))                                                                        \
     X(idle_zero, "myappctx_connection_cleanup_idle 0 s", MYAPPCTX_EINVAL, "idle_timeout_seconds", \
       myappctx_connection_cleanup_idle(c, 0, NULL, err))                                       \
     X(idle_neg, "myappctx_connection_cleanup_idle -1 s", MYAPPCTX_EINVAL, "idle_timeout_seconds", \
@@ -407,7 +416,10 @@ START_TEST(number_rows)
     myappctx_txn_context t = MYAPPCTX_TXN_CONTEXT_INIT;
     t.user_id = &U;
     TCTX = t;
+    /* At the limit, and one libpq can parse (pool_new checks that too). */
     CONNINFO_65536 = tu_repeat('x', 65536);
+    static const char at_limit_prefix[] = "user=app_service application_name=";
+    memcpy(CONNINFO_65536, at_limit_prefix, sizeof at_limit_prefix - 1);
     CONNINFO_65537 = tu_repeat('x', 65537);
     CONNINFO_MIB = tu_repeat('x', TU_MIB);
     myappctx_conn *c = tu_connect();     /* schema_install needs it */

@@ -196,6 +196,7 @@ START_TEST(nested_and_context_changes_are_eimpersonating)
     tu_assert_ok(myappctx_impersonate(c, &p.plain, &err), err);
     tu_expect_state(myappctx_impersonate(c, &p.admin2, &err), MYAPPCTX_EIMPERSONATING, err,
                     "P0055");
+    ck_assert_str_eq(err.hint, "Call api.end_impersonation() first.");   /* the server's HINT */
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = p.admin2;
     tu_expect_state(myappctx_context_set(c, &ctx, &err), MYAPPCTX_EIMPERSONATING, err, "P0055");

@@ -67,6 +67,7 @@ check_context_visible(const char *conninfo)
 {
     myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
     opts.txn_pooler = conninfo != NULL;
+    opts.allow_privileged = tu_conninfo_is_superuser(conninfo);
     myappctx_conn *c = tu_connect_opts(conninfo, &opts);
     myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
     ctx.user_id = &user;
@@ -234,7 +235,7 @@ START_TEST(invalid_arguments)
     ctx.tenant_id = &nil;
     tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_EINVAL, err);
     ctx.tenant_id = NULL;
-    ctx.version = 2;
+    ctx.version = MYAPPCTX_TXN_CONTEXT_VERSION + 1;
     tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_EINVAL, err);
     ctx.version = MYAPPCTX_TXN_CONTEXT_VERSION;
     /* Inside a caller's transaction: refused, nothing sent. */

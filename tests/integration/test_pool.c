@@ -40,6 +40,8 @@ START_TEST(config_is_validated_field_by_field)
     ck_assert_int_eq(myappctx_pool_new(NULL, &base, &err), MYAPPCTX_EINVAL);
     ck_assert_msg(strstr(err.message, "out") != NULL, "%s", err.message);
     expect_bad_config(NULL, "cfg");
+    c = base; c.version = 1;                       expect_bad_config(&c, "version");
+    c = base; c.version = 2;                       expect_bad_config(&c, "version");
     c = base; c.version = MYAPPCTX_POOL_CONFIG_VERSION + 1; expect_bad_config(&c, "version");
     c = base; c.conninfo = NULL;                   expect_bad_config(&c, "conninfo");
     c = base; c.min_size = -1;                     expect_bad_config(&c, "min_size");
@@ -62,6 +64,11 @@ START_TEST(config_is_validated_field_by_field)
     c = base; c.on_acquire = ok_hook;                       expect_bad_config(&c, "on_acquire");
     c = base; c.reset = MYAPPCTX_POOL_RESET_HOOK;           expect_bad_config(&c, "on_release");
     c = base; c.on_release = ok_hook;                       expect_bad_config(&c, "on_release");
+    myappctx_tracer bad_tracer = MYAPPCTX_TRACER_INIT;
+    bad_tracer.version = 0;
+    c = base; c.tracer = &bad_tracer;              expect_bad_config(&c, "tracer");
+    c = base; c.leak_detection_ms = -1;            expect_bad_config(&c, "leak_detection_ms");
+    c = base; c.ping_timeout_ms = -1;              expect_bad_config(&c, "ping_timeout_ms");
 
     /* Oversized conninfo: refused before anything is allocated. */
     size_t n = 70000;

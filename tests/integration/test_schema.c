@@ -101,7 +101,9 @@ race_install(void *arg)
 {
     struct racer *r = arg;
     myappctx_conn *c;
-    r->rc = myappctx_conn_open(&c, r->conninfo, NULL, &r->err);
+    myappctx_conn_options copts = MYAPPCTX_CONN_OPTIONS_INIT;
+    copts.allow_privileged = 1;     /* the installer runs as the superuser */
+    r->rc = myappctx_conn_open(&c, r->conninfo, &copts, &r->err);
     if (r->rc != MYAPPCTX_OK)
         return NULL;
     myappctx_schema_status st;
@@ -123,6 +125,17 @@ START_TEST(schema_check_refuses_missing_schema)
     ck_assert_msg(strstr(err.message, "not installed") != NULL &&
                   strstr(err.message, "myappctx schema install") != NULL, "%s", err.message);
     tu_assert_ok(myappctx_schema_install(c, NULL, NULL, &err), err);
+    tu_assert_ok(myappctx_schema_check(c, &err), err);
+    myappctx_conn_close(c);
+}
+END_TEST
+
+/* The application's own role can run the check (it cannot read
+ * myappctx.schema_migrations: api.schema_version() reads it for it). */
+START_TEST(schema_check_works_for_the_app_role)
+{
+    myappctx_conn *c = tu_app_connect();
+    myappctx_error err;
     tu_assert_ok(myappctx_schema_check(c, &err), err);
     myappctx_conn_close(c);
 }
@@ -254,6 +267,7 @@ main(void)
     tcase_add_test(tc, embedded_migrations_are_ordered);
     tcase_add_test(tc, fresh_install_then_repeat_is_noop);
     tcase_add_test(tc, schema_check_refuses_missing_schema);
+    tcase_add_test(tc, schema_check_works_for_the_app_role);
     tcase_add_test(tc, concurrent_installers_one_wins);
     tcase_add_loop_test(tc, tampered_schema_is_refused, 0,
                         (int)(sizeof tamper_rows / sizeof tamper_rows[0]));

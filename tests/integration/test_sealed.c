@@ -292,6 +292,21 @@ START_TEST(a_foreign_role_is_cleared_for_the_unit)
         PQclear(res);
     }
     tu_expect_value(conns[0], "SELECT current_user::text", 0, NULL, "sealed_other");
+    /* A database role the unit asks for (ctx.db_role) is set after the
+     * clean-up, in the same sealed statement. */
+    tu_sql(myappctx_conn_pg(conns[0]), "RESET ROLE");
+    myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
+    ctx.user_id = &user_a;
+    ctx.db_role = "sealed_other";
+    myappctx_stmt s = { "SELECT current_user::text", 0, NULL };
+    PGresult *res;
+    myappctx_error err;
+    tu_trace t = { tmpfile(), conns[0]->pg };
+    PQtrace(t.pg, t.file);
+    tu_assert_ok(myappctx_run_in_context(conns[0], &ctx, &s, 1, &res, &err), err);
+    ck_assert_int_eq(tu_trace_round_trips(t), 1);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "sealed_other");
+    PQclear(res);
     myappctx_conn_close(conns[0]);
     myappctx_pool_release(pool, conns[1]);
     myappctx_pool_free(pool);
@@ -733,9 +748,14 @@ START_TEST(refused_connects_say_why)
     opts.seal_key = key;
     opts.seal_key_len = key_len;
     myappctx_error err;
-    /* The superuser: the seal protects nothing for it (MX006). */
+    /* The superuser: the library refuses it (RLS does not apply), and with
+     * allow_privileged the seal does (it protects nothing for it: MX006). */
+    tu_expect(myappctx_conn_open(&c, "", &opts, &err), MYAPPCTX_EPRIVILEGED, err, NULL);
+    opts.allow_privileged = 1;
     tu_expect_state(myappctx_conn_open(&c, "", &opts, &err), MYAPPCTX_ESEAL, err, "MX006");
-    printf("# sealed connect as the superuser -> %s [%s]\n", err.message, err.sqlstate);
+    printf("# sealed connect as the superuser (allow_privileged) -> %s [%s]\n", err.message,
+           err.sqlstate);
+    opts.allow_privileged = 0;
     /* A database without the extension. */
     char *db = tu_create_database("sealed_noext");
     char conninfo[256];

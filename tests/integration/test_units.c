@@ -416,6 +416,73 @@ START_TEST(unit_refused_while_the_library_impersonates)
 }
 END_TEST
 
+/* A unit may run as a database role the login role is a member of (SET
+ * LOCAL ROLE), distinct from the application's role label; after the unit
+ * the login role is back.  Not a member: refused by the server. */
+START_TEST(unit_runs_as_its_db_role)
+{
+    myappctx_conn *c = tu_app_connect();
+    myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
+    ctx.user_id = &user;
+    ctx.role = "admin";
+    ctx.db_role = other_role;
+    /* The db role has no rights on the schema: read the label raw. */
+    myappctx_stmt s = { "SELECT current_user::text || ',' || current_setting('myapp.current_role')", 0, NULL };
+    PGresult *res;
+    myappctx_error err;
+    for (int dirty = 0; dirty <= 1; dirty++) {
+        if (dirty)
+            tu_sql(myappctx_conn_pg(c), "SELECT set_config('myapp.session_id', 'leak', false)");
+        tu_assert_ok(myappctx_run_in_context(c, &ctx, &s, 1, &res, &err), err);
+        char want[96];
+        snprintf(want, sizeof want, "%s,admin", other_role);
+        ck_assert_str_eq(PQgetvalue(res, 0, 0), want);
+        PQclear(res);
+        tu_expect_value(c, "SELECT current_user::text", 0, NULL, "app_service");
+    }
+    tu_assert_ok(myappctx_context_begin(c, &user, NULL, NULL, &err), err);   /* no db role */
+    tu_expect_value(c, "SELECT current_user::text", 0, NULL, "app_service");
+    tu_assert_ok(myappctx_rollback(c, &err), err);
+    ctx.db_role = "postgres";
+    tu_expect_state(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_ESERVER, err,
+                    "42501");
+    ctx.db_role = "";
+    tu_expect(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_EINVAL, err,
+              "ctx->db_role");
+    myappctx_conn_close(c);
+}
+END_TEST
+
+/* Acquire, unit, release in one call. */
+START_TEST(pool_run_in_context_is_the_common_case)
+{
+    myappctx_pool *pool = tu_pool_one();
+    char id[MYAPPCTX_UUID_BUFSIZE];
+    const char *params[] = { myappctx_uuid_format(&user, id) };
+    myappctx_stmt inside = { INSIDE, 1, params };
+    myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
+    ctx.user_id = &user;
+    PGresult *res = (PGresult *)0x1;
+    myappctx_error err;
+    tu_assert_ok(myappctx_pool_run_in_context(pool, &ctx, &inside, 1, &res, -1, &err), err);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), CLEAN);
+    PQclear(res);
+    ck_assert_int_eq(tu_pool_stats(pool).in_use, 0);
+    myappctx_stmt bad = { "SELECT 1/0", 0, NULL };
+    res = (PGresult *)0x1;
+    tu_expect_state(myappctx_pool_run_in_context(pool, &ctx, &bad, 1, &res, -1, &err),
+                    MYAPPCTX_ESERVER, err, "22012");
+    ck_assert_ptr_null(res);
+    ck_assert_msg(strncmp(err.message, "myappctx_pool_run_in_context: ", 30) == 0, "%s",
+                  err.message);
+    ck_assert_int_eq(tu_pool_stats(pool).in_use, 0);
+    myappctx_pool_close(pool);
+    tu_expect(myappctx_pool_run_in_context(pool, &ctx, &inside, 1, &res, 100, &err),
+              MYAPPCTX_ECLOSED, err, "myappctx_pool_run_in_context");
+    myappctx_pool_free(pool);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -432,6 +499,8 @@ main(void)
     tcase_add_loop_test(tc, notifications_stay_with_their_borrower, 0, 2);
     tcase_add_test(tc, unit_survives_deallocate_all);
     tcase_add_test(tc, unit_refused_while_the_library_impersonates);
+    tcase_add_test(tc, unit_runs_as_its_db_role);
+    tcase_add_test(tc, pool_run_in_context_is_the_common_case);
     suite_add_tcase(s, tc);
     TCase *bouncer = tcase_create("through PgBouncer");
     tcase_set_timeout(bouncer, 60);

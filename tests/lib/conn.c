@@ -13,6 +13,13 @@
 /* -------------------------------------------------------- connections */
 
 int
+tu_conninfo_is_superuser(const char *conninfo)
+{
+    return conninfo == NULL || strstr(conninfo, "user=") == NULL ||
+           strstr(conninfo, "user=postgres") != NULL;
+}
+
+int
 tu_sealed(void)
 {
     const char *v = getenv("TU_SEALED");
@@ -60,6 +67,11 @@ tu_connect_opts(const char *conninfo, const myappctx_conn_options *opts)
 {
     myappctx_conn *conn = NULL;
     myappctx_error err = { 0 };
+    myappctx_conn_options defaults = MYAPPCTX_CONN_OPTIONS_INIT;
+    if (opts == NULL) {
+        defaults.allow_privileged = tu_conninfo_is_superuser(conninfo);
+        opts = &defaults;
+    }
     if (conninfo == NULL)
         conninfo = "";
     myappctx_conn_options sealed = MYAPPCTX_CONN_OPTIONS_INIT;
@@ -73,6 +85,20 @@ tu_connect_opts(const char *conninfo, const myappctx_conn_options *opts)
     ck_assert_msg(rc == MYAPPCTX_OK, "connect '%s' failed (is the harness running?): %s",
                   conninfo, err.message);
     return conn;
+}
+
+const char *
+tu_password_role(void)
+{
+    myappctx_conn *su = tu_connect();
+    /* Parallel suites may race to create it: either error means it exists. */
+    tu_sql(myappctx_conn_pg(su),
+           "SET password_encryption = 'scram-sha-256'; "
+           "DO $$ BEGIN CREATE ROLE " TU_PASSWORD_ROLE " LOGIN PASSWORD '"
+           TU_PASSWORD_ROLE_PASSWORD "'; "
+           "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$");
+    myappctx_conn_close(su);
+    return TU_PASSWORD_ROLE;
 }
 
 myappctx_conn *
@@ -92,7 +118,10 @@ tu_txn_pooler_connect(const char *conninfo)
 {
     myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
     opts.txn_pooler = 1;
-    return tu_connect_opts(conninfo != NULL ? conninfo : TU_APP_CONNINFO, &opts);
+    if (conninfo == NULL)
+        conninfo = TU_APP_CONNINFO;
+    opts.allow_privileged = tu_conninfo_is_superuser(conninfo);
+    return tu_connect_opts(conninfo, &opts);
 }
 
 const char *

@@ -37,11 +37,28 @@ int tu_run(Suite *s);
 /* The least-privileged application role (created by the harness). */
 #define TU_APP_CONNINFO "user=app_service"
 
+/* Non-zero when @conninfo (NULL or "" included) logs in as the harness's
+ * superuser: it names no user (the PG* environment: postgres) or
+ * user=postgres.  The helpers below opt such connections and pools in with
+ * allow_privileged; every other role (app_service, roles a test creates)
+ * gets the library's default, the refusal of privileged sessions. */
+int tu_conninfo_is_superuser(const char *conninfo);
+
+/* The one role the harness authenticates with a password
+ * (scram-sha-256); tu_password_role() creates it (idempotent, safe from
+ * parallel suites) with the password TU_PASSWORD_ROLE_PASSWORD and
+ * returns its name. */
+#define TU_PASSWORD_ROLE "myappctx_pw_test"
+#define TU_PASSWORD_ROLE_PASSWORD "right-password"
+const char *tu_password_role(void);
+
 /* Opens a connection or fails the test with the library's message.
  * @conninfo NULL or "" means the PG* environment (the harness's superuser).
+ * @opts NULL: the defaults, with allow_privileged set for a superuser
+ * conninfo (tu_conninfo_is_superuser()); otherwise used as given.
  * Close with myappctx_conn_close(). */
 myappctx_conn *tu_connect_opts(const char *conninfo, const myappctx_conn_options *opts);
-/* As the superuser. */
+/* As the superuser (allow_privileged). */
 myappctx_conn *tu_connect(void);
 /* As app_service, directly. */
 myappctx_conn *tu_app_connect(void);
@@ -191,8 +208,10 @@ void tu_assert_no_context(myappctx_conn *c, const char *label);
 /* ----------------------------------------------------------------- pool */
 
 /* A config for tests: @conninfo, the given sizes, 10 s acquire timeout,
- * short reconnect delays, no health checks, no validation, everything
- * else default (targeted reset, api.init_connection() on connect). */
+ * short reconnect delays, no health checks, no validation,
+ * allow_privileged for a superuser conninfo (tu_conninfo_is_superuser()),
+ * everything else default (targeted reset, api.init_connection() on
+ * connect). */
 myappctx_pool_config tu_pool_config(const char *conninfo, int min_size, int max_size);
 
 /* Creates a pool or fails the test (lazy: nothing is connected yet). */

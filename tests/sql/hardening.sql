@@ -25,7 +25,7 @@ SELECT set_eq(
           'private.verify_user_tenant_access()', 'api.impersonate_user(uuid)',
           'api.end_impersonation()', 'private.check_rate_limit(text,integer,integer)',
           'api.cleanup_rate_limits(interval)',
-          'api.send_email(text,text,text)'],
+          'api.send_email(text,text,text)', 'api.schema_version()'],
     'exactly these functions are SECURITY DEFINER');
 SELECT is_empty(
     $$SELECT func FROM our_functions

@@ -245,7 +245,9 @@ su_connect(const char *conninfo)
 {
     myappctx_conn *c;
     myappctx_error err;
-    if (myappctx_conn_open(&c, conninfo, NULL, &err) != MYAPPCTX_OK)
+    myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
+    opts.allow_privileged = 1;     /* the superuser's setup and checks, by design */
+    if (myappctx_conn_open(&c, conninfo, &opts, &err) != MYAPPCTX_OK)
         su_die("cannot connect (%s): %s", *conninfo ? conninfo : "PG* environment", err.message);
     return c;
 }

@@ -114,7 +114,8 @@ struct su_world {
  * data.stress_events, through @su (a superuser connection). */
 void su_seed(myappctx_conn *su, struct su_world *w, uint64_t *rng);
 
-/* Opens a connection or dies (@conninfo "" = the PG* environment). */
+/* Opens a superuser connection (allow_privileged) or dies (@conninfo "" =
+ * the PG* environment). */
 myappctx_conn *su_connect(const char *conninfo);
 
 /* ----------------------------------------------------------------- pool */

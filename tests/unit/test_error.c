@@ -1,6 +1,7 @@
 /* Status codes, descriptions and SQLSTATE mapping (no server). */
 #include "config.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -12,6 +13,8 @@ START_TEST(every_code_has_a_description)
                       "code %d has no description", code);
     ck_assert_str_eq(myappctx_strerror(1), "unknown error code");
     ck_assert_str_eq(myappctx_strerror(-1000), "unknown error code");
+    ck_assert_str_eq(myappctx_strerror(MYAPPCTX_ESEAL - 1), "unknown error code");
+    ck_assert_int_eq(MYAPPCTX_EPRIVILEGED, -27);     /* codes only grow, never move */
 }
 END_TEST
 
@@ -41,6 +44,20 @@ START_TEST(schema_sqlstates_map_to_named_codes)
 }
 END_TEST
 
+/* The layout is ABI: one size for every version, version 1's fields where
+ * they were, the names big enough for any default NAMEDATALEN name. */
+START_TEST(error_struct_has_a_fixed_layout)
+{
+    ck_assert_uint_eq(sizeof(myappctx_error), MYAPPCTX_ERROR_SIZE);
+    ck_assert_uint_eq(offsetof(myappctx_error, code), 0);
+    ck_assert_uint_eq(offsetof(myappctx_error, sqlstate), sizeof(int));
+    ck_assert_uint_eq(offsetof(myappctx_error, message), sizeof(int) + 6);
+    ck_assert_uint_ge(MYAPPCTX_ERROR_NAME_SIZE, 64);
+    ck_assert_uint_gt(sizeof ((myappctx_error *)0)->reserved, 0);
+    ck_assert_int_eq(MYAPPCTX_ERROR_VERSION, 2);
+}
+END_TEST
+
 START_TEST(version_matches_header)
 {
     ck_assert_str_eq(myappctx_version(), MYAPPCTX_VERSION_STRING);
@@ -57,6 +74,7 @@ main(void)
     TCase *tc = tcase_create("error");
     tcase_add_test(tc, every_code_has_a_description);
     tcase_add_test(tc, schema_sqlstates_map_to_named_codes);
+    tcase_add_test(tc, error_struct_has_a_fixed_layout);
     tcase_add_test(tc, version_matches_header);
     suite_add_tcase(s, tc);
     return tu_run(s);
