@@ -158,7 +158,7 @@ typedef struct myappctx_trace_evict {
     int version;                 /**< MYAPPCTX_TRACE_EVENT_VERSION */
     struct myappctx_pool *pool;  /**< the pool */
     const myappctx_conn *conn;   /**< identity only (being closed) */
-    myappctx_evict_reason reason;
+    myappctx_evict_reason reason; /**< why */
     const char *reason_name;     /**< myappctx_trace_reason_name(reason) */
     uint64_t age_ns;             /**< time since it was connected */
     int backend_pid;             /**< the server process it had */
@@ -196,13 +196,21 @@ typedef struct myappctx_trace_leak {
 typedef struct myappctx_tracer {
     int version;                 /**< MYAPPCTX_TRACER_VERSION */
     void *userdata;              /**< passed to every callback */
+    /** a connect attempt ended (the pool's background thread) */
     void (*on_connect)(void *userdata, const myappctx_trace_connect *ev);
+    /** an acquire ended (the acquiring thread) */
     void (*on_acquire)(void *userdata, const myappctx_trace_acquire *ev);
+    /** a connection came back (the releasing thread) */
     void (*on_release)(void *userdata, const myappctx_trace_release *ev);
+    /** a unit of work ended (the thread that ran it) */
     void (*on_unit)(void *userdata, const myappctx_trace_unit *ev);
+    /** a reset failed (the thread that ran it) */
     void (*on_reset_failed)(void *userdata, const myappctx_trace_reset_failed *ev);
+    /** the pool closes a connection (the thread that closes it) */
     void (*on_evict)(void *userdata, const myappctx_trace_evict *ev);
+    /** the server sent a notice (the thread reading the connection) */
     void (*on_notice)(void *userdata, const myappctx_trace_notice *ev);
+    /** a borrowed connection was held past leak_detection_ms */
     void (*on_leak)(void *userdata, const myappctx_trace_leak *ev);
 } myappctx_tracer;
 
