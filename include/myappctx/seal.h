@@ -84,6 +84,9 @@ MYAPPCTX_API int myappctx_seal_key_from_hex(unsigned char out[MYAPPCTX_SEAL_KEY_
  * in key_id: the first 8 bytes of HMAC-SHA256(key, F("myappctx_seal/v1/key_id"))
  * in lower-case hex.  Safe to log; it does not reveal the key.
  * @param[out] out  receives the 16 digits and a NUL
+ * @param key       the key's bytes
+ * @param key_len   their number
+ * @param err       error details, or NULL
  * @return MYAPPCTX_OK, or MYAPPCTX_EINVAL (a key length outside
  *         MYAPPCTX_SEAL_KEY_MIN..MYAPPCTX_SEAL_KEY_MAX).
  */
@@ -121,6 +124,7 @@ typedef struct myappctx_seal_status {
  * where it is created, myappctx_seal.status() too).
  * @param conn      any connection (sealed or not)
  * @param[out] out  initialised with MYAPPCTX_SEAL_STATUS_INIT
+ * @param err       error details, or NULL
  * @return MYAPPCTX_OK; MYAPPCTX_EINVAL also when out->version is not
  *         MYAPPCTX_SEAL_STATUS_VERSION.
  */
@@ -137,6 +141,7 @@ MYAPPCTX_API int myappctx_seal_status_get(myappctx_conn *conn, myappctx_seal_sta
  * @param[out] out  optional (initialised with MYAPPCTX_SEAL_STATUS_INIT):
  *                  the state afterwards; out->installed is 0 when the
  *                  server does not have the extension (that is not an error)
+ * @param err       error details, or NULL
  * @return MYAPPCTX_OK; MYAPPCTX_EBUSY (@p conn is inside a transaction
  *         block); the server's error when CREATE EXTENSION fails.
  */
