@@ -57,9 +57,9 @@ PG_MODULE_MAGIC;
 
 /* ---- the context variables ---- */
 
-#define CV_ENUM(n) CV_##n,
-#define CV_NAME(n) "myapp." #n,
-#define CV_SHORT(n) #n,
+#define CV_ENUM(n, kind) CV_##n,
+#define CV_NAME(n, kind) "myapp." #n,
+#define CV_SHORT(n, kind) #n,
 enum
 {
 	MXI_CONTEXT_VARS(CV_ENUM)

@@ -26,12 +26,35 @@ put_be32(uint8 *dst, uint32 v)
 	dst[3] = (uint8) v;
 }
 
+/* Messages up to this size are encoded on the stack (a unit's context is
+ * a few hundred bytes); larger ones (big metadata) in palloc'd memory. */
+#define STACK_MESSAGE 1024
+
 void
 seal_mac_compute(const SealKey *key, const SealField *fields, int nfields,
 				 uint8 out[SEAL_MAC_LEN])
 {
 	pg_hmac_ctx *ctx;
 	const char *failure = NULL;
+	uint8		small[STACK_MESSAGE];
+	uint8	   *msg = small;
+	size_t		total = 0;
+	size_t		pos = 0;
+
+	/* The whole message in one buffer, MAC'd with one update: each update
+	 * is a round through OpenSSL's dispatch, and a unit has 23 fields and
+	 * length prefixes.  The bytes are the same as field by field. */
+	for (int i = 0; i < nfields; i++)
+		total += 4 + fields[i].len;
+	if (total > sizeof(small))
+		msg = palloc(total);
+	for (int i = 0; i < nfields; i++)
+	{
+		put_be32(msg + pos, fields[i].len);
+		if (fields[i].len > 0)
+			memcpy(msg + pos + 4, fields[i].data, fields[i].len);
+		pos += 4 + fields[i].len;
+	}
 
 	ctx = pg_hmac_create(PG_SHA256);
 	if (ctx == NULL)
@@ -39,20 +62,12 @@ seal_mac_compute(const SealKey *key, const SealField *fields, int nfields,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("myappctx_seal: could not create an HMAC context")));
 
-	if (pg_hmac_init(ctx, key->bytes, key->len) < 0)
+	if (pg_hmac_init(ctx, key->bytes, key->len) < 0 ||
+		pg_hmac_update(ctx, msg, total) < 0 ||
+		pg_hmac_final(ctx, out, SEAL_MAC_LEN) < 0)
 		failure = pg_hmac_error(ctx);
-	for (int i = 0; failure == NULL && i < nfields; i++)
-	{
-		uint8		len[4];
-
-		put_be32(len, fields[i].len);
-		if (pg_hmac_update(ctx, len, sizeof(len)) < 0 ||
-			(fields[i].len > 0 &&
-			 pg_hmac_update(ctx, fields[i].data, fields[i].len) < 0))
-			failure = pg_hmac_error(ctx);
-	}
-	if (failure == NULL && pg_hmac_final(ctx, out, SEAL_MAC_LEN) < 0)
-		failure = pg_hmac_error(ctx);
+	if (msg != small)
+		pfree(msg);
 
 	if (failure != NULL)
 	{

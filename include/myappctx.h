@@ -32,5 +32,6 @@
 #include <myappctx/security.h>
 #include <myappctx/pool.h>
 #include <myappctx/pipeline.h>
+#include <myappctx/seal.h>
 
 #endif /* MYAPPCTX_H */

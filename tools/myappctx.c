@@ -137,7 +137,9 @@ help(enum command cmd)
                "Applies the migrations this library carries that the database lacks, in one\n"
                "transaction under an advisory lock, and records them in myappctx.schema_migrations.\n"
                "Running it again changes nothing.  Needs a role that can create schemas,\n"
-               "functions and roles (typically a superuser).\n"
+               "functions and roles (typically a superuser).  When the server has the\n"
+               "extension of sealed mode (myappctx_seal), it is created too: inert until the\n"
+               "server preloads it.\n"
                "\n"
                "Options:\n"
                "      --app-role=NAME      set up the application role NAME (created if missing):\n"
@@ -152,7 +154,8 @@ help(enum command cmd)
         printf("Usage: myappctx [OPTION]... schema status [--json]\n"
                "\n"
                "Shows the installed schema and demo versions against the ones this library\n"
-               "carries.  Exit status 4 if the schema is not installed or its version differs.\n"
+               "carries, and whether the extension of sealed mode is installed and loaded.\n"
+               "Exit status 4 if the schema is not installed or its version differs.\n"
                "\n"
                "Options:\n"
                "      --json               print a JSON object instead of text\n"
@@ -373,6 +376,19 @@ print_sql(int demo)
     return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* How the server loaded the extension of sealed mode, for people. */
+static const char *
+seal_mode_text(const myappctx_seal_status *seal)
+{
+    if (strcmp(seal->mode, "shared") == 0)
+        return seal->key_loaded ? "loaded: shared_preload_libraries, key loaded"
+                                : "loaded: shared_preload_libraries, NO KEY (set myappctx_seal.key_file)";
+    if (strcmp(seal->mode, "backend") == 0)
+        return seal->key_loaded ? "loaded: session_preload_libraries, key loaded"
+                                : "loaded: session_preload_libraries, NO KEY (set myappctx_seal.key_file)";
+    return "inert: not preloaded; add it to shared_preload_libraries to seal";
+}
+
 static int
 cmd_install(const struct args *a)
 {
@@ -386,6 +402,7 @@ cmd_install(const struct args *a)
     if (rc != EXIT_SUCCESS)
         return rc;
     myappctx_schema_status st;
+    myappctx_seal_status seal = MYAPPCTX_SEAL_STATUS_INIT;
     myappctx_error err;
     if (myappctx_schema_install(s.conn, &opts, &st, &err) != MYAPPCTX_OK) {
         rc = cli_connect_fail("schema install", &err);
@@ -393,11 +410,17 @@ cmd_install(const struct args *a)
             fputs("myappctx: hint: installing needs a role that can create schemas, functions "
                   "and roles, typically a superuser: connect as one (-U), or have one run "
                   "'myappctx schema sql | psql -v ON_ERROR_STOP=1 -1'\n", stderr);
+    } else if (myappctx_seal_install(s.conn, &seal, &err) != MYAPPCTX_OK) {
+        /* The schema is in; the optional extension of sealed mode is not. */
+        rc = cli_connect_fail("schema install", &err);
     } else {
         printf("schema version %d installed (%d migration%s applied now)%s%s%s\n",
                st.installed_version, st.applied_now, st.applied_now == 1 ? "" : "s",
                opts.demo ? ", demo objects installed" : "",
                opts.app_role ? ", role set up: " : "", opts.app_role ? opts.app_role : "");
+        if (seal.installed)
+            printf("sealed mode: extension myappctx_seal %s installed (%s)\n",
+                   seal.installed_version, seal_mode_text(&seal));
     }
     cli_connect_close(&s);
     return rc;
@@ -428,8 +451,10 @@ cmd_status(const struct args *a)
     if (rc != EXIT_SUCCESS)
         return rc;
     myappctx_schema_status st;
+    myappctx_seal_status seal = MYAPPCTX_SEAL_STATUS_INIT;
     myappctx_error err;
-    if (myappctx_schema_status_get(s.conn, &st, &err) != MYAPPCTX_OK) {
+    if (myappctx_schema_status_get(s.conn, &st, &err) != MYAPPCTX_OK ||
+        myappctx_seal_status_get(s.conn, &seal, &err) != MYAPPCTX_OK) {
         rc = cli_connect_fail("schema status", &err);
         cli_connect_close(&s);
         return rc;
@@ -443,14 +468,22 @@ cmd_status(const struct args *a)
               (st.demo_installed != 0 && st.demo_installed != st.demo_available);
 
     if (a->json) {
-        json_t *doc = json_pack("{s:s, s:{s:s, s:o, s:i}, s:{s:s, s:o, s:i}}",
+        /* sealed_mode: the optional extension (myappctx/seal.h). */
+        json_t *doc = json_pack("{s:s, s:{s:s, s:o, s:i}, s:{s:s, s:o, s:i}, "
+                                "s:{s:b, s:o, s:o, s:b, s:o}}",
                                 "library_version", myappctx_version(),
                                 "schema", "state", core,
                                 "installed", version_or_null(st.installed_version),
                                 "available", st.available_version,
                                 "demo", "state", demo,
                                 "installed", version_or_null(st.demo_installed),
-                                "available", st.demo_available);
+                                "available", st.demo_available,
+                                "sealed_mode", "available", seal.available,
+                                "installed", seal.installed ? json_string(seal.installed_version)
+                                                            : json_null(),
+                                "mode", seal.installed ? json_string(seal.mode) : json_null(),
+                                "key_loaded", seal.key_loaded,
+                                "key_id", seal.key_id[0] ? json_string(seal.key_id) : json_null());
         if (doc == NULL || json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
             json_decref(doc);
             fputs("myappctx: schema status: cannot write JSON\n", stderr);
@@ -478,6 +511,16 @@ cmd_status(const struct args *a)
         else
             printf("demo objects: version %d installed, %s (this library carries version %d)\n",
                    st.demo_installed, demo, st.demo_available);
+        if (seal.installed)
+            printf("sealed mode: extension myappctx_seal %s installed, %s%s%s\n",
+                   seal.installed_version, seal_mode_text(&seal),
+                   seal.key_id[0] ? ", key_id " : "", seal.key_id);
+        else if (seal.available)
+            printf("sealed mode: extension myappctx_seal available, not installed (optional; "
+                   "'schema install' creates it)\n");
+        else
+            printf("sealed mode: extension myappctx_seal not available on this server (optional; "
+                   "extension/README.md)\n");
     }
     if (fflush(stdout) != 0)
         return EXIT_FAILURE;

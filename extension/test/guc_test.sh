@@ -52,7 +52,7 @@ is() {  # is WANT DESCRIPTION USER SQL
 
 # 1. Every context variable (the library's one list) is out of reach of
 #    the application role, whichever way it tries.
-names=$(sed -n 's/^[[:space:]]*X(\([a-z_]*\)).*/\1/p' "$SEAL_TOP/lib/core/context_vars.h")
+names=$(sed -n 's/^[[:space:]]*X(\([a-z_]*\)[,)].*/\1/p' "$SEAL_TOP/lib/core/context_vars.h")
 [ -n "$names" ]
 tap $? "the context variable names come from lib/core/context_vars.h ($(echo $names | wc -w))"
 for v in $names; do

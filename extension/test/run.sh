@@ -75,7 +75,8 @@ if [ "$(id -u)" = 0 ]; then
     chown "${MYAPPCTX_TEST_OSUSER:-postgres}" "$SEAL_KEY_FILE"
 fi
 
-# The schema, the application role, the extension, plpgsql_check.
+# The schema, the application role, the extension (the tool of this tree
+# creates it already), plpgsql_check.
 setup="set -e
 if [ -n \"\${MYAPPCTX_TOOL:-}\" ]; then
     \"\$MYAPPCTX_TOOL\" schema install --app-role $SEAL_APP_ROLE --demo >/dev/null
@@ -85,7 +86,7 @@ else
     psql -X -q -v ON_ERROR_STOP=1 -c \"SELECT myappctx.setup_app_role('$SEAL_APP_ROLE')\" \\
         -c \"SELECT myappctx.setup_demo_grants('$SEAL_APP_ROLE')\" >/dev/null
 fi
-psql -X -q -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION myappctx_seal' \\
+psql -X -q -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION IF NOT EXISTS myappctx_seal' \\
     -c 'CREATE EXTENSION IF NOT EXISTS plpgsql_check' >/dev/null"
 
 ws=$top/tests/harness/with-server.sh

@@ -692,7 +692,7 @@ test_scopes(void)
     PQfinish(c);
 }
 
-#define CV_NAME(n) "myapp." #n,
+#define CV_NAME(n, kind) "myapp." #n,
 static const char *const context_names[] = {MXI_CONTEXT_VARS(CV_NAME)};
 #define N_CONTEXT ((int) (sizeof(context_names) / sizeof(context_names[0])))
 

@@ -35,14 +35,22 @@ typedef struct myappctx_conn_options {
      *  never for application traffic.  Default 0: such a session is
      *  refused with MYAPPCTX_EPRIVILEGED. */
     int allow_privileged;
+    /** Sealed mode (myappctx/seal.h): the bytes of the server's
+     *  myappctx_seal key file (not its hex text; see
+     *  myappctx_seal_key_from_hex()), copied by the call; NULL (default):
+     *  not sealed.  Opening then costs one more round trip, which opens the
+     *  connection's stream and checks the server's key fingerprint. */
+    const unsigned char *seal_key;
+    /** Length of seal_key: MYAPPCTX_SEAL_KEY_MIN..MYAPPCTX_SEAL_KEY_MAX bytes. */
+    size_t seal_key_len;
 } myappctx_conn_options;
 
 /** The version of myappctx_conn_options this header describes (2: the
  *  check_schema field left, call myappctx_schema_check(); 3:
- *  allow_privileged). */
-#define MYAPPCTX_CONN_OPTIONS_VERSION 3
+ *  allow_privileged; 4: seal_key and seal_key_len). */
+#define MYAPPCTX_CONN_OPTIONS_VERSION 4
 /** Initialiser of myappctx_conn_options with every default. */
-#define MYAPPCTX_CONN_OPTIONS_INIT { MYAPPCTX_CONN_OPTIONS_VERSION, 0, 0 }
+#define MYAPPCTX_CONN_OPTIONS_INIT { MYAPPCTX_CONN_OPTIONS_VERSION, 0, 0, NULL, 0 }
 
 /* Privileged sessions.  myappctx_conn_open() and myappctx_conn_wrap() refuse
  * a session whose user row-level security does not apply to -- a
@@ -70,7 +78,11 @@ typedef struct myappctx_conn_options {
  *         @ref myappctx_failed_connects "Failed connects"); MYAPPCTX_EPRIVILEGED (the
  *         session user is a superuser or has BYPASSRLS, and
  *         @p opts->allow_privileged is not set: see above).  The schema is
- *         not checked here: see myappctx_schema_check().
+ *         not checked here: see myappctx_schema_check().  With
+ *         opts->seal_key also MYAPPCTX_ESCHEMA (the extension myappctx_seal
+ *         is not created in the database, not preloaded, or holds another
+ *         key) and MYAPPCTX_ESEAL (the server refused the stream: SQLSTATE
+ *         MX001..MX007, see myappctx/seal.h).
  */
 MYAPPCTX_API int myappctx_conn_open(myappctx_conn **out, const char *conninfo,
                                     const myappctx_conn_options *opts,
@@ -88,7 +100,8 @@ MYAPPCTX_API int myappctx_conn_open(myappctx_conn **out, const char *conninfo,
  *         MYAPPCTX_EPRIVILEGED as for myappctx_conn_open(); the error of
  *         the query that reads the session user's BYPASSRLS attribute (for
  *         instance MYAPPCTX_ETXNFAILED when @p pg is inside an aborted
- *         transaction, or MYAPPCTX_EBUSY in pipeline mode).
+ *         transaction, or MYAPPCTX_EBUSY in pipeline mode); with
+ *         opts->seal_key the codes of myappctx_conn_open().
  */
 MYAPPCTX_API int myappctx_conn_wrap(myappctx_conn **out, PGconn *pg,
                                     const myappctx_conn_options *opts,

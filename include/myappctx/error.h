@@ -104,7 +104,8 @@ enum myappctx_status {
     /** The session user is a superuser or has BYPASSRLS: row-level
      *  security would not apply to it (see allow_privileged in
      *  myappctx/conn.h and myappctx/pool.h). */
-    MYAPPCTX_EPRIVILEGED      = -27
+    MYAPPCTX_EPRIVILEGED      = -27,
+    MYAPPCTX_ESEAL            = -28  /**< MX001..MX007: sealed mode refused (myappctx/seal.h) */
 };
 
 /** The layout of myappctx_error this header describes: 1 had code, sqlstate
@@ -170,8 +171,9 @@ typedef struct myappctx_error {
 MYAPPCTX_API const char *myappctx_strerror(int code);
 
 /** The status code a SQLSTATE maps to: P0050..P0058, 25P02 and 57014 have
- *  their own codes, class 08 and 57P01..57P03 are MYAPPCTX_ECONNECT, any
- *  other is MYAPPCTX_ESERVER.  MYAPPCTX_EINVAL when @p sqlstate is NULL or
+ *  their own codes, class 08 and 57P01..57P03 are MYAPPCTX_ECONNECT, class
+ *  MX (the myappctx_seal extension) is MYAPPCTX_ESEAL, any other is
+ *  MYAPPCTX_ESERVER.  MYAPPCTX_EINVAL when @p sqlstate is NULL or
  *  not 5 characters long. */
 MYAPPCTX_API int myappctx_status_from_sqlstate(const char *sqlstate);
 

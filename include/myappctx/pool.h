@@ -208,19 +208,30 @@ typedef struct myappctx_pool_config {
      *  or behind a partition that drops packets) must not hold up an
      *  acquire or the background thread (default 5000; 0 = no limit). */
     long ping_timeout_ms;
+    /* ---- version 4 ---- */
+    /** Sealed mode (myappctx/seal.h): every connection is opened with this
+     *  key (myappctx_conn_options.seal_key), its stream opened in the
+     *  round trip of the default on_connect step (before a user's
+     *  on_connect, in one of its own); the reset uses the sealed
+     *  counterparts, and a borrower's session-level context, which the
+     *  server then reports, is reset at release.  Copied; wiped when the
+     *  pool is freed.  NULL (default): not sealed. */
+    const unsigned char *seal_key;
+    /** Length of seal_key: MYAPPCTX_SEAL_KEY_MIN..MYAPPCTX_SEAL_KEY_MAX bytes. */
+    size_t seal_key_len;
 } myappctx_pool_config;
 
 /** The version of myappctx_pool_config this header describes (2:
  *  allow_privileged and check_schema; 3: tracer, leak_detection_ms,
- *  ping_timeout_ms). */
-#define MYAPPCTX_POOL_CONFIG_VERSION 3
+ *  ping_timeout_ms; 4: seal_key and seal_key_len). */
+#define MYAPPCTX_POOL_CONFIG_VERSION 4
 /** Initialiser of myappctx_pool_config with every default. */
 #define MYAPPCTX_POOL_CONFIG_INIT                                              \
     { MYAPPCTX_POOL_CONFIG_VERSION, "", 1, 10, 30000L, 0, 3600000L, 0.1,       \
       600000L, 30000L, MYAPPCTX_POOL_VALIDATE_PING, 1000L,                     \
       MYAPPCTX_POOL_RESET_TARGETED, 0, 1, 100L, 10000L,                        \
       NULL, NULL, NULL, NULL, NULL, NULL, 0, 0,                                \
-      NULL, 0L, 5000L }
+      NULL, 0L, 5000L, NULL, 0 }
 
 /** Buckets of a myappctx_pool_histogram: the bounds below, then +Inf. */
 #define MYAPPCTX_POOL_HISTOGRAM_BUCKETS 13

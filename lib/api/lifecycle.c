@@ -116,7 +116,11 @@ myappctx_connection_init(myappctx_conn *conn, myappctx_error *err)
         rc = mxi_conn_require_session_state(conn, what, err);
     if (rc != MYAPPCTX_OK)
         return rc;
-    return mxi_exec_params(conn, what, "SELECT api.init_connection()", 0, NULL, NULL, err);
+    /* Sealed: api.init_connection() loads settings with the unsealed loader. */
+    return mxi_exec_params(conn, what,
+                           conn->seal != NULL ? "SELECT myappctx_seal.init_connection()"
+                                              : "SELECT api.init_connection()",
+                           0, NULL, NULL, err);
 }
 
 MYAPPCTX_API int

@@ -17,8 +17,12 @@ myappctx_settings_load(myappctx_conn *conn, int *out_count, myappctx_error *err)
     rc = mxi_conn_require_session_state(conn, what, err);
     if (rc != MYAPPCTX_OK)
         return rc;
-    return mxi_call_count(conn, what, "SELECT api.load_app_settings()", 0, NULL,
-                          out_count, err);
+    /* Sealed: api.load_app_settings() writes myapp.loaded_settings, which
+     * only the seal may set. */
+    return mxi_call_count(conn, what,
+                          conn->seal != NULL ? "SELECT myappctx_seal.load_app_settings()"
+                                             : "SELECT api.load_app_settings()",
+                          0, NULL, out_count, err);
 }
 
 /* The stored value of @key, or NULL when unset (caller frees). */

@@ -32,6 +32,18 @@ conn_new(myappctx_conn **out, PGconn *pg, bool owns,
     c->pg = pg;
     c->owns_pg = owns;
     c->txn_pooler = opts != NULL && opts->txn_pooler;
+    /* Sealed mode (seal.c): the stream is opened now, in one round trip. */
+    if (opts != NULL && opts->seal_key != NULL) {
+        int rc = mxi_seal_attach(c, opts->seal_key, opts->seal_key_len, what, err);
+        if (rc == MYAPPCTX_OK)
+            rc = mxi_seal_open(c, what, err);
+        if (rc != MYAPPCTX_OK) {
+            mxi_seal_free(c->seal);
+            free(c->login_role);
+            free(c);
+            return rc;
+        }
+    }
     *out = c;
     return MYAPPCTX_OK;
 }
@@ -219,6 +231,10 @@ check_options(const myappctx_conn_options *opts, const char *what, myappctx_erro
         return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
                              "%s: options version %d is not %d (use MYAPPCTX_CONN_OPTIONS_INIT)",
                              what, opts->version, MYAPPCTX_CONN_OPTIONS_VERSION);
+    if (opts != NULL && opts->seal_key != NULL && !mxi_seal_key_valid(opts->seal_key, opts->seal_key_len))
+        return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
+                             "%s: opts->seal_key_len is %zu, not %d..%d", what,
+                             opts->seal_key_len, MYAPPCTX_SEAL_KEY_MIN, MYAPPCTX_SEAL_KEY_MAX);
     return MYAPPCTX_OK;
 }
 
@@ -312,6 +328,7 @@ myappctx_conn_close(myappctx_conn *conn)
     mxi_trace_detach(conn);             /* a wrapped PGconn outlives us (trace.c) */
     if (conn->owns_pg)
         PQfinish(conn->pg);
+    mxi_seal_free(conn->seal);
     free(conn->login_role);
     free(conn);
 }

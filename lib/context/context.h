@@ -47,4 +47,34 @@ int mxi_codec_parse_uuid(const char *text, const char *what, const char *field,
 int mxi_codec_parse_object(const char *text, const char *what, json_t **out,
                          myappctx_error *err);
 
+/* ---- sealed.c: sealed mode (myappctx/seal.h) ---------------------------- */
+
+/* One myappctx_seal.set_context() call on a sealed connection (after
+ * mxi_conn_ready(); opens the stream if none is open): the seven fields
+ * user, tenant, role, session id, metadata, audit reason, audit ticket ('' for
+ * absent ones), @local or session scope.  On MX004 outside a transaction
+ * block it is sent once more on a new stream. */
+int mxi_sealed_set(myappctx_conn *conn, bool local, const char *const fields[MXI_HMAC_CONTEXT_FIELDS],
+                   const char *what, myappctx_error *err);
+
+/* The value the server last reported for the parameter @name ("" when none):
+ * under the seal every context variable is reported. */
+const char *mxi_sealed_reported(const myappctx_conn *conn, const char *name);
+
+/* The audit reason and ticket in effect (from the reported
+ * myapp.audit_context; "" when unset), malloc'd. */
+int mxi_sealed_audit_in_effect(const myappctx_conn *conn, char **out_reason, char **out_ticket,
+                               const char *what, myappctx_error *err);
+
+/* Under the seal the server reports the session's myapp.context_metadata
+ * to the client (ParameterStatus), as jsonb prints it, and libpq drops the
+ * connection on a ParameterStatus message over 30000 bytes: session-level
+ * metadata is kept below this many bytes as stored. */
+#define MXI_SEALED_METADATA_MAX 29000
+
+/* An upper bound of the length of @v as jsonb's text output prints it
+ * (keys and members separated by ", " and ": ", strings escaped, numbers
+ * as numeric prints them). */
+size_t mxi_sealed_stored_size(const json_t *v);
+
 #endif /* MXI_CONTEXT_H */

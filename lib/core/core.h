@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "myappctx.h"
 
@@ -95,5 +96,44 @@ bool mxi_parse_int64(const char *text, long long *out);
 /* A plain decimal as PostgreSQL prints numeric: optional '-', digits,
  * optionally '.' and digits. */
 bool mxi_parse_decimal(const char *text, double *out);
+
+/* ---- hmac.c: the MACs of sealed mode (extension/README.md) -------------- */
+
+#define MXI_HMAC_LEN 32               /* HMAC-SHA256 */
+#define MXI_HMAC_STREAM_LEN 16        /* a stream id, as open_stream() returns it */
+#define MXI_HMAC_CONTEXT_FIELDS 7     /* user, tenant, role, session id, metadata,
+                                         audit reason, audit ticket */
+#define MXI_HMAC_KEY_ID_SIZE 17       /* 16 hex digits and a NUL */
+/* "\\x" + 2 hex digits per byte + NUL: the text form of a bytea parameter. */
+#define MXI_HMAC_BYTEA_SIZE(n) (2 + 2 * (n) + 1)
+
+/* A key ready to MAC with (OpenSSL holds the bytes and wipes them when it
+ * is freed); NULL when memory or libcrypto fails.  One thread at a time. */
+struct mxi_hmac_key;
+struct mxi_hmac_key *mxi_hmac_key_new(const unsigned char *key, size_t key_len);
+void mxi_hmac_key_free(struct mxi_hmac_key *k);
+
+/* context_mac: HMAC(K, F("myappctx_seal/v1/context") || F(stream) ||
+ * F(be64(counter)) || F("local" | "session") || F(field) for each of the
+ * seven NUL-terminated text fields ('' for an absent one).  False when
+ * memory or libcrypto fails. */
+bool mxi_hmac_context(struct mxi_hmac_key *k, const unsigned char stream[MXI_HMAC_STREAM_LEN],
+                      int64_t counter, bool local,
+                      const char *const fields[MXI_HMAC_CONTEXT_FIELDS],
+                      unsigned char out[MXI_HMAC_LEN]);
+
+/* open_mac: HMAC(K, F("myappctx_seal/v1/open") || F("backend" | "any")). */
+bool mxi_hmac_open(struct mxi_hmac_key *k, bool bind_backend, unsigned char out[MXI_HMAC_LEN]);
+
+/* The key's fingerprint as status() reports it: the first 8 bytes of
+ * HMAC(K, F("myappctx_seal/v1/key_id")) in lower-case hex. */
+bool mxi_hmac_key_id(struct mxi_hmac_key *k, char out[MXI_HMAC_KEY_ID_SIZE]);
+
+/* @n bytes as lower-case hex (2n digits and a NUL). */
+void mxi_hmac_hex(char *out, const unsigned char *bytes, size_t n);
+/* @n bytes as bytea text input, "\\x" and hex, in MXI_HMAC_BYTEA_SIZE(n) bytes. */
+void mxi_hmac_bytea(char *out, const unsigned char *bytes, size_t n);
+/* Wipes memory that held a key or a MAC (OPENSSL_cleanse: not optimised away). */
+void mxi_hmac_wipe(void *p, size_t n);
 
 #endif /* MXI_CORE_H */

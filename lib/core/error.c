@@ -62,6 +62,7 @@ myappctx_strerror(int code)
     case MYAPPCTX_ENOTFOUND:         return "not found";
     case MYAPPCTX_EHOOK:             return "hook refused the connection";
     case MYAPPCTX_EPRIVILEGED:       return "session user bypasses row-level security";
+    case MYAPPCTX_ESEAL:             return "sealed context refused";
     default:                         return "unknown error code";
     }
 }
@@ -76,6 +77,8 @@ myappctx_status_from_sqlstate(const char *sqlstate)
             return sqlstate_map[i].code;
     if (sqlstate[0] == '0' && sqlstate[1] == '8')
         return MYAPPCTX_ECONNECT;
+    if (sqlstate[0] == 'M' && sqlstate[1] == 'X')     /* myappctx_seal (extension/) */
+        return MYAPPCTX_ESEAL;
     return MYAPPCTX_ESERVER;
 }
 

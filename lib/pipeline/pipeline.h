@@ -45,5 +45,8 @@ int mxi_pipeline_run(myappctx_conn *conn, const struct mxi_pipeline_step *steps,
  * into @buf; returns its length (cut when >= @size).  For
  * tests/unit/test_unit_sql.c. */
 size_t mxi_unit_sql(char *buf, size_t size, bool audit, int nbaseline);
+/* The same for a sealed connection when @sealed (@audit is then ignored:
+ * the sealed statement always carries the audit fields). */
+size_t mxi_unit_sealed_sql(char *buf, size_t size, bool audit, int nbaseline, bool sealed);
 
 #endif /* MXI_PIPELINE_H */

@@ -40,7 +40,21 @@ struct unit_shape {
     int nspelled;         /* baseline pairs compared one by one */
     bool array;           /* the baseline as two arrays instead */
     bool db_role;         /* SET LOCAL ROLE to the last parameter */
+    bool sealed;          /* myappctx_seal.set_context() sets the context */
 };
+
+/* Sealed mode (myappctx/seal.h): the context variables are the seal's, so
+ * the unit's first statement sets them with the verifier instead of
+ * set_config(): $1 stream, $2 counter, $3 user, $4 tenant or '', $5 role or
+ * '', the session id and metadata '' (a unit has neither), $6 audit reason
+ * or '', $7 audit ticket or '', $8 the MAC over exactly these values.  It
+ * sets every context variable for the transaction (an absent field is ''),
+ * so nothing of an earlier context shows through, and refuses to run over
+ * an impersonation (P0055); what remains to clear is a foreign SET ROLE and
+ * the baseline, as below, from parameter 9 on. */
+#define SEALED_SET "myappctx_seal.set_context($1::bytea, $2::bigint, true, $3, $4, $5, '', '', " \
+                   "$6, $7, $8::bytea)"
+#define SEALED_PARAMS 8
 
 struct context_var {
     const char *name;
@@ -105,27 +119,33 @@ param(char buf[16], int n)
 static void
 build_sql(char *buf, const struct unit_shape *shape)
 {
-    bool audit = shape->audit;
-    int base = audit ? 5 : 3;
+    bool audit = shape->audit && !shape->sealed;
+    int base = shape->sealed ? SEALED_PARAMS : audit ? 5 : 3;
     char p1[16], p2[16];
     size_t len = 0;
     buf[0] = '\0';
     append(buf, &len, "SELECT ", NULL);
-    for (size_t i = 0; i < NCONTEXT_VARS; i++) {
-        const struct context_var *v = &context_vars[i];
-        const char *value = unit_value(v->name);
-        if ((v->kind == MXI_CONTEXT_VARS_UNIT || (audit && v->kind == MXI_CONTEXT_VARS_AUDIT)) &&
-            value != NULL)
-            append(buf, &len, "set_config('myapp.", v->name, "', ", value, ", true), ", NULL);
+    if (shape->sealed) {
+        append(buf, &len, SEALED_SET, ", CASE WHEN current_user <> session_user", NULL);
+    } else {
+        for (size_t i = 0; i < NCONTEXT_VARS; i++) {
+            const struct context_var *v = &context_vars[i];
+            const char *value = unit_value(v->name);
+            if ((v->kind == MXI_CONTEXT_VARS_UNIT ||
+                 (audit && v->kind == MXI_CONTEXT_VARS_AUDIT)) && value != NULL)
+                append(buf, &len, "set_config('myapp.", v->name, "', ", value, ", true), ",
+                       NULL);
+        }
+        /* The rest is cleared only when the session carries any of it:
+         * reading a variable costs less than setting one (a set is also
+         * undone at the end of the transaction). */
+        append(buf, &len, "CASE WHEN current_user <> session_user OR concat(''", NULL);
+        for (size_t i = 0; i < NCONTEXT_VARS; i++)
+            if (cleared(&context_vars[i], audit))
+                append(buf, &len, ", current_setting('myapp.", context_vars[i].name, "', true)",
+                       NULL);
+        append(buf, &len, ") <> ''", NULL);
     }
-    /* The rest is cleared only when the session carries any of it: reading
-     * a variable costs less than setting one (a set is also undone at the
-     * end of the transaction). */
-    append(buf, &len, "CASE WHEN current_user <> session_user OR concat(''", NULL);
-    for (size_t i = 0; i < NCONTEXT_VARS; i++)
-        if (cleared(&context_vars[i], audit))
-            append(buf, &len, ", current_setting('myapp.", context_vars[i].name, "', true)", NULL);
-    append(buf, &len, ") <> ''", NULL);
     for (int i = 0; i < shape->nspelled; i++)
         append(buf, &len, " OR current_setting(", param(p1, base + 2 * i + 1), ", true) "
                "IS DISTINCT FROM ", param(p2, base + 2 * i + 2), NULL);
@@ -134,7 +154,7 @@ build_sql(char *buf, const struct unit_shape *shape)
                param(p1, base + 1), "::text[]) AS n) IS DISTINCT FROM ", param(p2, base + 2),
                "::text[]", NULL);
     append(buf, &len, " THEN concat(set_config('role', 'none', true)", NULL);
-    for (size_t i = 0; i < NCONTEXT_VARS; i++)
+    for (size_t i = 0; i < NCONTEXT_VARS && !shape->sealed; i++)
         if (cleared(&context_vars[i], audit))
             append(buf, &len, ", set_config('myapp.", context_vars[i].name, "', '', true)", NULL);
     for (int i = 0; i < shape->nspelled; i++)
@@ -153,8 +173,8 @@ build_sql(char *buf, const struct unit_shape *shape)
 }
 
 /* The statements without a baseline, built once (behind a transaction
- * pooler they are sent with every unit). */
-static char plain_sql[2][UNIT_SQL_MAX];
+ * pooler they are sent with every unit): without and with audit, sealed. */
+static char plain_sql[3][UNIT_SQL_MAX];
 static pthread_once_t plain_sql_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -162,20 +182,28 @@ build_plain_sql(void)
 {
     for (int audit = 0; audit <= 1; audit++)
         build_sql(plain_sql[audit], &(struct unit_shape){ .audit = audit });
+    build_sql(plain_sql[2], &(struct unit_shape){ .sealed = true });
 }
 
 size_t
 mxi_unit_sql(char *buf, size_t size, bool audit, int nbaseline)
 {
+    return mxi_unit_sealed_sql(buf, size, audit, nbaseline, false);
+}
+
+size_t
+mxi_unit_sealed_sql(char *buf, size_t size, bool audit, int nbaseline, bool sealed)
+{
     struct unit_shape shape = { audit, nbaseline <= SPELLED_MAX ? nbaseline : 0,
-                                nbaseline > SPELLED_MAX, false };
+                                nbaseline > SPELLED_MAX, false, sealed };
     char tmp[UNIT_SQL_MAX];
     build_sql(tmp, &shape);
     snprintf(buf, size, "%s", tmp);
     return strlen(tmp);
 }
 
-/* The unit's arguments, checked, as bound values. */
+/* The unit's arguments, checked, as bound values; @fields: the same as the
+ * seven sealed fields ('' for absent ones). */
 struct unit_args {
     char user[MYAPPCTX_UUID_BUFSIZE];
     char tenant[MYAPPCTX_UUID_BUFSIZE];
@@ -183,6 +211,7 @@ struct unit_args {
     int nparams;
     bool audit;
     const char *db_role;     /* or NULL */
+    const char *fields[MXI_HMAC_CONTEXT_FIELDS];
 };
 
 static int
@@ -216,6 +245,11 @@ check_args(const myappctx_uuid *user_id, const myappctx_uuid *tenant_id, const c
     a->params[3] = audit_reason;
     a->params[4] = audit_ticket;
     a->db_role = NULL;
+    const char *const fields[MXI_HMAC_CONTEXT_FIELDS] = {
+        a->params[0], a->params[1] != NULL ? a->params[1] : "", role != NULL ? role : "", "", "",
+        audit_reason != NULL ? audit_reason : "", audit_ticket != NULL ? audit_ticket : "",
+    };
+    memcpy(a->fields, fields, sizeof fields);
     return MYAPPCTX_OK;
 }
 
@@ -261,8 +295,9 @@ struct unit {
     unsigned variant;                /* bit in conn->prepared */
     char name[48];                   /* of the prepared statement */
     char *sql;                       /* built for a Parse, or NULL */
-    const char *params[5 + 2 * SPELLED_MAX + 1];
+    const char *params[SEALED_PARAMS + 2 * SPELLED_MAX + 1];
     const char *login_param[1], *app_param[1];
+    struct mxi_seal_call seal;       /* counter and MAC of a sealed unit */
 };
 
 static void
@@ -281,6 +316,16 @@ begin_unit(struct unit *u, myappctx_conn *conn, const struct unit_args *a, bool 
            size_t extra, const char *what, myappctx_error *err)
 {
     memset(u, 0, sizeof *u);
+    /* A sealed connection without a stream (behind a transaction pooler
+     * before its first unit, or after MX004) opens one first. */
+    if (conn->seal != NULL) {
+        /* Signed now: the counter is spent whatever happens next. */
+        int rc = mxi_seal_ready(conn, what, err);
+        if (rc == MYAPPCTX_OK)
+            rc = mxi_seal_sign(conn, true, a->fields, &u->seal, what, err);
+        if (rc != MYAPPCTX_OK)
+            return rc;
+    }
     u->cap = 6 + extra + 1;
     u->steps = u->cap <= sizeof u->small / sizeof u->small[0]
                    ? u->small : calloc(u->cap, sizeof *u->steps);
@@ -302,10 +347,20 @@ begin_unit(struct unit *u, myappctx_conn *conn, const struct unit_args *a, bool 
         u->app_param[0] = owner.app_name;
         add(u, (struct mxi_pipeline_step){ .op = MXI_PIPELINE_EXEC, .sql = "SELECT set_config('application_name', $1, true)", .nparams = 1, .params = u->app_param, .label = "restoring application_name", .index = -1 });
     }
-    /* The parameters: the unit's, then the owner's baseline if any. */
-    struct unit_shape shape = { .audit = a->audit };
+    /* The parameters: the unit's (sealed: as signed above), then the
+     * owner's baseline if any. */
+    bool sealed = conn->seal != NULL;
+    struct unit_shape shape = { .audit = a->audit && !sealed, .sealed = sealed };
     int nparams = a->nparams;
-    memcpy(u->params, a->params, (size_t)nparams * sizeof u->params[0]);
+    if (sealed) {
+        const char *const p[SEALED_PARAMS] = { conn->seal->stream_param, u->seal.counter,
+                                               a->fields[0], a->fields[1], a->fields[2],
+                                               a->fields[5], a->fields[6], u->seal.mac };
+        nparams = SEALED_PARAMS;
+        memcpy(u->params, p, sizeof p);
+    } else {
+        memcpy(u->params, a->params, (size_t)nparams * sizeof u->params[0]);
+    }
     if (owner.nbaseline > 0 && owner.nbaseline <= SPELLED_MAX) {
         shape.nspelled = owner.nbaseline;
         for (int i = 0; i < 2 * owner.nbaseline; i++)
@@ -319,17 +374,20 @@ begin_unit(struct unit *u, myappctx_conn *conn, const struct unit_args *a, bool 
         shape.db_role = true;
         u->params[nparams++] = a->db_role;
     }
-    u->variant = (unsigned)a->audit | (shape.nspelled ? 2u : 0u) | (shape.array ? 4u : 0u) |
+    /* A connection is sealed or not for its whole life: the variants of
+     * the two modes share the bits of conn->prepared, not the names. */
+    u->variant = (unsigned)shape.audit | (shape.nspelled ? 2u : 0u) | (shape.array ? 4u : 0u) |
                  (shape.db_role ? 8u : 0u);
-    snprintf(u->name, sizeof u->name, "myappctx_unit%s_%d%s%s", a->audit ? "_audit" : "",
-             shape.nspelled, shape.array ? "_array" : "", shape.db_role ? "_role" : "");
+    snprintf(u->name, sizeof u->name, "myappctx_%sunit%s_%d%s%s", sealed ? "sealed_" : "",
+             shape.audit ? "_audit" : "", shape.nspelled, shape.array ? "_array" : "",
+             shape.db_role ? "_role" : "");
     bool plain = shape.nspelled == 0 && !shape.array && !shape.db_role;
     bool prepared = (conn->prepared & (1u << u->variant)) != 0;
     const char *sql = NULL;
     if (conn->txn_pooler || !prepared) {
         if (plain) {
             pthread_once(&plain_sql_once, build_plain_sql);
-            sql = plain_sql[a->audit];
+            sql = plain_sql[sealed ? 2 : shape.audit];
         } else if ((u->sql = malloc(UNIT_SQL_MAX)) == NULL) {
             return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "%s: out of memory", what);
         } else {
@@ -409,6 +467,18 @@ statement_lost(const struct unit *u, myappctx_conn *conn, int rc, size_t failed,
     return true;
 }
 
+/* Sealed: the verifier did not know the stream (MX004: the server
+ * restarted, or evicted it), so nothing of the unit ran; it may be sent once
+ * more, on a new stream (begin_unit() opens it).  A replay (MX002) burns the
+ * connection (lib/conn/seal.c).  Called for every failed sealed unit. */
+static bool
+stream_lost(const struct unit *u, myappctx_conn *conn, int rc, size_t failed,
+            const myappctx_error *inner)
+{
+    return rc != MYAPPCTX_OK && conn->seal != NULL && failed == u->ctx_step &&
+           mxi_seal_retry(conn, inner->sqlstate);
+}
+
 /* An impersonation the library started on this connection is not masked
  * by another identity, even for one transaction (as the server refuses
  * api.set_context() then, P0055).  State it did not start -- left by raw
@@ -486,7 +556,8 @@ run_units(myappctx_conn *conn, const struct unit_args *a, const myappctx_stmt *s
         size_t failed;
         myappctx_error inner;
         rc = send_unit(&u, conn, &failed, &inner, what, err);
-        bool again = attempt == 0 && statement_lost(&u, conn, rc, failed, &inner);
+        bool lost = stream_lost(&u, conn, rc, failed, &inner);
+        bool again = attempt == 0 && (lost || statement_lost(&u, conn, rc, failed, &inner));
         end_unit(&u);
         if (!again)
             return rc;
@@ -550,7 +621,8 @@ begin_units(myappctx_conn *conn, const struct unit_args *a, const myappctx_stmt 
         if (rc == MYAPPCTX_OK && PQtransactionStatus(conn->pg) != PQTRANS_INTRANS)
             rc = mxi_error_set(err, MYAPPCTX_EPROTO, NULL,
                                "%s: the transaction is not open after BEGIN", what);
-        bool again = attempt == 0 && statement_lost(&u, conn, rc, failed, &inner);
+        bool lost = stream_lost(&u, conn, rc, failed, &inner);
+        bool again = attempt == 0 && (lost || statement_lost(&u, conn, rc, failed, &inner));
         end_unit(&u);
         if (rc == MYAPPCTX_OK)
             return MYAPPCTX_OK;

@@ -144,6 +144,10 @@ mxi_ledger_destroy(myappctx_pool *pool)
     pthread_condattr_destroy(&pool->condattr);
     pthread_mutex_destroy(&pool->mu);
     free((char *)pool->cfg.conninfo);
+    if (pool->cfg.seal_key != NULL) {
+        mxi_hmac_wipe((unsigned char *)pool->cfg.seal_key, pool->cfg.seal_key_len);
+        free((unsigned char *)pool->cfg.seal_key);
+    }
     free(pool);
 }
 

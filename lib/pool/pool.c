@@ -53,18 +53,28 @@ myappctx_pool_new(myappctx_pool **out, const myappctx_pool_config *cfg, myappctx
         rc = mxi_tracer_check(cfg, err);
     if (rc == MYAPPCTX_OK)
         rc = mxi_failover_check(cfg, &want, err);
+    if (rc == MYAPPCTX_OK && cfg->seal_key != NULL &&
+        !mxi_seal_key_valid(cfg->seal_key, cfg->seal_key_len))
+        rc = mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
+                           "myappctx_pool_new: config 'seal_key_len' is %zu, not %d..%d",
+                           cfg->seal_key_len, MYAPPCTX_SEAL_KEY_MIN, MYAPPCTX_SEAL_KEY_MAX);
     if (rc != MYAPPCTX_OK)
         return rc;
 
     myappctx_pool *pool = calloc(1, sizeof *pool);
     char *conninfo = strdup(cfg->conninfo);
-    if (pool == NULL || conninfo == NULL) {
+    unsigned char *key = cfg->seal_key != NULL ? malloc(cfg->seal_key_len) : NULL;
+    if (pool == NULL || conninfo == NULL || (cfg->seal_key != NULL && key == NULL)) {
         free(pool);
         free(conninfo);
+        free(key);
         return mxi_error_set(err, MYAPPCTX_ENOMEM, NULL, "myappctx_pool_new: out of memory");
     }
     pool->cfg = *cfg;
     pool->cfg.conninfo = conninfo;
+    if (key != NULL)
+        memcpy(key, cfg->seal_key, cfg->seal_key_len);
+    pool->cfg.seal_key = key;          /* wiped by mxi_ledger_destroy() */
     pool->owner = &owner_hooks;
     mxi_tracer_setup(pool);
     pool->want = want;

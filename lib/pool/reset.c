@@ -33,12 +33,21 @@
  * loaded; loading them again gives every borrower the same start. */
 #define RELOAD_SQL "; SELECT api.load_app_settings()"
 
-static const char *const reset_sql[2] = {
-    /* [reload settings] */
-    RESET_SQL, RESET_SQL RELOAD_SQL,
+/* Sealed (myappctx/seal.h): the same with the extension's counterparts,
+ * as api.clear_context() and api.load_app_settings() write variables only
+ * the seal may set. */
+#define SEALED_RESET_SQL \
+    "RESET SESSION AUTHORIZATION; RESET ROLE; UNLISTEN *; SELECT myappctx_seal.clear_context()"
+#define SEALED_RELOAD_SQL "; SELECT myappctx_seal.load_app_settings()"
+
+static const char *const reset_sql[2][2] = {
+    /* [sealed][reload settings] */
+    { RESET_SQL, RESET_SQL RELOAD_SQL },
+    { SEALED_RESET_SQL, SEALED_RESET_SQL SEALED_RELOAD_SQL },
 };
-static const char *const rollback_reset_sql[2] = {
-    "ROLLBACK; " RESET_SQL, "ROLLBACK; " RESET_SQL RELOAD_SQL,
+static const char *const rollback_reset_sql[2][2] = {
+    { "ROLLBACK; " RESET_SQL, "ROLLBACK; " RESET_SQL RELOAD_SQL },
+    { "ROLLBACK; " SEALED_RESET_SQL, "ROLLBACK; " SEALED_RESET_SQL SEALED_RELOAD_SQL },
 };
 
 int
@@ -185,25 +194,39 @@ mxi_reset_unit_done(myappctx_conn *conn, bool dirty)
  * implicit one of several statements: it gets a segment of its own, after
  * the one that ends an impersonation (closing its log row; DISCARD ALL would
  * only forget it) -- one round trip for both. */
+#define IF_IMPERSONATING                                                          \
+    " WHERE COALESCE(current_setting('myapp.is_impersonating', true), '') <> '' "    \
+    "OR COALESCE(current_setting('myapp.original_user_id', true), '') <> ''"
+
 static int
 discard_all(struct mxi_slot *slot, myappctx_error *err)
 {
-    static const struct mxi_pipeline_step steps[] = {
-        { .op = MXI_PIPELINE_EXEC, .sql = "RESET SESSION AUTHORIZATION", .index = -1 },
-        { .op = MXI_PIPELINE_EXEC, .sql = "RESET ROLE", .index = -1 },
-        { .op = MXI_PIPELINE_EXEC,
-          .sql = "SELECT api.clear_context() "
-                 "WHERE COALESCE(current_setting('myapp.is_impersonating', true), '') <> '' "
-                 "OR COALESCE(current_setting('myapp.original_user_id', true), '') <> ''",
-          .index = -1 },
-        { .op = MXI_PIPELINE_SYNC, .index = -1 },
-        { .op = MXI_PIPELINE_EXEC, .sql = "DISCARD ALL", .index = -1 },
-        { .op = MXI_PIPELINE_SYNC, .index = -1 },
+    static const struct mxi_pipeline_step steps[2][6] = {
+        /* [sealed] */
+        {
+            { .op = MXI_PIPELINE_EXEC, .sql = "RESET SESSION AUTHORIZATION", .index = -1 },
+            { .op = MXI_PIPELINE_EXEC, .sql = "RESET ROLE", .index = -1 },
+            { .op = MXI_PIPELINE_EXEC, .sql = "SELECT api.clear_context()" IF_IMPERSONATING,
+              .index = -1 },
+            { .op = MXI_PIPELINE_SYNC, .index = -1 },
+            { .op = MXI_PIPELINE_EXEC, .sql = "DISCARD ALL", .index = -1 },
+            { .op = MXI_PIPELINE_SYNC, .index = -1 },
+        },
+        {
+            { .op = MXI_PIPELINE_EXEC, .sql = "RESET SESSION AUTHORIZATION", .index = -1 },
+            { .op = MXI_PIPELINE_EXEC, .sql = "RESET ROLE", .index = -1 },
+            { .op = MXI_PIPELINE_EXEC,
+              .sql = "SELECT myappctx_seal.clear_context()" IF_IMPERSONATING, .index = -1 },
+            { .op = MXI_PIPELINE_SYNC, .index = -1 },
+            { .op = MXI_PIPELINE_EXEC, .sql = "DISCARD ALL", .index = -1 },
+            { .op = MXI_PIPELINE_SYNC, .index = -1 },
+        },
     };
     size_t failed;
     myappctx_error inner;
-    int rc = mxi_pipeline_run(slot->conn, steps, sizeof steps / sizeof steps[0], &failed, &inner,
-                              "myappctx_pool_release", err);
+    const struct mxi_pipeline_step *s = steps[slot->conn->seal != NULL];
+    int rc = mxi_pipeline_run(slot->conn, s, sizeof steps[0] / sizeof steps[0][0], &failed,
+                              &inner, "myappctx_pool_release", err);
     slot->conn->prepared = 0;          /* DISCARD ALL deallocates them */
     drop_notifications(slot->conn);
     if (rc == MYAPPCTX_OK) {
@@ -220,6 +243,7 @@ mxi_reset_on_release(myappctx_pool *pool, struct mxi_slot *slot, int in_txn,
     const myappctx_pool_config *cfg = &pool->cfg;
     myappctx_conn *conn = slot->conn;
     int settings = mxi_reset_default_init(pool);
+    int sealed = conn->seal != NULL;
     int rc = MYAPPCTX_OK;
 
     if (cfg->reset == MYAPPCTX_POOL_RESET_TARGETED) {
@@ -232,10 +256,13 @@ mxi_reset_on_release(myappctx_pool *pool, struct mxi_slot *slot, int in_txn,
             return rc;
         }
         if (in_txn)
-            return reset_now(slot, rollback_reset_sql[settings], err);
-        if (slot->reset_at_release || conn->impersonating)
-            return reset_now(slot, reset_sql[settings], err);
-        slot->pending_reset = reset_sql[settings];
+            return reset_now(slot, rollback_reset_sql[sealed][settings], err);
+        /* Sealed, the server reports every context variable: a borrower's
+         * session-level context is known without a query, and cleared now
+         * rather than left for the next borrower's first call. */
+        if (slot->reset_at_release || conn->impersonating || mxi_seal_session_context(conn))
+            return reset_now(slot, reset_sql[sealed][settings], err);
+        slot->pending_reset = reset_sql[sealed][settings];
         drop_notifications(conn);
         return MYAPPCTX_OK;
     }
@@ -272,8 +299,9 @@ mxi_reset_before_close(myappctx_pool *pool, struct mxi_slot *slot)
         return;
     if (PQtransactionStatus(conn->pg) == PQTRANS_ACTIVE || PQpipelineStatus(conn->pg) != PQ_PIPELINE_OFF)
         return;         /* results still pending: nothing can be sent */
-    (void)reset_within(slot, PQtransactionStatus(conn->pg) == PQTRANS_IDLE ? RESET_SQL
-                                                                            : "ROLLBACK; " RESET_SQL,
+    int sealed = conn->seal != NULL;
+    (void)reset_within(slot, PQtransactionStatus(conn->pg) == PQTRANS_IDLE
+                                 ? reset_sql[sealed][0] : rollback_reset_sql[sealed][0],
                        pool->cfg.ping_timeout_ms, NULL);
 }
 

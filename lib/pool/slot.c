@@ -10,6 +10,40 @@
 
 #include "api/api.h"
 #include "pool/pool.h"
+#include "pipeline/pipeline.h"
+
+/* Sealed with the default on_connect step: myappctx_seal.init_connection()
+ * and the stream (open_stream() and status()) in one pipeline, the round
+ * trip the unsealed step pays for api.init_connection(). */
+static int
+open_sealed_with_init(myappctx_conn *conn, myappctx_error *err)
+{
+    struct mxi_seal_open o;
+    int rc = mxi_seal_open_params(conn, &o, "opening a pooled connection", err);
+    if (rc != MYAPPCTX_OK)
+        return rc;
+    PGresult *res = NULL;
+    const struct mxi_pipeline_step steps[] = {
+        { .op = MXI_PIPELINE_EXEC, .sql = "SELECT myappctx_seal.init_connection()",
+          .label = "myappctx_seal.init_connection()", .index = -1 },
+        { .op = MXI_PIPELINE_EXEC, .sql = MXI_SEAL_OPEN_SQL, .nparams = 2, .params = o.params,
+          .label = "opening the stream", .index = -1, .out = &res },
+        { .op = MXI_PIPELINE_SYNC, .label = "opening the stream", .index = -1 },
+    };
+    size_t failed;
+    myappctx_error inner;
+    rc = mxi_pipeline_run(conn, steps, sizeof steps / sizeof steps[0], &failed, &inner,
+                          "opening a pooled connection", NULL);
+    if (rc == MYAPPCTX_OK)
+        rc = mxi_seal_open_done(conn, res, "opening a pooled connection", err);
+    else if (failed == 0)
+        rc = mxi_error_wrap(err, rc, &inner, "myappctx_seal.init_connection() failed: %s",
+                            inner.message);
+    else
+        rc = mxi_seal_open_failed(conn, &inner, "opening a pooled connection", err);
+    PQclear(res);
+    return rc;
+}
 
 /* What the default on_connect step's errors are labelled with (they are
  * quoted by the pool's wait_ready and acquire, with their own prefix). */
@@ -18,12 +52,21 @@
 static int
 run_on_connect(myappctx_pool *pool, myappctx_conn *conn, myappctx_error *err)
 {
+    /* Sealed: the stream with the default step, or on its own before a
+     * user's on_connect (which may make sealed calls). */
+    if (conn->seal != NULL) {
+        int rc = mxi_reset_default_init(pool)
+                     ? open_sealed_with_init(conn, err)
+                     : mxi_seal_open(conn, "opening a pooled connection", err);
+        if (rc != MYAPPCTX_OK)
+            return rc;
+    }
     if (pool->cfg.on_connect != NULL) {
         int r = pool->cfg.on_connect(conn, pool->cfg.on_connect_userdata);
         if (r != 0)
             return mxi_error_set(err, MYAPPCTX_EHOOK, NULL,
                                  "the on_connect hook refused the connection (returned %d)", r);
-    } else if (mxi_reset_default_init(pool)) {
+    } else if (conn->seal == NULL && mxi_reset_default_init(pool)) {
         myappctx_error e;
         int rc = mxi_exec_params(conn, INIT, "SELECT api.init_connection()", 0, NULL, NULL, &e);
         if (rc != MYAPPCTX_OK)
@@ -89,6 +132,13 @@ open_slot(myappctx_pool *pool, struct mxi_slot **out, myappctx_error *err)
     int rc = myappctx_conn_open(&conn, pool->cfg.conninfo, &opts, err);
     if (rc != MYAPPCTX_OK)    /* quoted later by wait_ready and acquire: no prefix */
         return mxi_error_wrap(err, rc, err, "%s", mxi_error_cause(err, "myappctx_conn_open"));
+    /* Sealed: the stream is opened with the on_connect step. */
+    if (pool->cfg.seal_key != NULL &&
+        (rc = mxi_seal_attach(conn, pool->cfg.seal_key, pool->cfg.seal_key_len,
+                              "opening a pooled connection", err)) != MYAPPCTX_OK) {
+        myappctx_conn_close(conn);
+        return rc;
+    }
     /* Before on_connect, whose default step would fail on a missing schema
      * with a less telling error. */
     if (pool->cfg.check_schema &&
@@ -290,6 +340,12 @@ unusable(myappctx_pool *pool, struct mxi_slot *slot, enum mxi_slot_drop *why)
     if (slot->reset_failed) {      /* it cannot be made safe for the next one */
         *why = MXI_SLOT_DROP_DISCARDED;
         set_reason(slot, MYAPPCTX_EVICT_RESET_FAILED);
+        return 1;
+    }
+    /* Sealed, and the server saw a replay on its stream (MX002): someone
+     * else used one of its MACs; no borrower gets it again. */
+    if (slot->conn->seal != NULL && slot->conn->seal->burned) {
+        *why = MXI_SLOT_DROP_DISCARDED;
         return 1;
     }
     /* ACTIVE also covers results sent but not yet read (and COPY). */

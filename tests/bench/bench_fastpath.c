@@ -26,6 +26,10 @@
  * connection) a trivial tracer -- each callback one relaxed atomic
  * increment -- to measure what the tracer hooks cost when set; the load
  * modes then print tracer_events=N at the end of their line.
+ *
+ * With MYAPPCTX_BENCH_SEAL_KEY_FILE set (the hex key file of a server that
+ * preloads myappctx_seal), every pool and connection is sealed
+ * (myappctx/seal.h): the sealed rows of make bench.
  */
 #include "config.h"
 
@@ -43,6 +47,29 @@ static const char *const USER_ID = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
 static const char *const TENANT_ID = "11111111-1111-1111-1111-111111111111";
 static const char READ_BACK[] =
     "SELECT current_setting('myapp.current_user_id'), current_setting('myapp.current_tenant_id')";
+
+/* Sealed mode: the key of MYAPPCTX_BENCH_SEAL_KEY_FILE (seal_key_len 0: none). */
+static unsigned char seal_key[MYAPPCTX_SEAL_KEY_MAX];
+static size_t seal_key_len;
+
+static void
+load_seal_key(void)
+{
+    const char *path = getenv("MYAPPCTX_BENCH_SEAL_KEY_FILE");
+    if (path == NULL || *path == '\0')
+        return;
+    char hex[512];
+    FILE *f = fopen(path, "r");
+    size_t n = f != NULL ? fread(hex, 1, sizeof hex - 1, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    hex[n] = '\0';
+    myappctx_error err;
+    if (myappctx_seal_key_from_hex(seal_key, &seal_key_len, hex, &err) != MYAPPCTX_OK) {
+        fprintf(stderr, "bench: %s: %s\n", path, err.message);
+        exit(1);
+    }
+}
 
 static uint64_t
 now_ns(void)
@@ -131,6 +158,10 @@ make_pool(const char *conninfo, int size, int txn_pooler)
     cfg.txn_pooler = txn_pooler;
     cfg.init_connection = 0;
     cfg.validation = MYAPPCTX_POOL_VALIDATE_NONE;
+    if (seal_key_len > 0) {
+        cfg.seal_key = seal_key;
+        cfg.seal_key_len = seal_key_len;
+    }
     if (myappctx_pool_new(&pool, &cfg, &err) != MYAPPCTX_OK ||
         myappctx_pool_wait_ready(pool, 30000, &err) != MYAPPCTX_OK) {
         fprintf(stderr, "bench: pool: %s\n", err.message);
@@ -211,7 +242,12 @@ worker_main(void *arg)
     myappctx_uuid_parse(&user, USER_ID, NULL);
     myappctx_uuid_parse(&tenant, TENANT_ID, NULL);
     myappctx_conn *own = NULL;
-    if (w->pool == NULL && (myappctx_conn_open(&own, w->conninfo, NULL, NULL) != MYAPPCTX_OK ||
+    myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
+    if (seal_key_len > 0) {
+        opts.seal_key = seal_key;
+        opts.seal_key_len = seal_key_len;
+    }
+    if (w->pool == NULL && (myappctx_conn_open(&own, w->conninfo, &opts, NULL) != MYAPPCTX_OK ||
                             myappctx_conn_set_tracer(own, bench_tracer(), NULL) != MYAPPCTX_OK)) {
         w->errors++;
         return NULL;
@@ -414,6 +450,7 @@ int
 main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    load_seal_key();
     if ((argc == 6 || argc == 7) &&
         (strcmp(argv[1], "fastpath") == 0 || strcmp(argv[1], "roundtrips") == 0 ||
          strcmp(argv[1], "fastpath-unpooled") == 0))

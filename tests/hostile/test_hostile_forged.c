@@ -13,7 +13,15 @@
  *
  * The schema documents its limit (006_security.sql): the application role
  * can call set_config() itself, so a forged id of a REAL admin is trusted;
- * the catalogue asserts that this is at least logged. */
+ * the catalogue asserts that this is at least logged.
+ *
+ * Sealed mode (TU_SEALED, make check's second server): the extension
+ * myappctx_seal makes every context variable superuser-only, so each
+ * forgery itself is refused (42501) and nothing forged is ever visible --
+ * the same rows then assert that, and the limit above is gone: a real
+ * admin's id cannot be planted at all.  Application settings stay
+ * user-settable (declared in myappctx_seal.settings: the harness declares
+ * hx_sealed_a and hx_sealed_b for the setting rows). */
 #include "config.h"
 
 #include <limits.h>
@@ -32,6 +40,21 @@ impersonation_log_rows(const myappctx_uuid *admin)
                              "WHERE admin_user_id = $1::uuid", 1, params);
     myappctx_conn_close(su);
     return n;
+}
+
+/* Writes a context variable with raw SQL; sealed, asserts that the server
+ * refuses it (42501) instead: the forgery cannot happen. */
+static void
+plant(myappctx_conn *c, const char *var, const char *value)
+{
+    if (!tu_sealed()) {
+        tu_raw_set(c, var, value);
+        return;
+    }
+    char state[6];
+    ck_assert_msg(!tu_try_raw_set(c, var, value, state), "sealed: forging %s was accepted", var);
+    ck_assert_msg(strcmp(state, "42501") == 0, "sealed: forging %s: SQLSTATE %s, expected 42501",
+                  var, state);
 }
 
 /* ------------------------------------------------ the calls, as adapters */
@@ -319,10 +342,19 @@ START_TEST(forged_rows)
     const forged_row *r = &rows[_i];
     myappctx_conn *c = tu_app_connect();
     for (size_t i = 0; i < 3 && r->forged[i].var != NULL; i++)
-        tu_raw_set(c, r->forged[i].var, r->forged[i].value);
+        plant(c, r->forged[i].var, r->forged[i].value);
     char label[256];
     snprintf(label, sizeof label, "forged %s -> %s", r->name, r->call);
     myappctx_error err = { 0 };
+    if (tu_sealed()) {
+        /* Nothing was planted: no reader sees a forged value, and the call
+         * meets a session without context. */
+        tu_assert_no_context(c, label);
+        int rc = r->fn(c, &err);
+        ck_assert_msg(rc != MYAPPCTX_EMALFORMED, "%s: sealed, yet %s", label, err.message);
+        myappctx_conn_close(c);
+        return;
+    }
     int rc = r->fn(c, &err);
     tu_expect_row(label, rc, r->code, err, NULL);
     if (r->sqlstate != NULL)
@@ -332,7 +364,7 @@ START_TEST(forged_rows)
     myappctx_conn_close(c);
     c = tu_app_connect();
     for (size_t i = 0; i < 3 && r->forged[i].var != NULL; i++)
-        tu_raw_set(c, r->forged[i].var, r->forged[i].value);
+        plant(c, r->forged[i].var, r->forged[i].value);
     ck_assert_msg(r->fn(c, NULL) == r->code, "%s: different code without err", label);
     myappctx_conn_close(c);
     /* The schema is intact whatever the value held. */
@@ -349,6 +381,17 @@ START_TEST(forged_values_that_parse)
     myappctx_error err = { 0 };
     myappctx_uuid got, expected;
     int is_set = -1;
+    if (tu_sealed()) {
+        plant(c, "myapp.current_user_id", "{" U1 "}");
+        plant(c, "myapp.current_user_id", "00000000-0000-0000-0000-000000000000");
+        plant(c, "myapp.current_role", "admin'; --");
+        plant(c, "myapp.session_id", "\\x00 %s%n");
+        plant(c, "myapp.is_impersonating", "true");
+        plant(c, "myapp.context_metadata", "null");
+        tu_assert_no_context(c, "sealed: nothing forged");
+        myappctx_conn_close(c);
+        return;
+    }
 
     tu_raw_set(c, "myapp.current_user_id", "{" U1 "}");
     tu_assert_ok(myappctx_context_user_id_get(c, &got, &is_set, &err), err);
@@ -423,7 +466,11 @@ START_TEST(forged_setting_values)
     };
     myappctx_conn *c = tu_app_connect();
     char key[64], var[80];
-    tu_unique("hx_forged", key, sizeof key);
+    /* Sealed: only declared settings exist (the harness declares this one). */
+    if (tu_sealed())
+        snprintf(key, sizeof key, "hx_sealed_a");
+    else
+        tu_unique("hx_forged", key, sizeof key);
     snprintf(var, sizeof var, "myapp.%s", key);
     for (size_t i = 0; i < sizeof rows_ / sizeof rows_[0]; i++) {
         tu_raw_set(c, var, rows_[i].value);
@@ -466,8 +513,8 @@ START_TEST(forged_flag_cannot_end_an_impersonation)
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = user;
     tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
-    tu_raw_set(c, "myapp.is_impersonating", "true");
-    tu_raw_set(c, "myapp.original_role", "admin");
+    plant(c, "myapp.is_impersonating", "true");
+    plant(c, "myapp.original_role", "admin");
     tu_expect_row("end with a forged flag", myappctx_impersonation_end(c, &err),
                   MYAPPCTX_ENOTIMPERSONATING, err, NULL);
     ck_assert_str_eq(err.sqlstate, "P0056");
@@ -496,9 +543,9 @@ START_TEST(forged_original_user_cannot_be_restored_without_a_log_row)
     ctx.user_id = user;
     tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
     char admin_text[MYAPPCTX_UUID_BUFSIZE];
-    tu_raw_set(c, "myapp.original_user_id", myappctx_uuid_format(&admin, admin_text));
-    tu_raw_set(c, "myapp.original_role", "admin");
-    tu_raw_set(c, "myapp.is_impersonating", "true");
+    plant(c, "myapp.original_user_id", myappctx_uuid_format(&admin, admin_text));
+    plant(c, "myapp.original_role", "admin");
+    plant(c, "myapp.is_impersonating", "true");
 
     int rc = myappctx_impersonation_end(c, &err);
     int is_set = 0;
@@ -531,14 +578,15 @@ START_TEST(forged_identity_cannot_impersonate)
         for (size_t r = 0; r < sizeof roles / sizeof roles[0]; r++) {
             myappctx_conn *c = tu_app_connect();
             myappctx_error err = { 0 };
-            tu_raw_set(c, "myapp.current_user_id", ids[i]);
-            tu_raw_set(c, "myapp.current_role", roles[r]);
+            plant(c, "myapp.current_user_id", ids[i]);
+            plant(c, "myapp.current_role", roles[r]);
             char label[128];
             snprintf(label, sizeof label, "forged %s user with role %s",
                      i == 0 ? "non-admin" : "unknown", roles[r]);
-            tu_expect_row(label, myappctx_impersonate(c, &target, &err), MYAPPCTX_ENOTADMIN, err,
-                          NULL);
-            ck_assert_str_eq(err.sqlstate, "P0053");
+            /* Sealed: nothing was planted, so there is no user at all. */
+            int want = tu_sealed() ? MYAPPCTX_ENOCONTEXT : MYAPPCTX_ENOTADMIN;
+            tu_expect_row(label, myappctx_impersonate(c, &target, &err), want, err, NULL);
+            ck_assert_str_eq(err.sqlstate, tu_sealed() ? "P0050" : "P0053");
             myappctx_impersonation_status st;
             tu_assert_ok(myappctx_impersonation_status_get(c, &st, &err), err);
             ck_assert_int_eq(st.active, 0);
@@ -551,7 +599,8 @@ END_TEST
 
 /* The documented limit: a forged id of a REAL admin is trusted (the
  * application role can write myapp.* itself), but the impersonation is
- * logged under that admin, start and end. */
+ * logged under that admin, start and end.  Sealed, the limit is gone: the
+ * id cannot be planted, the impersonation is refused, nothing is logged. */
 START_TEST(forged_admin_id_is_logged)
 {
     myappctx_uuid admin, target;
@@ -560,7 +609,15 @@ START_TEST(forged_admin_id_is_logged)
     myappctx_conn *c = tu_app_connect();
     myappctx_error err = { 0 };
     char admin_text[MYAPPCTX_UUID_BUFSIZE];
-    tu_raw_set(c, "myapp.current_user_id", myappctx_uuid_format(&admin, admin_text));
+    plant(c, "myapp.current_user_id", myappctx_uuid_format(&admin, admin_text));
+    if (tu_sealed()) {
+        tu_expect_state_row("sealed: impersonate with a forged admin id",
+                            myappctx_impersonate(c, &target, &err), MYAPPCTX_ENOCONTEXT, err,
+                            "P0050");
+        ck_assert_int_eq(impersonation_log_rows(&admin), 0);
+        myappctx_conn_close(c);
+        return;
+    }
     tu_assert_ok(myappctx_impersonate(c, &target, &err), err);
     ck_assert_int_eq(impersonation_log_rows(&admin), 1);
     tu_assert_ok(myappctx_impersonation_end(c, &err), err);
@@ -601,8 +658,8 @@ END_TEST
 START_TEST(fast_path_masks_forged_session_context)
 {
     myappctx_conn *c = tu_app_connect();
-    tu_raw_set(c, "myapp.current_user_id", "not-a-uuid");
-    tu_raw_set(c, "myapp.current_role", "admin");
+    plant(c, "myapp.current_user_id", "not-a-uuid");
+    plant(c, "myapp.current_role", "admin");
     myappctx_uuid user;
     char user_text[MYAPPCTX_UUID_BUFSIZE];
     tu_random_uuid(&user, user_text);
@@ -621,7 +678,7 @@ START_TEST(fast_path_masks_forged_session_context)
     myappctx_uuid got;
     int is_set;
     tu_expect_row("forged value after the unit", myappctx_context_user_id_get(c, &got, &is_set, &err),
-                  MYAPPCTX_EMALFORMED, err, NULL);
+                  tu_sealed() ? MYAPPCTX_OK : MYAPPCTX_EMALFORMED, err, NULL);
     myappctx_conn_close(c);
 }
 END_TEST
@@ -635,10 +692,10 @@ START_TEST(pool_drops_forged_context)
     for (int how = 0; how < 2; how++) {
         myappctx_conn *c = tu_pool_acquire(pool);
         if (how == 0) {
-            tu_raw_set(c, "myapp.current_user_id", U1);
-            tu_raw_set(c, "myapp.current_tenant_id", U2);
-            tu_raw_set(c, "myapp.current_role", "admin");
-            tu_raw_set(c, "myapp.session_id", "stolen");
+            plant(c, "myapp.current_user_id", U1);
+            plant(c, "myapp.current_tenant_id", U2);
+            plant(c, "myapp.current_role", "admin");
+            plant(c, "myapp.session_id", "stolen");
         } else {
             myappctx_uuid user;
             tu_random_uuid(&user, NULL);
@@ -649,7 +706,12 @@ START_TEST(pool_drops_forged_context)
                 "SELECT set_config('myapp.current_user_id', $1, false), "
                 "set_config('myapp.current_tenant_id', $2, false), "
                 "set_config('myapp.current_role', 'admin', false)", 2, p };
-            tu_assert_ok(myappctx_run_in_context(c, &ctx, &stmt, 1, NULL, &err), err);
+            /* Sealed: the statement itself is refused, and the unit with it. */
+            if (tu_sealed())
+                tu_expect_state(myappctx_run_in_context(c, &ctx, &stmt, 1, NULL, &err),
+                                MYAPPCTX_ESERVER, err, "42501");
+            else
+                tu_assert_ok(myappctx_run_in_context(c, &ctx, &stmt, 1, NULL, &err), err);
         }
         tu_assert_ok(myappctx_pool_release(pool, c), err);
         c = tu_pool_acquire(pool);
@@ -674,7 +736,7 @@ START_TEST(pool_reset_survives_forged_state)
     myappctx_pool *pool = tu_pool_one();
     myappctx_error err = { 0 };
     myappctx_conn *c = tu_pool_acquire(pool);
-    tu_raw_set(c, "myapp.original_user_id", "garbage");
+    plant(c, "myapp.original_user_id", "garbage");
     tu_assert_ok(myappctx_pool_release(pool, c), err);
 
     for (int i = 0; i < 3; i++) {
@@ -748,7 +810,11 @@ END_TEST
 START_TEST(pool_restores_loaded_settings_after_a_fast_path_unit)
 {
     char key[64], var[80];
-    tu_unique("hx_forged_setting", key, sizeof key);
+    /* Sealed: only declared settings load (the harness declares this one). */
+    if (tu_sealed())
+        snprintf(key, sizeof key, "hx_sealed_b");
+    else
+        tu_unique("hx_forged_setting", key, sizeof key);
     snprintf(var, sizeof var, "myapp.%s", key);
     myappctx_conn *su = tu_connect();
     myappctx_error err = { 0 };

@@ -7,6 +7,10 @@
  *   ROUNDTRIP  stored, and myappctx_context_get() returns an equal object;
  *   CONSISTENT either of the two: whatever context_set accepts, the
  *              library's own reader must read back.
+ *   LARGE      ROUNDTRIP, but refused in sealed mode (TU_SEALED): the
+ *              server reports session metadata to the client, and libpq
+ *              drops a connection on a report over 30000 bytes, so the
+ *              library refuses metadata stored as more than 29000 bytes.
  * JSON the server holds but the caller did not write (forged with raw
  * SQL) is the "forged" class. */
 #include "config.h"
@@ -16,7 +20,7 @@
 
 #include "testutil.h"
 
-typedef enum { EINVAL, ROUNDTRIP, CONSISTENT } expect;
+typedef enum { EINVAL, ROUNDTRIP, CONSISTENT, LARGE } expect;
 
 typedef struct json_row {
     const char *name;
@@ -70,6 +74,18 @@ many_keys(int n)
 }
 
 static json_t *mk_2000_keys(void) { return many_keys(2000); }
+/* Under the sealed bound as stored (string escapes counted: '\n' is 2 bytes). */
+static json_t *mk_sealed_edge(void) { return sized_object(28000); }
+
+/* Small as JSON text, large as jsonb prints it: 1e-300 has 300 decimals. */
+static json_t *
+mk_tiny_reals(void)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < 100; i++)
+        json_array_append_new(a, json_real(1e-300));
+    return wrap("r", a);
+}
 static json_t *mk_20000_keys(void) { return many_keys(20000); }
 
 /* {"a":{"a":...}} with @depth levels in all (the root counts). */
@@ -177,10 +193,12 @@ static const json_row rows[] = {
     { "top-level false",                         mk_false,         EINVAL },
     { "top-level null",                          mk_null,          EINVAL },
     /* size */
-    { "exactly MYAPPCTX_METADATA_MAX bytes",     mk_at_limit,      ROUNDTRIP },
+    { "exactly MYAPPCTX_METADATA_MAX bytes",     mk_at_limit,      LARGE },
     { "MYAPPCTX_METADATA_MAX + 1 bytes",         mk_over_limit,    EINVAL },
     { "1 MiB string member",                     mk_mib,           EINVAL },
-    { "2000 members (~30 KiB)",                  mk_2000_keys,     ROUNDTRIP },
+    { "2000 members (~30 KiB)",                  mk_2000_keys,     LARGE },
+    { "28000 bytes (under the sealed bound)",    mk_sealed_edge,   ROUNDTRIP },
+    { "100 x 1e-300 (30 KiB as jsonb prints it)", mk_tiny_reals,   LARGE },
     { "20000 members (~300 KiB)",                mk_20000_keys,    EINVAL },
     /* depth */
     { "nested 64 deep",                          mk_depth_64,      ROUNDTRIP },
@@ -238,6 +256,8 @@ check_metadata(myappctx_conn *c, const char *label, json_t *meta, expect x)
     ctx.user_id = user;
     ctx.metadata = meta;
     myappctx_error err = { 0 };
+    if (x == LARGE)
+        x = tu_sealed() ? EINVAL : ROUNDTRIP;
     tu_trace trace = tu_trace_start(c);
     int rc = myappctx_context_set(c, &ctx, &err);
     long sent = tu_trace_stop(trace);

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "testutil.h"
 
@@ -22,9 +23,18 @@ static myappctx_stmt STMT = { "SELECT 1", 0, NULL };
     M(version_0, "version", MYAPPCTX_EINVAL, cfg->version = 0)                               \
     M(version_1, "version", MYAPPCTX_EINVAL, cfg->version = 1)                               \
     M(version_2, "version", MYAPPCTX_EINVAL, cfg->version = 2)                               \
-    M(version_4, "version", MYAPPCTX_EINVAL, cfg->version = 4)                               \
+    M(version_3, "version", MYAPPCTX_EINVAL, cfg->version = 3)                               \
+    M(version_next, "version", MYAPPCTX_EINVAL, cfg->version = MYAPPCTX_POOL_CONFIG_VERSION + 1) \
     M(leak_negative, "leak_detection_ms", MYAPPCTX_EINVAL, cfg->leak_detection_ms = LONG_MIN) \
     M(ping_timeout_negative, "ping_timeout_ms", MYAPPCTX_EINVAL, cfg->ping_timeout_ms = -1)  \
+    M(seal_key_31, "seal_key_len", MYAPPCTX_EINVAL, (cfg->seal_key = KEY, cfg->seal_key_len = 31)) \
+    M(seal_key_65, "seal_key_len", MYAPPCTX_EINVAL, (cfg->seal_key = KEY, cfg->seal_key_len = 65)) \
+    M(seal_key_max, "seal_key_len", MYAPPCTX_EINVAL,                                        \
+      (cfg->seal_key = KEY, cfg->seal_key_len = SIZE_MAX))                                 \
+    M(seal_key_0, "seal_key_len", MYAPPCTX_EINVAL, (cfg->seal_key = KEY, cfg->seal_key_len = 0)) \
+    M(seal_key_edges, NULL, MYAPPCTX_OK, (cfg->seal_key = KEY, cfg->seal_key_len = 32))      \
+    M(seal_key_64, NULL, MYAPPCTX_OK, (cfg->seal_key = KEY, cfg->seal_key_len = 64))         \
+    M(seal_key_null_len_ignored, NULL, MYAPPCTX_OK, (cfg->seal_key = NULL, cfg->seal_key_len = 7)) \
     M(min_negative, "min_size", MYAPPCTX_EINVAL, cfg->min_size = -1)                         \
     M(max_zero, "max_size", MYAPPCTX_EINVAL, cfg->max_size = 0)                              \
     M(max_int_min, "max_size", MYAPPCTX_EINVAL, cfg->max_size = INT_MIN)                     \
@@ -68,6 +78,8 @@ static myappctx_stmt STMT = { "SELECT 1", 0, NULL };
     M(conninfo_at_limit, NULL, MYAPPCTX_OK, cfg->conninfo = CONNINFO_65536)
 
 static int any_hook(myappctx_conn *c, void *u) { return 0; }
+/* A key-sized buffer: only its length is under test here. */
+static const unsigned char KEY[MYAPPCTX_SEAL_KEY_MAX + 1];
 static char *CONNINFO_65536, *CONNINFO_65537, *CONNINFO_MIB;
 
 #define DEFINE_MUTATION(id, field, expected, stmt)                                          \
@@ -152,6 +164,50 @@ conn_version(int version, int wrap, myappctx_conn *c, myappctx_error *err)
                   : myappctx_conn_open(&x, "user=app_service", &opts, err);
     myappctx_conn_close(x);
     return rc;
+}
+
+/* Sealed-mode key lengths: refused before connecting. */
+static int
+conn_key_len(size_t len, int wrap, myappctx_conn *c, myappctx_error *err)
+{
+    myappctx_conn_options opts = MYAPPCTX_CONN_OPTIONS_INIT;
+    opts.seal_key = KEY;
+    opts.seal_key_len = len;
+    myappctx_conn *x = NULL;
+    int rc = wrap ? myappctx_conn_wrap(&x, myappctx_conn_pg(c), &opts, err)
+                  : myappctx_conn_open(&x, "user=app_service", &opts, err);
+    myappctx_conn_close(x);
+    return rc;
+}
+
+/* A key's hex text of @n digits (plus @extra appended). */
+static int
+key_hex(size_t n, const char *extra, myappctx_error *err)
+{
+    char text[300];
+    memset(text, 'a', n);
+    snprintf(text + n, sizeof text - n, "%s", extra);
+    unsigned char out[MYAPPCTX_SEAL_KEY_MAX];
+    size_t len = 0;
+    int rc = myappctx_seal_key_from_hex(out, &len, text, err);
+    if (rc == MYAPPCTX_OK && len != n / 2)
+        return -999;
+    return rc;
+}
+
+static int
+key_id_len(size_t len, myappctx_error *err)
+{
+    char id[MYAPPCTX_SEAL_KEY_ID_SIZE];
+    return myappctx_seal_key_id(id, KEY, len, err);
+}
+
+static int
+seal_status_version(myappctx_conn *c, int version, myappctx_error *err)
+{
+    myappctx_seal_status st = MYAPPCTX_SEAL_STATUS_INIT;
+    st.version = version;
+    return myappctx_seal_status_get(c, &st, err);
 }
 
 static int
@@ -241,6 +297,36 @@ migration(myappctx_schema_kind kind, size_t index, myappctx_error *err)
       conn_version(2, 0, c, err))                                                              \
     X(wrap_version, "myappctx_conn_wrap opts->version 0", MYAPPCTX_EINVAL, "version",         \
       conn_version(0, 1, c, err))                                                              \
+    X(open_version_3, "myappctx_conn_open opts->version 3 (before seal_key)", MYAPPCTX_EINVAL, \
+      "version", conn_version(3, 0, c, err))                                                   \
+    X(open_version_next, "myappctx_conn_open opts->version next", MYAPPCTX_EINVAL, "version", \
+      conn_version(MYAPPCTX_CONN_OPTIONS_VERSION + 1, 0, c, err))                              \
+    X(open_key_31, "myappctx_conn_open opts->seal_key_len 31", MYAPPCTX_EINVAL, "seal_key_len", \
+      conn_key_len(31, 0, c, err))                                                             \
+    X(open_key_65, "myappctx_conn_open opts->seal_key_len 65", MYAPPCTX_EINVAL, "seal_key_len", \
+      conn_key_len(65, 0, c, err))                                                             \
+    X(open_key_0, "myappctx_conn_open opts->seal_key_len 0", MYAPPCTX_EINVAL, "seal_key_len", \
+      conn_key_len(0, 0, c, err))                                                              \
+    X(wrap_key_max, "myappctx_conn_wrap opts->seal_key_len SIZE_MAX", MYAPPCTX_EINVAL,        \
+      "seal_key_len", conn_key_len(SIZE_MAX, 1, c, err))                                       \
+    X(hex_63, "myappctx_seal_key_from_hex 63 digits", MYAPPCTX_EINVAL, "hex", key_hex(63, "", err)) \
+    X(hex_62, "myappctx_seal_key_from_hex 62 digits", MYAPPCTX_EINVAL, "hex", key_hex(62, "", err)) \
+    X(hex_129, "myappctx_seal_key_from_hex 129 digits", MYAPPCTX_EINVAL, "hex", key_hex(129, "", err)) \
+    X(hex_130, "myappctx_seal_key_from_hex 130 digits", MYAPPCTX_EINVAL, "hex", key_hex(130, "", err)) \
+    X(hex_other, "myappctx_seal_key_from_hex 64 digits and 'g'", MYAPPCTX_EINVAL, "hex",      \
+      key_hex(64, "g", err))                                                                   \
+    X(hex_inner_space, "myappctx_seal_key_from_hex space inside", MYAPPCTX_EINVAL, "hex",     \
+      key_hex(64, " aa", err))                                                                 \
+    X(hex_64, "myappctx_seal_key_from_hex 64 digits and a newline (accepted)", MYAPPCTX_OK,   \
+      NULL, key_hex(64, "\n", err))                                                            \
+    X(hex_128, "myappctx_seal_key_from_hex 128 digits (accepted)", MYAPPCTX_OK, NULL,         \
+      key_hex(128, "", err))                                                                   \
+    X(key_id_31, "myappctx_seal_key_id key_len 31", MYAPPCTX_EINVAL, "key_len",               \
+      key_id_len(31, err))                                                                     \
+    X(key_id_65, "myappctx_seal_key_id key_len 65", MYAPPCTX_EINVAL, "key_len",               \
+      key_id_len(65, err))                                                                     \
+    X(seal_status_version, "myappctx_seal_status_get out->version 2", MYAPPCTX_EINVAL,        \
+      "version", seal_status_version(c, 2, err))                                               \
     X(schema_version, "myappctx_schema_install opts->version 2", MYAPPCTX_EINVAL, "version",  \
       schema_version(c, 2, err))                                                               \
     X(stats_version, "myappctx_pool_stats_get out->version 1", MYAPPCTX_EINVAL, NULL,         \

@@ -24,6 +24,9 @@ static const char *const via_names[] = { "a direct connection", "the pool", "PgB
 typedef enum {
     X_VERBATIM,     /* MYAPPCTX_OK, read back byte for byte */
     X_UNSET,        /* MYAPPCTX_OK, reads back as unset (NULL) */
+    /* '' of an audit text: X_VERBATIM; sealed (TU_SEALED) X_UNSET, as the
+     * sealed audit context holds an empty field as absent (JSON null) */
+    X_AUDIT_EMPTY,
     X_EINVAL,       /* MYAPPCTX_EINVAL naming the argument, nothing sent */
     X_SERVER_22021, /* MYAPPCTX_ESERVER, SQLSTATE 22021 (invalid byte sequence) */
 } expect;
@@ -57,7 +60,8 @@ fresh_names(env *e)
 {
     tu_random_uuid(&e->user, e->user_text);
     tu_unique("hx_text", e->key, sizeof e->key);
-    snprintf(e->var, sizeof e->var, "myapp.%s", e->key);
+    /* Sealed: the myapp prefix is reserved for the extension's names. */
+    snprintf(e->var, sizeof e->var, "%s.%s", tu_sealed() ? "hostile" : "myapp", e->key);
 }
 
 static void
@@ -190,6 +194,18 @@ store_begin_role(env *e, const char *v, myappctx_error *err)
 
 /* -------------------------------------------------------------- audit */
 
+/* BEGIN; sealed (TU_SEALED), also a transaction-local context: the audit
+ * context is sealed with the transaction's context. */
+static void
+begin_audit(env *e)
+{
+    begin(e);
+    if (tu_sealed()) {
+        myappctx_error err = { 0 };
+        tu_assert_ok(myappctx_context_set_local(e->c, &e->user, NULL, NULL, &err), err);
+    }
+}
+
 static int
 store_audit_reason(env *e, const char *v, myappctx_error *err)
 {
@@ -208,6 +224,10 @@ read_audit_member(env *e, const char *member)
     myappctx_error err = { 0 };
     json_t *audit = NULL;
     tu_assert_ok(myappctx_audit_get(e->c, &audit, &err), err);
+    if (tu_sealed() && (audit == NULL || json_is_null(json_object_get(audit, member)))) {
+        json_decref(audit);
+        return NULL;         /* an empty field, sealed */
+    }
     ck_assert_ptr_nonnull(audit);
     json_t *m = json_object_get(audit, member);
     ck_assert_msg(m != NULL && json_is_string(m), "audit '%s' is not a string", member);
@@ -236,6 +256,16 @@ read_loaded_setting(env *e)
     char *value = NULL;
     tu_assert_ok(myappctx_settings_load(e->c, NULL, &err), err);
     tu_assert_ok(myappctx_setting_get(e->c, e->key, NULL, &value, &err), err);
+    if (tu_sealed()) {
+        /* Only declared keys are loaded under the seal (extension/README.md):
+         * this fresh one gets the default, and the stored text is read from
+         * the table ('' reads as unset, as loaded). */
+        ck_assert_msg(value == NULL, "undeclared setting loaded under the seal");
+        const char *params[] = { e->key };
+        char *stored = tu_value(e->c, "SELECT NULLIF(value, '') FROM data.app_settings "
+                                      "WHERE key = $1", 1, params);
+        return stored;
+    }
     char *copy = copy_of(value);
     myappctx_free(value);
     return copy;
@@ -431,9 +461,11 @@ static const target targets[] = {
     { "myappctx_context_begin: role", "'role'", MYAPPCTX_ROLE_MAX,
       X_EINVAL, X_EINVAL, 0, fresh_names, store_begin_role, read_role, rollback_if_open },
     { "myappctx_audit_set: reason", "'reason'", MYAPPCTX_AUDIT_TEXT_MAX,
-      X_VERBATIM, X_EINVAL, 0, begin, store_audit_reason, read_audit_reason, rollback_if_open },
+      X_AUDIT_EMPTY, X_EINVAL, 0, begin_audit, store_audit_reason, read_audit_reason,
+      rollback_if_open },
     { "myappctx_audit_set: ticket", "'ticket'", MYAPPCTX_AUDIT_TEXT_MAX,
-      X_VERBATIM, X_EINVAL, 0, begin, store_audit_ticket, read_audit_ticket, rollback_if_open },
+      X_AUDIT_EMPTY, X_EINVAL, 0, begin_audit, store_audit_ticket, read_audit_ticket,
+      rollback_if_open },
     { "myappctx_setting_put: value", "'value'", MYAPPCTX_SETTING_VALUE_MAX,
       X_UNSET, X_EINVAL, 1, fresh_names, store_setting_value, read_loaded_setting,
       delete_setting },
@@ -456,10 +488,10 @@ static const target targets[] = {
     { "myappctx_run_in_context: ctx->role", "ctx->role", MYAPPCTX_ROLE_MAX,
       X_EINVAL, X_EINVAL, 0, fresh_names, store_fast_role, read_got, NULL },
     { "myappctx_run_in_context: ctx->audit_reason", "ctx->audit_reason",
-      MYAPPCTX_AUDIT_TEXT_MAX, X_VERBATIM, X_EINVAL, 0, fresh_names, store_fast_reason,
+      MYAPPCTX_AUDIT_TEXT_MAX, X_AUDIT_EMPTY, X_EINVAL, 0, fresh_names, store_fast_reason,
       read_got, NULL },
     { "myappctx_run_in_context: ctx->audit_ticket", "ctx->audit_ticket",
-      MYAPPCTX_AUDIT_TEXT_MAX, X_VERBATIM, X_EINVAL, 0, fresh_names, store_fast_ticket,
+      MYAPPCTX_AUDIT_TEXT_MAX, X_AUDIT_EMPTY, X_EINVAL, 0, fresh_names, store_fast_ticket,
       read_got, NULL },
     { "myappctx_begin_in_context: ctx->role", "ctx->role", MYAPPCTX_ROLE_MAX,
       X_EINVAL, X_EINVAL, 0, fresh_names, store_begin_in_context_role, read_got,
@@ -491,7 +523,10 @@ run_row(env *e, myappctx_pool *pool, int via, const target *t, const char *input
     long sent = tu_trace_stop(trace);
     char *got = NULL;
 
+    if (x == X_AUDIT_EMPTY)
+        x = tu_sealed() ? X_UNSET : X_VERBATIM;
     switch (x) {
+    case X_AUDIT_EMPTY:
     case X_VERBATIM:
         tu_expect_row(label, rc, MYAPPCTX_OK, err, NULL);
         got = t->read(e);

@@ -19,6 +19,49 @@ tu_conninfo_is_superuser(const char *conninfo)
            strstr(conninfo, "user=postgres") != NULL;
 }
 
+int
+tu_sealed(void)
+{
+    const char *v = getenv("TU_SEALED");
+    return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+}
+
+const unsigned char *
+tu_seal_key(size_t *len)
+{
+    static unsigned char key[MYAPPCTX_SEAL_KEY_MAX];
+    static size_t key_len;
+    if (key_len == 0) {
+        char path[4096], hex[512] = "";
+        const char *file = getenv("TU_SEAL_KEY_FILE");
+        const char *dir = getenv("MYAPPCTX_TEST_DIR");
+        if (file == NULL)
+            snprintf(path, sizeof path, "%s/seal.key", dir != NULL ? dir : ".");
+        else
+            snprintf(path, sizeof path, "%s", file);
+        FILE *f = fopen(path, "r");
+        ck_assert_msg(f != NULL, "sealed mode: cannot read the key file %s "
+                      "(tests/harness/setup-sealed.sh writes it)", path);
+        size_t n = fread(hex, 1, sizeof hex - 1, f);
+        fclose(f);
+        hex[n] = '\0';
+        myappctx_error err = { 0 };
+        size_t got = 0;
+        tu_assert_ok(myappctx_seal_key_from_hex(key, &got, hex, &err), err);
+        key_len = got;
+    }
+    *len = key_len;
+    return key;
+}
+
+/* In sealed mode, connections as app_service carry the key. */
+static int
+wants_seal(const char *conninfo, const myappctx_conn_options *opts)
+{
+    return tu_sealed() && strstr(conninfo, "user=app_service") != NULL &&
+           (opts == NULL || opts->seal_key == NULL);
+}
+
 myappctx_conn *
 tu_connect_opts(const char *conninfo, const myappctx_conn_options *opts)
 {
@@ -31,6 +74,13 @@ tu_connect_opts(const char *conninfo, const myappctx_conn_options *opts)
     }
     if (conninfo == NULL)
         conninfo = "";
+    myappctx_conn_options sealed = MYAPPCTX_CONN_OPTIONS_INIT;
+    if (wants_seal(conninfo, opts)) {
+        if (opts != NULL)
+            sealed = *opts;
+        sealed.seal_key = tu_seal_key(&sealed.seal_key_len);
+        opts = &sealed;
+    }
     int rc = myappctx_conn_open(&conn, conninfo, opts, &err);
     ck_assert_msg(rc == MYAPPCTX_OK, "connect '%s' failed (is the harness running?): %s",
                   conninfo, err.message);

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "testutil.h"
 
@@ -19,6 +20,9 @@ tu_pool_config(const char *conninfo, int min_size, int max_size)
     cfg.reconnect_min_ms = 5;
     cfg.reconnect_max_ms = 50;
     cfg.allow_privileged = tu_conninfo_is_superuser(conninfo);
+    /* Sealed mode (tu_sealed()): pools of app_service carry the key. */
+    if (tu_sealed() && conninfo != NULL && strstr(conninfo, "user=app_service") != NULL)
+        cfg.seal_key = tu_seal_key(&cfg.seal_key_len);
     return cfg;
 }
 

@@ -71,6 +71,17 @@ tu_raw_set(myappctx_conn *c, const char *name, const char *value)
     tu_exec(c, "SELECT set_config($1, $2, false)", 2, params);
 }
 
+int
+tu_try_raw_set(myappctx_conn *c, const char *name, const char *value, char sqlstate[6])
+{
+    const char *params[] = { name, value };
+    myappctx_error err = { 0 };
+    int rc = myappctx_exec(c, "SELECT set_config($1, $2, false)", 2, params, NULL, &err);
+    if (sqlstate != NULL)
+        memcpy(sqlstate, err.sqlstate, 6);
+    return rc == MYAPPCTX_OK;
+}
+
 void
 tu_set_context(myappctx_conn *c, const char *user_id, const char *tenant_id)
 {

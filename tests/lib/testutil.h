@@ -66,6 +66,16 @@ myappctx_conn *tu_app_connect(void);
  * NULL: app_service directly (the refusals this tests are local). */
 myappctx_conn *tu_txn_pooler_connect(const char *conninfo);
 
+/* Sealed mode (make check's second server, tests/harness/setup-sealed.sh):
+ * non-zero when TU_SEALED is set (not "" or "0").  Then every connection
+ * and pool these helpers open as app_service carries the key of
+ * $MYAPPCTX_TEST_DIR/seal.key (TU_SEAL_KEY_FILE overrides the path), so the
+ * same programs run sealed; superuser connections stay unsealed (the seal
+ * refuses superusers). */
+int tu_sealed(void);
+/* The key of that file (fails the test when it cannot be read). */
+const unsigned char *tu_seal_key(size_t *len);
+
 /* A conninfo for the harness's PgBouncer (transaction mode) as @user
  * (NULL: postgres), in a per-thread static buffer, or NULL when the
  * harness did not start one. */
@@ -134,6 +144,9 @@ void tu_expect_value(myappctx_conn *c, const char *sql, int nparams, const char 
 /* Writes a variable with raw set_config(..., false), bypassing the
  * library's checks (to plant '' or forged values). */
 void tu_raw_set(myappctx_conn *c, const char *name, const char *value);
+/* The same without failing: 1 when the write was accepted, 0 when the
+ * server refused it (then @sqlstate, if not NULL, receives its SQLSTATE). */
+int tu_try_raw_set(myappctx_conn *c, const char *name, const char *value, char sqlstate[6]);
 
 /* Sets the session context with raw SQL (api.set_context); @tenant_id may
  * be NULL. */

@@ -8,12 +8,12 @@
 
 START_TEST(every_code_has_a_description)
 {
-    for (int code = MYAPPCTX_OK; code >= MYAPPCTX_EPRIVILEGED; code--)
+    for (int code = MYAPPCTX_OK; code >= MYAPPCTX_ESEAL; code--)
         ck_assert_msg(strcmp(myappctx_strerror(code), "unknown error code") != 0,
                       "code %d has no description", code);
     ck_assert_str_eq(myappctx_strerror(1), "unknown error code");
     ck_assert_str_eq(myappctx_strerror(-1000), "unknown error code");
-    ck_assert_str_eq(myappctx_strerror(MYAPPCTX_EPRIVILEGED - 1), "unknown error code");
+    ck_assert_str_eq(myappctx_strerror(MYAPPCTX_ESEAL - 1), "unknown error code");
     ck_assert_int_eq(MYAPPCTX_EPRIVILEGED, -27);     /* codes only grow, never move */
 }
 END_TEST
@@ -29,6 +29,10 @@ START_TEST(schema_sqlstates_map_to_named_codes)
         { "57014", MYAPPCTX_ECANCELED },  { "08006", MYAPPCTX_ECONNECT },
         { "08001", MYAPPCTX_ECONNECT },   { "57P01", MYAPPCTX_ECONNECT },   { "22012", MYAPPCTX_ESERVER },
         { "P0001", MYAPPCTX_ESERVER },    { "P0059", MYAPPCTX_ESERVER },
+        /* myappctx_seal (extension/README.md, "Refusals") */
+        { "MX001", MYAPPCTX_ESEAL },      { "MX002", MYAPPCTX_ESEAL },
+        { "MX004", MYAPPCTX_ESEAL },      { "MX007", MYAPPCTX_ESEAL },
+        { "MY001", MYAPPCTX_ESERVER },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         ck_assert_msg(myappctx_status_from_sqlstate(cases[i].state) == cases[i].code,

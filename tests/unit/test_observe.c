@@ -130,7 +130,9 @@ START_TEST(new_config_and_stats_defaults)
     ck_assert_ptr_null(cfg.tracer);
     ck_assert_int_eq(cfg.leak_detection_ms, 0);
     ck_assert_int_eq(cfg.ping_timeout_ms, 5000);
-    ck_assert_int_eq(cfg.version, 3);
+    ck_assert_ptr_null(cfg.seal_key);          /* version 4: sealed mode */
+    ck_assert_uint_eq(cfg.seal_key_len, 0);
+    ck_assert_int_eq(cfg.version, 4);
     myappctx_pool_stats st = MYAPPCTX_POOL_STATS_INIT;
     ck_assert_int_eq(st.version, 2);
     ck_assert_uint_eq(st.create_time.count, 0);

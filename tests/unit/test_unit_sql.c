@@ -88,12 +88,45 @@ START_TEST(every_variable_by_its_kind)
 }
 END_TEST
 
+/* Sealed (myappctx/seal.h): the verifier sets the whole context, with the
+ * MAC over exactly its parameters ($1..$8, session id and metadata ''); no
+ * context variable is written or read with set_config(), which the seal
+ * refuses; a foreign role and the baseline are handled as unsealed, from $9. */
+START_TEST(sealed_statement)
+{
+    char sql[16384], needle[128];
+    int nb = shapes[_i].nbaseline;
+    size_t len = mxi_unit_sealed_sql(sql, sizeof sql, shapes[_i].audit, nb, true);
+    ck_assert_uint_lt(len, sizeof sql);
+    static const char head[] =
+        "SELECT myappctx_seal.set_context($1::bytea, $2::bigint, true, $3, $4, $5, '', '', "
+        "$6, $7, $8::bytea), ";
+    ck_assert_msg(strncmp(sql, head, strlen(head)) == 0, "%s", sql);
+    ck_assert_msg(len >= 26 && strcmp(sql + len - 26, ") END IS NOT NULL AS dirty") == 0,
+                  "statement is cut: ...%s", sql + (len > 60 ? len - 60 : 0));
+    ck_assert_int_eq(count(sql, "'myapp."), 0);
+    ck_assert_int_eq(count(sql, "current_user <> session_user"), 1);
+    ck_assert_int_eq(count(sql, "set_config('role', 'none', true)"), 1);
+    if (nb > 0 && nb <= 16) {
+        for (int k = 0; k < nb; k++) {
+            snprintf(needle, sizeof needle, "set_config($%d, $%d, true)", 9 + 2 * k, 10 + 2 * k);
+            ck_assert_msg(count(sql, needle) == 1, "missing: %s", needle);
+        }
+    } else if (nb > 16) {
+        ck_assert_int_eq(count(sql, "unnest($9::text[]) AS n) IS DISTINCT FROM $10::text[]"), 1);
+    } else {
+        ck_assert_msg(strstr(sql, "$9") == NULL, "a parameter beyond the sealed ones: %s", sql);
+    }
+}
+END_TEST
+
 int
 main(void)
 {
     Suite *s = suite_create("unit_sql");
     TCase *tc = tcase_create("unit_sql");
     tcase_add_loop_test(tc, every_variable_by_its_kind, 0, (int)(sizeof shapes / sizeof shapes[0]));
+    tcase_add_loop_test(tc, sealed_statement, 0, (int)(sizeof shapes / sizeof shapes[0]));
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
