@@ -51,7 +51,7 @@ show_context(myappctx_conn *conn)
                                                    : "(unset)");
     printf("   tenant_id  %s\n", info->has_tenant_id
                                      ? myappctx_uuid_format(&info->tenant_id, buf) : "(unset)");
-    printf("   role       %s\n", info->role ? info->role : "(unset)");
+    printf("   role       %s\n", info->role_label ? info->role_label : "(unset)");
     printf("   session_id %s\n", info->session_id ? info->session_id : "(unset)");
     char *meta = info->metadata ? json_dumps(info->metadata, JSON_COMPACT | JSON_SORT_KEYS)
                                 : NULL;
@@ -79,7 +79,7 @@ main(int argc, char **argv)
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = bob;
     ctx.tenant_id = &acme;
-    ctx.role = "user";
+    ctx.role_label = "user";
     ctx.session_id = "web-session-123";
     ctx.metadata = metadata;
     ex_ok(myappctx_context_set(conn, &ctx, &err), &err, "myappctx_context_set");
@@ -102,14 +102,14 @@ main(int argc, char **argv)
                MYAPPCTX_ENOCONTEXT, &err, "api.get_my_profile() after clear");
 
     printf("\n5. Transaction-scoped context (what pooled connections use):\n"
-           "   myappctx_context_begin() = BEGIN + api.set_transaction_context()\n");
-    ex_ok(myappctx_context_begin(conn, &carol, &globex, "user", &err), &err,
-          "myappctx_context_begin");
+           "   myappctx_begin_as_user() = BEGIN + api.set_transaction_context()\n");
+    ex_ok(myappctx_begin_as_user(conn, &carol, &globex, "user", &err), &err,
+          "myappctx_begin_as_user");
     printf("   Carol in globex:\n");
     ex_check(show_orders(conn) == 1, "Carol has one order in globex");
     ex_ok(myappctx_commit(conn, &err), &err, "COMMIT");
-    ex_ok(myappctx_context_begin(conn, &bob, &globex, NULL, &err), &err,
-          "myappctx_context_begin");
+    ex_ok(myappctx_begin_as_user(conn, &bob, &globex, NULL, &err), &err,
+          "myappctx_begin_as_user");
     printf("   Bob in globex (he is a member, but has no orders there):\n");
     ex_check(show_orders(conn) == 0, "Bob has no order in globex");
     ex_ok(myappctx_commit(conn, &err), &err, "COMMIT");
@@ -130,8 +130,8 @@ main(int argc, char **argv)
     conn = ex_connect(argc, argv, &opts);
     ex_refused(myappctx_context_set(conn, &ctx, &err), MYAPPCTX_ESESSIONSTATE, &err,
                "myappctx_context_set behind a pooler");
-    ex_ok(myappctx_context_begin(conn, &bob, &acme, NULL, &err), &err,
-          "myappctx_context_begin behind a pooler");
+    ex_ok(myappctx_begin_as_user(conn, &bob, &acme, NULL, &err), &err,
+          "myappctx_begin_as_user behind a pooler");
     printf("   the transaction-scoped path works:\n");
     ex_check(show_orders(conn) == 1, "Bob has one order in acme");
     ex_ok(myappctx_commit(conn, &err), &err, "COMMIT");

@@ -35,8 +35,8 @@ main(int argc, char **argv)
                "myappctx_audit_set outside a transaction");
 
     printf("\n2. Inside a transaction (Alice, admin of acme, handles a support ticket):\n");
-    ex_ok(myappctx_context_begin(conn, &alice, &acme, "admin", &err), &err,
-          "myappctx_context_begin");
+    ex_ok(myappctx_begin_as_user(conn, &alice, &acme, "admin", &err), &err,
+          "myappctx_begin_as_user");
     ex_ok(myappctx_audit_set(conn, "Customer asked for a data export; it's \"urgent\"",
                              "SUP-4711", &err), &err, "myappctx_audit_set");
     json_t *audit = show_audit(conn);

@@ -20,7 +20,7 @@ print_validation(myappctx_conn *conn)
     myappctx_error err;
     myappctx_validation *v = NULL;
     char user[MYAPPCTX_UUID_BUFSIZE], tenant[MYAPPCTX_UUID_BUFSIZE];
-    ex_ok(myappctx_connection_validate(conn, &v, &err), &err, "validate");
+    ex_ok(myappctx_conn_validate(conn, &v, &err), &err, "validate");
     printf("   user_id          %s\n", v->has_user ? myappctx_uuid_format(&v->user_id, user)
                                                    : "(unset)");
     printf("   tenant_id        %s\n", v->has_tenant ? myappctx_uuid_format(&v->tenant_id, tenant)
@@ -37,9 +37,9 @@ static void
 print_summary_and_stats(myappctx_conn *conn)
 {
     myappctx_error err;
-    myappctx_connection_summary *sum = NULL;
+    myappctx_conn_summary *sum = NULL;
     size_t n = 0;
-    ex_ok(myappctx_connection_summary_get(conn, &sum, &n, &err), &err, "summary");
+    ex_ok(myappctx_conn_summary_get(conn, &sum, &n, &err), &err, "summary");
     printf("   %-22s %6s %18s\n", "state", "count", "avg idle seconds");
     for (size_t i = 0; i < n; i++) {
         char avg[32] = "-";
@@ -48,10 +48,10 @@ print_summary_and_stats(myappctx_conn *conn)
         printf("   %-22s %6lld %18s\n", sum[i].state ? sum[i].state : "(none/hidden)",
                sum[i].count, avg);
     }
-    myappctx_connection_summary_free(sum);
+    myappctx_conn_summary_free(sum);
 
-    myappctx_connection_stat *st = NULL;
-    ex_ok(myappctx_connection_stats_get(conn, &st, &n, &err), &err, "stats");
+    myappctx_conn_stat *st = NULL;
+    ex_ok(myappctx_conn_stats_get(conn, &st, &n, &err), &err, "stats");
     printf("\n   %-12s %-22s %-8s %9s  %s\n", "user", "application", "state", "idle s",
            "query");
     for (size_t i = 0; i < n; i++) {
@@ -63,7 +63,7 @@ print_summary_and_stats(myappctx_conn *conn)
                st[i].application_name ? st[i].application_name : "-",
                st[i].state ? st[i].state : "-", idle, st[i].query ? st[i].query : "-");
     }
-    myappctx_connection_stats_free(st);
+    myappctx_conn_stats_free(st);
 }
 
 /* Opens a second connection as the same role, leaves it idle past the
@@ -81,9 +81,9 @@ cleanup_idle(myappctx_conn *conn, const char *conninfo)
     sleep(2);
 
     int terminated = 0;
-    ex_refused(myappctx_connection_cleanup_idle(conn, 0, &terminated, &err), MYAPPCTX_EINVAL,
+    ex_refused(myappctx_conn_cleanup_idle(conn, 0, &terminated, &err), MYAPPCTX_EINVAL,
                &err, "a timeout of 0 seconds");
-    ex_ok(myappctx_connection_cleanup_idle(conn, 1, &terminated, &err), &err, "cleanup");
+    ex_ok(myappctx_conn_cleanup_idle(conn, 1, &terminated, &err), &err, "cleanup");
     printf("   cleanup of connections idle for more than 1 second: %d terminated\n", terminated);
     ex_check(terminated >= 1, "the idle connection was terminated");
     ex_refused(myappctx_exec(idle, "SELECT 1", 0, NULL, NULL, &err), MYAPPCTX_ECONNECT, &err,
@@ -102,7 +102,7 @@ main(int argc, char **argv)
     myappctx_conn *conn = ex_connect(argc, argv, NULL);
 
     printf("1. Initialise the new connection (settings, UTC, ISO dates, connection log):\n");
-    ex_ok(myappctx_connection_init(conn, &err), &err, "init");
+    ex_ok(myappctx_conn_init(conn, &err), &err, "init");
     printf("   done\n");
 
     printf("\n2. Validate it (no context yet):\n");

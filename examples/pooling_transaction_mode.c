@@ -28,7 +28,7 @@ request(myappctx_pool *pool, const char *who, const char *user, const char *tena
     myappctx_conn *conn = NULL;
     myappctx_uuid u = uuid(user), t = uuid(tenant);
     ex_ok(myappctx_pool_acquire(pool, &conn, -1, &err), &err, "acquire");
-    ex_ok(myappctx_context_begin(conn, &u, &t, NULL, &err), &err, "BEGIN + context");
+    ex_ok(myappctx_begin_as_user(conn, &u, &t, NULL, &err), &err, "BEGIN + context");
     PGresult *res = NULL;
     ex_ok(myappctx_exec(conn, "SELECT item, amount FROM api.get_my_orders()", 0, NULL, &res,
                         &err), &err, "api.get_my_orders()");

@@ -10,7 +10,7 @@
  *    closes or myappctx_context_clear() runs.  Refused on a connection
  *    behind a transaction pooler, where it would leak to the next client.
  *  - transaction scope, myappctx_context_set_local() and
- *    myappctx_context_begin(): gone at COMMIT or ROLLBACK; refused outside
+ *    myappctx_begin_as_user(): gone at COMMIT or ROLLBACK; refused outside
  *    a transaction block, where PostgreSQL would silently discard it at the
  *    end of the statement.
  *
@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 /** Longest role accepted, in bytes. */
-#define MYAPPCTX_ROLE_MAX 63
+#define MYAPPCTX_ROLE_LABEL_MAX 63
 /** Longest session id accepted, in bytes. */
 #define MYAPPCTX_SESSION_ID_MAX 256
 /** Longest metadata accepted: bytes of its compact JSON text. */
@@ -47,8 +47,10 @@ typedef struct myappctx_context {
     int version;                     /**< MYAPPCTX_CONTEXT_VERSION */
     myappctx_uuid user_id;           /**< required; the nil UUID is refused */
     const myappctx_uuid *tenant_id;  /**< optional (borrowed, not the nil UUID), NULL = no tenant */
-    /** optional, NULL = "user"; 1..MYAPPCTX_ROLE_MAX bytes of UTF-8 */
-    const char *role;
+    /** the user's role in the application, a label the schema's readers
+     *  report (not a database role): optional, NULL = "user";
+     *  1..MYAPPCTX_ROLE_LABEL_MAX bytes of UTF-8 */
+    const char *role_label;
     /** optional, NULL = none; 1..MYAPPCTX_SESSION_ID_MAX bytes of UTF-8 */
     const char *session_id;
     /** optional JSON object (borrowed, not modified), NULL = {}; at most
@@ -90,9 +92,9 @@ MYAPPCTX_API int myappctx_context_set(myappctx_conn *conn, const myappctx_contex
  * @param user_id    required; the nil UUID is refused
  * @param tenant_id  optional (not the nil UUID); NULL = no tenant for this
  *                   transaction
- * @param role       optional; NULL = no role for this transaction (a role
+ * @param role_label optional; NULL = no role for this transaction (a role
  *                   from a session-scoped context is hidden, not inherited);
- *                   otherwise 1..MYAPPCTX_ROLE_MAX bytes of UTF-8
+ *                   otherwise 1..MYAPPCTX_ROLE_LABEL_MAX bytes of UTF-8
  * @param err        error details, or NULL
  * @return MYAPPCTX_OK;
  *         MYAPPCTX_ENOTXN: not inside a transaction block (nothing is sent);
@@ -100,7 +102,7 @@ MYAPPCTX_API int myappctx_context_set(myappctx_conn *conn, const myappctx_contex
  *         started on this connection is active (nothing is sent).
  */
 MYAPPCTX_API int myappctx_context_set_local(myappctx_conn *conn, const myappctx_uuid *user_id,
-                                            const myappctx_uuid *tenant_id, const char *role,
+                                            const myappctx_uuid *tenant_id, const char *role_label,
                                             myappctx_error *err);
 
 /**
@@ -110,16 +112,16 @@ MYAPPCTX_API int myappctx_context_set_local(myappctx_conn *conn, const myappctx_
  * rolled back and the connection is idle again.  The caller ends the
  * transaction with myappctx_commit() or myappctx_rollback().
  *
- * @param conn, user_id, tenant_id, role  as for myappctx_context_set_local(),
- *                                        but @p conn must be idle
- * @param err                             error details, or NULL
+ * @param conn, user_id, tenant_id, role_label  as for myappctx_context_set_local(),
+ *                                              but @p conn must be idle
+ * @param err                                   error details, or NULL
  * @return MYAPPCTX_OK;
  *         MYAPPCTX_EBUSY also when @p conn is already inside a transaction
  *         block, open or aborted (nothing is sent);
  *         MYAPPCTX_EIMPERSONATING (P0055): an impersonation is active.
  */
-MYAPPCTX_API int myappctx_context_begin(myappctx_conn *conn, const myappctx_uuid *user_id,
-                                        const myappctx_uuid *tenant_id, const char *role,
+MYAPPCTX_API int myappctx_begin_as_user(myappctx_conn *conn, const myappctx_uuid *user_id,
+                                        const myappctx_uuid *tenant_id, const char *role_label,
                                         myappctx_error *err);
 
 /**
@@ -162,11 +164,11 @@ MYAPPCTX_API int myappctx_context_tenant_id_get(myappctx_conn *conn, myappctx_uu
  * @param err       error details, or NULL
  * @return MYAPPCTX_OK or an error code.
  */
-MYAPPCTX_API int myappctx_context_role_get(myappctx_conn *conn, char **out,
+MYAPPCTX_API int myappctx_context_role_label_get(myappctx_conn *conn, char **out,
                                            myappctx_error *err);
 
 /** Reads the current session id (myapp.session_id).  Parameters, ownership
- *  and return codes as myappctx_context_role_get(). */
+ *  and return codes as myappctx_context_role_label_get(). */
 MYAPPCTX_API int myappctx_context_session_id_get(myappctx_conn *conn, char **out,
                                                  myappctx_error *err);
 
@@ -178,7 +180,7 @@ typedef struct myappctx_context_info {
     myappctx_uuid user_id;           /**< nil when unset */
     int has_tenant_id;               /**< 1 when tenant_id is set */
     myappctx_uuid tenant_id;         /**< nil when unset */
-    char *role;                      /**< NULL when unset */
+    char *role_label;                /**< the role label; NULL when unset */
     char *session_id;                /**< NULL when unset */
     json_t *metadata;                /**< NULL when unset; normally an object */
     char *created_at;                /**< ISO 8601 time of the last myappctx_context_set(),

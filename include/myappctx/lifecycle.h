@@ -53,11 +53,11 @@ typedef struct myappctx_validation {
  *         myapp.current_tenant_id holds something other than a UUID, e.g.
  *         written with raw SQL).
  */
-MYAPPCTX_API int myappctx_connection_validate(myappctx_conn *conn,
+MYAPPCTX_API int myappctx_conn_validate(myappctx_conn *conn,
                                               myappctx_validation **out,
                                               myappctx_error *err);
 
-/** Frees a report of myappctx_connection_validate() (and its JSON).  NULL is
+/** Frees a report of myappctx_conn_validate() (and its JSON).  NULL is
  *  allowed. */
 MYAPPCTX_API void myappctx_validation_free(myappctx_validation *validation);
 
@@ -71,7 +71,7 @@ MYAPPCTX_API void myappctx_validation_free(myappctx_validation *validation);
  * @param err   error details, or NULL
  * @return MYAPPCTX_OK; MYAPPCTX_ESESSIONSTATE (behind a transaction pooler).
  */
-MYAPPCTX_API int myappctx_connection_init(myappctx_conn *conn, myappctx_error *err);
+MYAPPCTX_API int myappctx_conn_init(myappctx_conn *conn, myappctx_error *err);
 
 /**
  * Terminates idle connections (api.cleanup_idle_connections()): client
@@ -88,45 +88,45 @@ MYAPPCTX_API int myappctx_connection_init(myappctx_conn *conn, myappctx_error *e
  * @return MYAPPCTX_OK or an error code (MYAPPCTX_ESERVER 42501 without
  *         EXECUTE on the function).
  */
-MYAPPCTX_API int myappctx_connection_cleanup_idle(myappctx_conn *conn,
+MYAPPCTX_API int myappctx_conn_cleanup_idle(myappctx_conn *conn,
                                                   long idle_timeout_seconds,
                                                   int *out_terminated,
                                                   myappctx_error *err);
 
 /** One row of api.get_connection_summary(): connections of the current
  *  database grouped by state. */
-typedef struct myappctx_connection_summary {
+typedef struct myappctx_conn_summary {
     /** "active", "idle", "idle in transaction", ...; NULL for backends
      *  without a state or whose state this role may not see */
     const char *state;
     long long count;               /**< connections in this state */
     int has_avg_idle;              /**< 1 when avg_idle_seconds is known */
     double avg_idle_seconds;       /**< mean time since the last state change */
-} myappctx_connection_summary;
+} myappctx_conn_summary;
 
 /**
  * Reads api.get_connection_summary().
  *
  * @param conn            the connection
  * @param[out] out        receives the rows, or NULL when there are none;
- *                        freed with myappctx_connection_summary_free()
+ *                        freed with myappctx_conn_summary_free()
  * @param[out] out_count  receives the number of rows
  * @param err             error details, or NULL
  * @return MYAPPCTX_OK or an error code.
  */
-MYAPPCTX_API int myappctx_connection_summary_get(myappctx_conn *conn,
-                                                 myappctx_connection_summary **out,
+MYAPPCTX_API int myappctx_conn_summary_get(myappctx_conn *conn,
+                                                 myappctx_conn_summary **out,
                                                  size_t *out_count, myappctx_error *err);
 
-/** Frees what myappctx_connection_summary_get() returned (rows and strings).
+/** Frees what myappctx_conn_summary_get() returned (rows and strings).
  *  NULL is allowed. */
-MYAPPCTX_API void myappctx_connection_summary_free(myappctx_connection_summary *rows);
+MYAPPCTX_API void myappctx_conn_summary_free(myappctx_conn_summary *rows);
 
 /** One row of api.v_connection_stats (pg_stat_activity for the current
  *  database, oldest state change first).  A role without pg_read_all_stats
  *  sees state, query and wait events only for its own connections; the
  *  others read as NULL (query: "<insufficient privilege>"). */
-typedef struct myappctx_connection_stat {
+typedef struct myappctx_conn_stat {
     const char *username;          /**< login role, or NULL */
     const char *application_name;  /**< may be "" (none set) */
     const char *client_addr;       /**< client IP address, NULL for Unix sockets */
@@ -137,7 +137,7 @@ typedef struct myappctx_connection_stat {
     const char *query;             /**< last or current statement, or NULL */
     const char *wait_event_type;   /**< or NULL when not waiting */
     const char *wait_event;        /**< or NULL when not waiting */
-} myappctx_connection_stat;
+} myappctx_conn_stat;
 
 /**
  * Reads api.v_connection_stats.
@@ -145,18 +145,18 @@ typedef struct myappctx_connection_stat {
  * @param conn            the connection (its role needs SELECT on the view,
  *                        as the application role has)
  * @param[out] out        receives the rows, or NULL when there are none;
- *                        freed with myappctx_connection_stats_free()
+ *                        freed with myappctx_conn_stats_free()
  * @param[out] out_count  receives the number of rows
  * @param err             error details, or NULL
  * @return MYAPPCTX_OK or an error code.
  */
-MYAPPCTX_API int myappctx_connection_stats_get(myappctx_conn *conn,
-                                               myappctx_connection_stat **out,
+MYAPPCTX_API int myappctx_conn_stats_get(myappctx_conn *conn,
+                                               myappctx_conn_stat **out,
                                                size_t *out_count, myappctx_error *err);
 
-/** Frees what myappctx_connection_stats_get() returned (rows and strings).
+/** Frees what myappctx_conn_stats_get() returned (rows and strings).
  *  NULL is allowed. */
-MYAPPCTX_API void myappctx_connection_stats_free(myappctx_connection_stat *rows);
+MYAPPCTX_API void myappctx_conn_stats_free(myappctx_conn_stat *rows);
 
 #ifdef __cplusplus
 }

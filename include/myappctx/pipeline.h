@@ -40,9 +40,10 @@ typedef struct myappctx_txn_context {
     int version;                   /**< MYAPPCTX_TXN_CONTEXT_VERSION */
     const myappctx_uuid *user_id;  /**< required, not the nil UUID */
     const myappctx_uuid *tenant_id;/**< optional (NULL: no tenant; not the nil UUID) */
-    /** optional application role, 1..MYAPPCTX_ROLE_MAX bytes; NULL: no role
-     *  in this transaction (as myappctx_context_set_local()) */
-    const char *role;
+    /** the user's role in the application, a label (not a database role:
+     *  see @c db_role), 1..MYAPPCTX_ROLE_LABEL_MAX bytes; NULL: no label in
+     *  this transaction (as myappctx_context_set_local()) */
+    const char *role_label;
     /** optional, ≤ MYAPPCTX_AUDIT_TEXT_MAX bytes; with audit_ticket, sets the
      *  transaction's audit context (as myappctx_audit_set()) */
     const char *audit_reason;
@@ -50,8 +51,8 @@ typedef struct myappctx_txn_context {
     /** optional database role for the unit, 1..MYAPPCTX_DB_ROLE_MAX bytes:
      *  `SET LOCAL ROLE` to it (the login role must be a member of it, or
      *  the unit fails with 42501), as PostgREST does; NULL: the login role.
-     *  Distinct from @c role, an application label the schema's readers
-     *  report. */
+     *  Distinct from @c role_label, an application label the schema's
+     *  readers report. */
     const char *db_role;
 } myappctx_txn_context;
 

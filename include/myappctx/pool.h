@@ -26,7 +26,7 @@
  * release never open a connection themselves.
  *
  * A unit of work (myappctx_run_in_context(), myappctx_begin_in_context(),
- * myappctx_context_begin()) starts clean by itself, whatever an earlier
+ * myappctx_begin_as_user()) starts clean by itself, whatever an earlier
  * borrower left (myappctx/pipeline.h).  The reset of a returned connection
  * (myappctx_pool_reset) is for everything else: with
  * MYAPPCTX_POOL_RESET_TARGETED it runs before the next call that is not a

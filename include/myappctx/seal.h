@@ -24,7 +24,7 @@
  * | myappctx_context_set_local(), myappctx_audit_set() | set_context(..., local): the fields the call does not set keep the values in effect, as the server reported them |
  * | myappctx_context_clear()              | myappctx_seal.clear_context()                        |
  * | myappctx_settings_load()              | myappctx_seal.load_app_settings()                    |
- * | myappctx_connection_init()            | myappctx_seal.init_connection()                      |
+ * | myappctx_conn_init()            | myappctx_seal.init_connection()                      |
  * | pool: on_connect, reset               | the sealed counterparts, in the same round trips     |
  *
  * Refusals of the server are MYAPPCTX_ESEAL with the SQLSTATE in

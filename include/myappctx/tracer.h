@@ -104,7 +104,7 @@ typedef struct myappctx_trace_release {
 } myappctx_trace_release;
 
 /** A unit of work (myappctx_run_in_context(), myappctx_begin_in_context(),
- *  myappctx_context_begin()) that passed the library's own argument checks,
+ *  myappctx_begin_as_user()) that passed the library's own argument checks,
  *  successful or not. */
 typedef struct myappctx_trace_unit {
     int version;                 /**< MYAPPCTX_TRACE_EVENT_VERSION */

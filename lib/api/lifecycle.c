@@ -16,7 +16,7 @@ json_text(json_t *obj, const char *field, const char **out, myappctx_error *err)
     *out = NULL;
     if (v == NULL || !(json_is_string(v) || json_is_null(v)))
         return mxi_error_set(err, MYAPPCTX_EPROTO, NULL,
-                             "myappctx_connection_validate: field '%s' is missing or not a string", field);
+                             "myappctx_conn_validate: field '%s' is missing or not a string", field);
     if (json_is_string(v) && *json_string_value(v) != '\0')
         *out = json_string_value(v);
     return MYAPPCTX_OK;
@@ -34,7 +34,7 @@ json_uuid(json_t *obj, const char *field, myappctx_uuid *out, int *is_set,
     *is_set = text != NULL;
     if (text != NULL && myappctx_uuid_parse(out, text, NULL) != MYAPPCTX_OK)
         return mxi_error_set(err, MYAPPCTX_EMALFORMED, NULL,
-                             "myappctx_connection_validate: %s is \"%.40s\", not a UUID", field, text);
+                             "myappctx_conn_validate: %s is \"%.40s\", not a UUID", field, text);
     return MYAPPCTX_OK;
 }
 
@@ -57,12 +57,12 @@ fill_validation(myappctx_validation *v, myappctx_error *err)
         rc = json_text(v->raw, "is_superuser", &superuser, err);
     if (rc == MYAPPCTX_OK && !mxi_parse_bool(superuser, &v->is_superuser))
         rc = mxi_error_set(err, MYAPPCTX_EPROTO, NULL,
-                           "myappctx_connection_validate: is_superuser is not a boolean");
+                           "myappctx_conn_validate: is_superuser is not a boolean");
     return rc;
 }
 
 MYAPPCTX_API int
-myappctx_connection_validate(myappctx_conn *conn, myappctx_validation **out,
+myappctx_conn_validate(myappctx_conn *conn, myappctx_validation **out,
                              myappctx_error *err)
 {
     const char *const what = __func__;
@@ -108,7 +108,7 @@ myappctx_validation_free(myappctx_validation *validation)
 }
 
 MYAPPCTX_API int
-myappctx_connection_init(myappctx_conn *conn, myappctx_error *err)
+myappctx_conn_init(myappctx_conn *conn, myappctx_error *err)
 {
     const char *const what = __func__;
     int rc = mxi_call_require_conn(conn, what, err);
@@ -124,7 +124,7 @@ myappctx_connection_init(myappctx_conn *conn, myappctx_error *err)
 }
 
 MYAPPCTX_API int
-myappctx_connection_cleanup_idle(myappctx_conn *conn, long idle_timeout_seconds,
+myappctx_conn_cleanup_idle(myappctx_conn *conn, long idle_timeout_seconds,
                                  int *out_terminated, myappctx_error *err)
 {
     const char *const what = __func__;
@@ -159,7 +159,7 @@ decimal_col(const PGresult *res, int row, int col, double *out, int *is_set,
 }
 
 MYAPPCTX_API int
-myappctx_connection_summary_get(myappctx_conn *conn, myappctx_connection_summary **out,
+myappctx_conn_summary_get(myappctx_conn *conn, myappctx_conn_summary **out,
                                 size_t *out_count, myappctx_error *err)
 {
     const char *const what = __func__;
@@ -177,9 +177,9 @@ myappctx_connection_summary_get(myappctx_conn *conn, myappctx_connection_summary
 
     static const int text_cols[] = { 0 };
     mxi_rowblock b;
-    rc = mxi_rowblock_alloc(&b, res, sizeof(myappctx_connection_summary), text_cols, 1,
+    rc = mxi_rowblock_alloc(&b, res, sizeof(myappctx_conn_summary), text_cols, 1,
                             what, err);
-    myappctx_connection_summary *rows = b.rows;
+    myappctx_conn_summary *rows = b.rows;
     for (size_t i = 0; rc == MYAPPCTX_OK && i < b.nrows; i++) {
         int r = (int)i;
         rows[i].state = mxi_rowblock_text(&b, res, r, 0);
@@ -201,13 +201,13 @@ myappctx_connection_summary_get(myappctx_conn *conn, myappctx_connection_summary
 }
 
 MYAPPCTX_API void
-myappctx_connection_summary_free(myappctx_connection_summary *rows)
+myappctx_conn_summary_free(myappctx_conn_summary *rows)
 {
     free(rows);
 }
 
 MYAPPCTX_API int
-myappctx_connection_stats_get(myappctx_conn *conn, myappctx_connection_stat **out,
+myappctx_conn_stats_get(myappctx_conn *conn, myappctx_conn_stat **out,
                               size_t *out_count, myappctx_error *err)
 {
     const char *const what = __func__;
@@ -228,9 +228,9 @@ myappctx_connection_stats_get(myappctx_conn *conn, myappctx_connection_stat **ou
 
     static const int text_cols[] = { 0, 1, 2, 3, 6, 7, 8 };
     mxi_rowblock b;
-    rc = mxi_rowblock_alloc(&b, res, sizeof(myappctx_connection_stat), text_cols,
+    rc = mxi_rowblock_alloc(&b, res, sizeof(myappctx_conn_stat), text_cols,
                             (int)(sizeof text_cols / sizeof text_cols[0]), what, err);
-    myappctx_connection_stat *rows = b.rows;
+    myappctx_conn_stat *rows = b.rows;
     for (size_t i = 0; rc == MYAPPCTX_OK && i < b.nrows; i++) {
         int r = (int)i, has_idle;
         rows[i].username = mxi_rowblock_text(&b, res, r, 0);
@@ -256,7 +256,7 @@ myappctx_connection_stats_get(myappctx_conn *conn, myappctx_connection_stat **ou
 }
 
 MYAPPCTX_API void
-myappctx_connection_stats_free(myappctx_connection_stat *rows)
+myappctx_conn_stats_free(myappctx_conn_stat *rows)
 {
     free(rows);
 }

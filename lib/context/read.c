@@ -43,7 +43,7 @@ myappctx_context_tenant_id_get(myappctx_conn *conn, myappctx_uuid *out, int *is_
 }
 
 MYAPPCTX_API int
-myappctx_context_role_get(myappctx_conn *conn, char **out, myappctx_error *err)
+myappctx_context_role_label_get(myappctx_conn *conn, char **out, myappctx_error *err)
 {
     MXI_ERROR_REQUIRE_ARG(err, out);
     *out = NULL;
@@ -138,7 +138,7 @@ info_from_json(json_t *root, myappctx_context_info *info, const char *what,
     if (rc == MYAPPCTX_OK)
         rc = member_uuid(root, "tenant_id", &info->has_tenant_id, &info->tenant_id, what, err);
     if (rc == MYAPPCTX_OK)
-        rc = member_string(root, "role", &info->role, what, err);
+        rc = member_string(root, "role", &info->role_label, what, err);
     if (rc == MYAPPCTX_OK)
         rc = member_string(root, "session_id", &info->session_id, what, err);
     if (rc == MYAPPCTX_OK)
@@ -204,7 +204,7 @@ myappctx_context_info_free(myappctx_context_info *info)
 {
     if (info == NULL)
         return;
-    free(info->role);
+    free(info->role_label);
     free(info->session_id);
     free(info->created_at);
     json_decref(info->metadata);

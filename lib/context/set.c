@@ -2,7 +2,7 @@
  * (api.set_context), transaction scope inside the caller's transaction
  * (api.set_transaction_context) and api.clear_context -- or, on a sealed
  * connection, their myappctx_seal counterparts (sealed.c).  The units of work
- * that open their own transaction (myappctx_context_begin() and the
+ * that open their own transaction (myappctx_begin_as_user() and the
  * pipelined ones) are lib/pipeline/unit.c. */
 #include "config.h"
 
@@ -24,7 +24,7 @@ myappctx_context_set(myappctx_conn *conn, const myappctx_context *ctx, myappctx_
     if (rc == MYAPPCTX_OK)
         rc = mxi_codec_check_uuid(ctx->tenant_id, true, "ctx->tenant_id", what, err);
     if (rc == MYAPPCTX_OK)
-        rc = mxi_codec_check_label(ctx->role, MYAPPCTX_ROLE_MAX, "ctx->role", what, err);
+        rc = mxi_codec_check_label(ctx->role_label, MYAPPCTX_ROLE_LABEL_MAX, "ctx->role_label", what, err);
     if (rc == MYAPPCTX_OK)
         rc = mxi_codec_check_label(ctx->session_id, MYAPPCTX_SESSION_ID_MAX,
                                  "ctx->session_id", what, err);
@@ -54,7 +54,7 @@ myappctx_context_set(myappctx_conn *conn, const myappctx_context *ctx, myappctx_
         const char *fields[MXI_HMAC_CONTEXT_FIELDS] = {
             myappctx_uuid_format(&ctx->user_id, user),
             tenant_param != NULL ? tenant_param : "",
-            ctx->role != NULL ? ctx->role : "user",
+            ctx->role_label != NULL ? ctx->role_label : "user",
             ctx->session_id != NULL ? ctx->session_id : "",
             metadata != NULL ? metadata : "{}",
             "", "",
@@ -68,7 +68,7 @@ myappctx_context_set(myappctx_conn *conn, const myappctx_context *ctx, myappctx_
     const char *params[] = {
         myappctx_uuid_format(&ctx->user_id, user),
         mxi_codec_uuid_param(ctx->tenant_id, tenant),
-        ctx->role != NULL ? ctx->role : "user",
+        ctx->role_label != NULL ? ctx->role_label : "user",
         ctx->session_id,
         metadata != NULL ? metadata : "{}",
     };
@@ -91,7 +91,7 @@ check_local_args(myappctx_conn *conn, const myappctx_uuid *user_id,
     if (rc == MYAPPCTX_OK)
         rc = mxi_codec_check_uuid(tenant_id, true, "tenant_id", what, err);
     if (rc == MYAPPCTX_OK)
-        rc = mxi_codec_check_label(role, MYAPPCTX_ROLE_MAX, "role", what, err);
+        rc = mxi_codec_check_label(role, MYAPPCTX_ROLE_LABEL_MAX, "role_label", what, err);
     return rc;
 }
 

@@ -1,5 +1,5 @@
 /* Units of work under a context: myappctx_run_in_context() (one round
- * trip, committed), myappctx_begin_in_context() and myappctx_context_begin()
+ * trip, committed), myappctx_begin_in_context() and myappctx_begin_as_user()
  * (one round trip, the transaction left open for the caller).
  *
  * Clean by construction: every unit's first statement, inside the unit's
@@ -220,7 +220,7 @@ check_args(const myappctx_uuid *user_id, const myappctx_uuid *tenant_id, const c
            struct unit_args *a, const char *what, myappctx_error *err)
 {
     char arg[5][32];
-    static const char *const names[5] = { "user_id", "tenant_id", "role", "audit_reason",
+    static const char *const names[5] = { "user_id", "tenant_id", "role_label", "audit_reason",
                                           "audit_ticket" };
     for (int i = 0; i < 5; i++)
         snprintf(arg[i], sizeof arg[i], "%s%s", prefix, names[i]);
@@ -228,7 +228,7 @@ check_args(const myappctx_uuid *user_id, const myappctx_uuid *tenant_id, const c
     if (rc == MYAPPCTX_OK)
         rc = mxi_codec_check_uuid(tenant_id, true, arg[1], what, err);
     if (rc == MYAPPCTX_OK)
-        rc = mxi_codec_check_label(role, MYAPPCTX_ROLE_MAX, arg[2], what, err);
+        rc = mxi_codec_check_label(role, MYAPPCTX_ROLE_LABEL_MAX, arg[2], what, err);
     if (rc == MYAPPCTX_OK)
         rc = mxi_text_check(audit_reason, MYAPPCTX_AUDIT_TEXT_MAX, true, arg[3], what, err);
     if (rc == MYAPPCTX_OK)
@@ -263,7 +263,7 @@ check_ctx(const myappctx_txn_context *ctx, struct unit_args *a, const char *what
         return mxi_error_set(err, MYAPPCTX_EINVAL, NULL,
                              "%s: ctx->version %d is not %d (use MYAPPCTX_TXN_CONTEXT_INIT)",
                              what, ctx->version, MYAPPCTX_TXN_CONTEXT_VERSION);
-    int rc = check_args(ctx->user_id, ctx->tenant_id, ctx->role, ctx->audit_reason,
+    int rc = check_args(ctx->user_id, ctx->tenant_id, ctx->role_label, ctx->audit_reason,
                         ctx->audit_ticket, "ctx->", a, what, err);
     if (rc == MYAPPCTX_OK && ctx->db_role != NULL) {
         rc = mxi_codec_check_label(ctx->db_role, MYAPPCTX_DB_ROLE_MAX, "ctx->db_role", what, err);
@@ -671,7 +671,7 @@ myappctx_begin_in_context(myappctx_conn *conn, const myappctx_txn_context *ctx,
 }
 
 MYAPPCTX_API int
-myappctx_context_begin(myappctx_conn *conn, const myappctx_uuid *user_id,
+myappctx_begin_as_user(myappctx_conn *conn, const myappctx_uuid *user_id,
                        const myappctx_uuid *tenant_id, const char *role,
                        myappctx_error *err)
 {

@@ -8,7 +8,7 @@
  *       current_setting() STATEMENTS times (default 1, at most
  *       MYAPPCTX_PIPELINE_MAX_STMTS), commit -- in one round trip
  *       (myappctx_run_in_context with STATEMENTS statements) or as the
- *       idiomatic pooled transaction: myappctx_context_begin (BEGIN, set),
+ *       idiomatic pooled transaction: myappctx_begin_as_user (BEGIN, set),
  *       STATEMENTS myappctx_exec calls, myappctx_commit -- STATEMENTS + 3
  *       round trips.
  *       Prints: tps=.. mean_us=.. p99_us=.. n=.. errors=.. resets=..
@@ -211,13 +211,13 @@ unit_fastpath(const struct worker *w, myappctx_conn *conn, const myappctx_uuid *
     return rc;
 }
 
-/* The idiomatic pooled transaction: BEGIN and set (myappctx_context_begin),
+/* The idiomatic pooled transaction: BEGIN and set (myappctx_begin_as_user),
  * the statements one by one, COMMIT. */
 static int
 unit_roundtrips(const struct worker *w, myappctx_conn *conn, const myappctx_uuid *user,
                 const myappctx_uuid *tenant, myappctx_error *err)
 {
-    int rc = myappctx_context_begin(conn, user, tenant, NULL, err);  /* BEGIN, then set */
+    int rc = myappctx_begin_as_user(conn, user, tenant, NULL, err);  /* BEGIN, then set */
     if (rc != MYAPPCTX_OK)
         return rc;
     for (int i = 0; i < w->nstmts && rc == MYAPPCTX_OK; i++) {

@@ -10,7 +10,7 @@
 #   c  libmyappctx pool + myappctx_run_in_context (one round trip)
 #   c' the same with one connection per client and no pool (the pool's share)
 #   d  libmyappctx pool, the idiomatic pooled transaction: acquire,
-#      myappctx_context_begin (BEGIN, set), myappctx_exec (SELECT),
+#      myappctx_begin_as_user (BEGIN, set), myappctx_exec (SELECT),
 #      myappctx_commit, release -- separate round trips
 #   e  b and c through PgBouncer (pool_mode=transaction)
 #   c, d sealed: c and d in sealed mode (myappctx/seal.h) against a second

@@ -6,7 +6,7 @@
 #   b  pgbench pipelined: \startpipeline set; N x SELECT \endpipeline (one)
 #   c  libmyappctx pool + myappctx_run_in_context, N statements (one)
 #   d  libmyappctx pool, the idiomatic pooled transaction: acquire,
-#      myappctx_context_begin, N x myappctx_exec, myappctx_commit, release
+#      myappctx_begin_as_user, N x myappctx_exec, myappctx_commit, release
 # where the SELECT is the unit's read-back of its context.  Two series:
 #   clients     SWEEP_CLIENTS (default 1 2 4 8 16 32 64), 1 statement per
 #               unit, the pool sized to the clients (one connection each)

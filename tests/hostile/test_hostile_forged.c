@@ -90,7 +90,7 @@ static int
 a_role_get(myappctx_conn *c, myappctx_error *err)
 {
     char *out = (char *)"sentinel";
-    int rc = myappctx_context_role_get(c, &out, err);
+    int rc = myappctx_context_role_label_get(c, &out, err);
     if (rc != MYAPPCTX_OK)
         ck_assert_ptr_null(out);
     else
@@ -137,7 +137,7 @@ static int
 a_validate(myappctx_conn *c, myappctx_error *err)
 {
     myappctx_validation *v = (myappctx_validation *)1;
-    int rc = myappctx_connection_validate(c, &v, err);
+    int rc = myappctx_conn_validate(c, &v, err);
     if (rc != MYAPPCTX_OK)
         ck_assert_ptr_null(v);
     else
@@ -234,7 +234,7 @@ static const forged_row rows[] = {
     { "user id 'not-a-uuid'", { F("current_user_id", "not-a-uuid") },
       "myappctx_impersonation_status_get", a_status_get, MYAPPCTX_EMALFORMED, "22P02" },
     { "user id 'not-a-uuid'", { F("current_user_id", "not-a-uuid") },
-      "myappctx_connection_validate", a_validate, MYAPPCTX_EMALFORMED, NULL },
+      "myappctx_conn_validate", a_validate, MYAPPCTX_EMALFORMED, NULL },
     { "user id 'not-a-uuid'", { F("current_user_id", "not-a-uuid") },
       "myappctx_require_context", a_require_context, MYAPPCTX_ESERVER, "22P02" },
     { "user id 'not-a-uuid'", { F("current_user_id", "not-a-uuid"), F("current_tenant_id", U2) },
@@ -254,14 +254,14 @@ static const forged_row rows[] = {
     { "user id in braces", { F("current_user_id", "{" U1 "}") },
       "myappctx_context_user_id_get", a_user_id_get, MYAPPCTX_OK, NULL },
     { "user id in braces", { F("current_user_id", "{" U1 "}") },
-      "myappctx_connection_validate", a_validate, MYAPPCTX_EMALFORMED, NULL },
+      "myappctx_conn_validate", a_validate, MYAPPCTX_EMALFORMED, NULL },
     /* myapp.current_tenant_id */
     { "tenant id 'garbage'", { F("current_tenant_id", "garbage") },
       "myappctx_context_tenant_id_get", a_tenant_id_get, MYAPPCTX_EMALFORMED, "22P02" },
     { "tenant id 'garbage'", { F("current_tenant_id", "garbage") },
       "myappctx_context_get", a_context_get, MYAPPCTX_EMALFORMED, "22P02" },
     { "tenant id 'garbage'", { F("current_tenant_id", "garbage") },
-      "myappctx_connection_validate", a_validate, MYAPPCTX_EMALFORMED, NULL },
+      "myappctx_conn_validate", a_validate, MYAPPCTX_EMALFORMED, NULL },
     { "tenant id 'garbage'", { F("current_tenant_id", "garbage") },
       "myappctx_require_tenant", a_require_tenant, MYAPPCTX_ESERVER, "22P02" },
     { "tenant id 'garbage'", { F("current_user_id", U1), F("current_tenant_id", "garbage") },
@@ -270,7 +270,7 @@ static const forged_row rows[] = {
       "myappctx_verify_tenant_access", a_verify_tenant, MYAPPCTX_EACCESS, "P0052" },
     /* myapp.current_role is text: any value reads back (see below) */
     { "role with SQL injection", { F("current_role", "admin'; DROP TABLE data.users; --") },
-      "myappctx_context_role_get", a_role_get, MYAPPCTX_OK, NULL },
+      "myappctx_context_role_label_get", a_role_get, MYAPPCTX_OK, NULL },
     /* myapp.context_metadata and context_created_at */
     { "metadata '{not json'", { F("context_metadata", "{not json") },
       "myappctx_context_get", a_context_get, MYAPPCTX_EMALFORMED, "22P02" },
@@ -410,7 +410,7 @@ START_TEST(forged_values_that_parse)
     tu_raw_set(c, "myapp.session_id", "\\x00 %s%n");
     myappctx_context_info *info = NULL;
     tu_assert_ok(myappctx_context_get(c, &info, &err), err);
-    ck_assert_str_eq(info->role, "admin'; --");
+    ck_assert_str_eq(info->role_label, "admin'; --");
     ck_assert_str_eq(info->session_id, "\\x00 %s%n");
     myappctx_context_info_free(info);
 
@@ -522,7 +522,7 @@ START_TEST(forged_flag_cannot_end_an_impersonation)
     tu_assert_ok(myappctx_context_user_id_get(c, &got, &is_set, &err), err);
     ck_assert(myappctx_uuid_equal(&got, &user));
     char *role = NULL;
-    tu_assert_ok(myappctx_context_role_get(c, &role, &err), err);
+    tu_assert_ok(myappctx_context_role_label_get(c, &role, &err), err);
     ck_assert_str_eq(role, "user");
     myappctx_free(role);
     myappctx_conn_close(c);

@@ -29,8 +29,8 @@ static long long S_LL;
 static size_t S_SIZE;
 static char *S_STR;
 static myappctx_config_entry *S_ENTRIES;
-static myappctx_connection_summary *S_SUMMARY;
-static myappctx_connection_stat *S_STATS;
+static myappctx_conn_summary *S_SUMMARY;
+static myappctx_conn_stat *S_STATS;
 
 /* ----------------------------------- rows that also check their outputs */
 
@@ -44,7 +44,7 @@ static myappctx_connection_stat *S_STATS;
     } while (0)
 
 static int role_get_null_conn(myappctx_conn *c, myappctx_error *err)
-{ OUT_NULLED(char *, myappctx_context_role_get(NULL, &out_, err)); }
+{ OUT_NULLED(char *, myappctx_context_role_label_get(NULL, &out_, err)); }
 static int session_id_get_null_conn(myappctx_conn *c, myappctx_error *err)
 { OUT_NULLED(char *, myappctx_context_session_id_get(NULL, &out_, err)); }
 static int context_get_null_conn(myappctx_conn *c, myappctx_error *err)
@@ -60,7 +60,7 @@ static int config_show_null_conn(myappctx_conn *c, myappctx_error *err)
 static int config_show_null_name(myappctx_conn *c, myappctx_error *err)
 { OUT_NULLED(char *, myappctx_config_show(c, NULL, &out_, err)); }
 static int validate_null_conn(myappctx_conn *c, myappctx_error *err)
-{ OUT_NULLED(myappctx_validation *, myappctx_connection_validate(NULL, &out_, err)); }
+{ OUT_NULLED(myappctx_validation *, myappctx_conn_validate(NULL, &out_, err)); }
 static int pool_acquire_null_pool(myappctx_conn *c, myappctx_error *err)
 { OUT_NULLED(myappctx_conn *, myappctx_pool_acquire(NULL, &out_, 0, err)); }
 static int pool_new_null_cfg(myappctx_conn *c, myappctx_error *err)
@@ -81,9 +81,9 @@ static int show_all_null_conn(myappctx_conn *c, myappctx_error *err)
 static int role_defaults_null_conn(myappctx_conn *c, myappctx_error *err)
 { ARRAY_NULLED(myappctx_config_entry *, myappctx_config_role_defaults(NULL, NULL, &out_, &n_, err)); }
 static int summary_null_conn(myappctx_conn *c, myappctx_error *err)
-{ ARRAY_NULLED(myappctx_connection_summary *, myappctx_connection_summary_get(NULL, &out_, &n_, err)); }
+{ ARRAY_NULLED(myappctx_conn_summary *, myappctx_conn_summary_get(NULL, &out_, &n_, err)); }
 static int stats_null_conn(myappctx_conn *c, myappctx_error *err)
-{ ARRAY_NULLED(myappctx_connection_stat *, myappctx_connection_stats_get(NULL, &out_, &n_, err)); }
+{ ARRAY_NULLED(myappctx_conn_stat *, myappctx_conn_stats_get(NULL, &out_, &n_, err)); }
 
 /* Readers with value outputs: untouched after a refusal. */
 static int
@@ -310,10 +310,10 @@ pool_release_foreign_conn(myappctx_conn *c, myappctx_pool *pool)
       myappctx_context_set_local(NULL, &U, NULL, NULL, err))                                 \
     X(local_user, "myappctx_context_set_local", "user_id", MYAPPCTX_EINVAL, "'user_id'",      \
       myappctx_context_set_local(c, NULL, &U, "r", err))                                     \
-    X(cbegin_conn, "myappctx_context_begin", "conn", MYAPPCTX_EINVAL, "conn",                \
-      myappctx_context_begin(NULL, &U, NULL, NULL, err))                                     \
-    X(cbegin_user, "myappctx_context_begin", "user_id", MYAPPCTX_EINVAL, "'user_id'",         \
-      myappctx_context_begin(c, NULL, &U, "r", err))                                         \
+    X(cbegin_conn, "myappctx_begin_as_user", "conn", MYAPPCTX_EINVAL, "conn",                \
+      myappctx_begin_as_user(NULL, &U, NULL, NULL, err))                                     \
+    X(cbegin_user, "myappctx_begin_as_user", "user_id", MYAPPCTX_EINVAL, "'user_id'",         \
+      myappctx_begin_as_user(c, NULL, &U, "r", err))                                         \
     X(clear_conn, "myappctx_context_clear", "conn", MYAPPCTX_EINVAL, "conn",                 \
       myappctx_context_clear(NULL, err))                                                     \
     X(uid_conn, "myappctx_context_user_id_get", "conn", MYAPPCTX_EINVAL, "conn",             \
@@ -328,10 +328,10 @@ pool_release_foreign_conn(myappctx_conn *c, myappctx_pool *pool)
       myappctx_context_tenant_id_get(c, NULL, &S_INT, err))                             \
     X(tid_is_set, "myappctx_context_tenant_id_get", "is_set", MYAPPCTX_EINVAL, "'is_set'",    \
       myappctx_context_tenant_id_get(c, &U, NULL, err))                                      \
-    X(role_conn, "myappctx_context_role_get", "conn", MYAPPCTX_EINVAL, "conn",               \
+    X(role_conn, "myappctx_context_role_label_get", "conn", MYAPPCTX_EINVAL, "conn",               \
       role_get_null_conn(c, err))                                                            \
-    X(role_out, "myappctx_context_role_get", "out", MYAPPCTX_EINVAL, "out",                  \
-      myappctx_context_role_get(c, NULL, err))                                               \
+    X(role_out, "myappctx_context_role_label_get", "out", MYAPPCTX_EINVAL, "out",                  \
+      myappctx_context_role_label_get(c, NULL, err))                                               \
     X(sid_conn, "myappctx_context_session_id_get", "conn", MYAPPCTX_EINVAL, "conn",          \
       session_id_get_null_conn(c, err))                                                      \
     X(sid_out, "myappctx_context_session_id_get", "out", MYAPPCTX_EINVAL, "out",             \
@@ -431,34 +431,34 @@ pool_release_foreign_conn(myappctx_conn *c, myappctx_pool *pool)
     X(entries_free, "myappctx_config_entries_free", "entries (no-op)", 0, NULL,              \
       (myappctx_config_entries_free(NULL), 0))                                               \
     /* lifecycle */                                                                          \
-    X(validate_conn, "myappctx_connection_validate", "conn", MYAPPCTX_EINVAL, "conn",        \
+    X(validate_conn, "myappctx_conn_validate", "conn", MYAPPCTX_EINVAL, "conn",        \
       validate_null_conn(c, err))                                                            \
-    X(validate_out, "myappctx_connection_validate", "out", MYAPPCTX_EINVAL, "'out'",          \
-      myappctx_connection_validate(c, NULL, err))                                            \
+    X(validate_out, "myappctx_conn_validate", "out", MYAPPCTX_EINVAL, "'out'",          \
+      myappctx_conn_validate(c, NULL, err))                                            \
     X(validation_free, "myappctx_validation_free", "validation (no-op)", 0, NULL,            \
       (myappctx_validation_free(NULL), 0))                                                   \
-    X(init_conn, "myappctx_connection_init", "conn", MYAPPCTX_EINVAL, "conn",                \
-      myappctx_connection_init(NULL, err))                                                   \
-    X(cleanup_conn, "myappctx_connection_cleanup_idle", "conn", MYAPPCTX_EINVAL, "conn",     \
-      myappctx_connection_cleanup_idle(NULL, 60, &S_INT, err))                          \
-    X(cleanup_out, "myappctx_connection_cleanup_idle", "out_terminated (optional)",          \
-      MYAPPCTX_OK, NULL, myappctx_connection_cleanup_idle(c, 2147483647L, NULL, err))        \
-    X(summary_conn, "myappctx_connection_summary_get", "conn", MYAPPCTX_EINVAL, "conn",      \
+    X(init_conn, "myappctx_conn_init", "conn", MYAPPCTX_EINVAL, "conn",                \
+      myappctx_conn_init(NULL, err))                                                   \
+    X(cleanup_conn, "myappctx_conn_cleanup_idle", "conn", MYAPPCTX_EINVAL, "conn",     \
+      myappctx_conn_cleanup_idle(NULL, 60, &S_INT, err))                          \
+    X(cleanup_out, "myappctx_conn_cleanup_idle", "out_terminated (optional)",          \
+      MYAPPCTX_OK, NULL, myappctx_conn_cleanup_idle(c, 2147483647L, NULL, err))        \
+    X(summary_conn, "myappctx_conn_summary_get", "conn", MYAPPCTX_EINVAL, "conn",      \
       summary_null_conn(c, err))                                                             \
-    X(summary_out, "myappctx_connection_summary_get", "out", MYAPPCTX_EINVAL, "'out'",        \
-      myappctx_connection_summary_get(c, NULL, &S_SIZE, err))                         \
-    X(summary_count, "myappctx_connection_summary_get", "out_count", MYAPPCTX_EINVAL,        \
-      "out_count", myappctx_connection_summary_get(c, &S_SUMMARY, NULL, err)) \
-    X(summary_free, "myappctx_connection_summary_free", "rows (no-op)", 0, NULL,             \
-      (myappctx_connection_summary_free(NULL), 0))                                           \
-    X(stats_conn, "myappctx_connection_stats_get", "conn", MYAPPCTX_EINVAL, "conn",          \
+    X(summary_out, "myappctx_conn_summary_get", "out", MYAPPCTX_EINVAL, "'out'",        \
+      myappctx_conn_summary_get(c, NULL, &S_SIZE, err))                         \
+    X(summary_count, "myappctx_conn_summary_get", "out_count", MYAPPCTX_EINVAL,        \
+      "out_count", myappctx_conn_summary_get(c, &S_SUMMARY, NULL, err)) \
+    X(summary_free, "myappctx_conn_summary_free", "rows (no-op)", 0, NULL,             \
+      (myappctx_conn_summary_free(NULL), 0))                                           \
+    X(stats_conn, "myappctx_conn_stats_get", "conn", MYAPPCTX_EINVAL, "conn",          \
       stats_null_conn(c, err))                                                               \
-    X(stats_out, "myappctx_connection_stats_get", "out", MYAPPCTX_EINVAL, "'out'",            \
-      myappctx_connection_stats_get(c, NULL, &S_SIZE, err))                           \
-    X(stats_count, "myappctx_connection_stats_get", "out_count", MYAPPCTX_EINVAL,            \
-      "out_count", myappctx_connection_stats_get(c, &S_STATS, NULL, err)) \
-    X(stats_free, "myappctx_connection_stats_free", "rows (no-op)", 0, NULL,                 \
-      (myappctx_connection_stats_free(NULL), 0))                                             \
+    X(stats_out, "myappctx_conn_stats_get", "out", MYAPPCTX_EINVAL, "'out'",            \
+      myappctx_conn_stats_get(c, NULL, &S_SIZE, err))                           \
+    X(stats_count, "myappctx_conn_stats_get", "out_count", MYAPPCTX_EINVAL,            \
+      "out_count", myappctx_conn_stats_get(c, &S_STATS, NULL, err)) \
+    X(stats_free, "myappctx_conn_stats_free", "rows (no-op)", 0, NULL,                 \
+      (myappctx_conn_stats_free(NULL), 0))                                             \
     /* security */                                                                           \
     X(req_ctx_conn, "myappctx_require_context", "conn", MYAPPCTX_EINVAL, "conn",             \
       myappctx_require_context(NULL, err))                                                   \
@@ -656,11 +656,11 @@ START_TEST(every_function_with_pointers_has_a_row)
         "myappctx_config_set", "myappctx_config_show", "myappctx_config_show_all",
         "myappctx_conn_close", "myappctx_conn_in_transaction", "myappctx_conn_is_txn_pooler",
         "myappctx_conn_open", "myappctx_conn_pg", "myappctx_conn_wrap",
-        "myappctx_connection_cleanup_idle", "myappctx_connection_init",
-        "myappctx_connection_stats_free", "myappctx_connection_stats_get",
-        "myappctx_connection_summary_free", "myappctx_connection_summary_get",
-        "myappctx_connection_validate", "myappctx_context_begin", "myappctx_context_clear",
-        "myappctx_context_get", "myappctx_context_info_free", "myappctx_context_role_get",
+        "myappctx_conn_cleanup_idle", "myappctx_conn_init",
+        "myappctx_conn_stats_free", "myappctx_conn_stats_get",
+        "myappctx_conn_summary_free", "myappctx_conn_summary_get",
+        "myappctx_conn_validate", "myappctx_begin_as_user", "myappctx_context_clear",
+        "myappctx_context_get", "myappctx_context_info_free", "myappctx_context_role_label_get",
         "myappctx_context_session_id_get", "myappctx_context_set", "myappctx_context_set_local",
         "myappctx_context_tenant_id_get", "myappctx_context_user_id_get", "myappctx_exec",
         "myappctx_free", "myappctx_impersonate", "myappctx_impersonation_end",

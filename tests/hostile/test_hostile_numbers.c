@@ -333,18 +333,18 @@ migration(myappctx_schema_kind kind, size_t index, myappctx_error *err)
       stats_version(1))                                                                        \
     X(stats_version_3, "myappctx_pool_stats_get out->version 3", MYAPPCTX_EINVAL, NULL,       \
       stats_version(3))                                                                        \
-    X(idle_zero, "myappctx_connection_cleanup_idle 0 s", MYAPPCTX_EINVAL, "idle_timeout_seconds", \
-      myappctx_connection_cleanup_idle(c, 0, NULL, err))                                       \
-    X(idle_neg, "myappctx_connection_cleanup_idle -1 s", MYAPPCTX_EINVAL, "idle_timeout_seconds", \
-      myappctx_connection_cleanup_idle(c, -1, NULL, err))                                      \
-    X(idle_min, "myappctx_connection_cleanup_idle LONG_MIN s", MYAPPCTX_EINVAL,               \
-      "idle_timeout_seconds", myappctx_connection_cleanup_idle(c, LONG_MIN, NULL, err))        \
-    X(idle_over, "myappctx_connection_cleanup_idle 2^31 s", MYAPPCTX_EINVAL,                  \
-      "idle_timeout_seconds", myappctx_connection_cleanup_idle(c, 2147483648L, NULL, err))     \
-    X(idle_max, "myappctx_connection_cleanup_idle LONG_MAX s", MYAPPCTX_EINVAL,               \
-      "idle_timeout_seconds", myappctx_connection_cleanup_idle(c, LONG_MAX, NULL, err))        \
-    X(idle_edge, "myappctx_connection_cleanup_idle 2^31-1 s (accepted)", MYAPPCTX_OK, NULL,   \
-      myappctx_connection_cleanup_idle(c, 2147483647L, NULL, err))                             \
+    X(idle_zero, "myappctx_conn_cleanup_idle 0 s", MYAPPCTX_EINVAL, "idle_timeout_seconds", \
+      myappctx_conn_cleanup_idle(c, 0, NULL, err))                                       \
+    X(idle_neg, "myappctx_conn_cleanup_idle -1 s", MYAPPCTX_EINVAL, "idle_timeout_seconds", \
+      myappctx_conn_cleanup_idle(c, -1, NULL, err))                                      \
+    X(idle_min, "myappctx_conn_cleanup_idle LONG_MIN s", MYAPPCTX_EINVAL,               \
+      "idle_timeout_seconds", myappctx_conn_cleanup_idle(c, LONG_MIN, NULL, err))        \
+    X(idle_over, "myappctx_conn_cleanup_idle 2^31 s", MYAPPCTX_EINVAL,                  \
+      "idle_timeout_seconds", myappctx_conn_cleanup_idle(c, 2147483648L, NULL, err))     \
+    X(idle_max, "myappctx_conn_cleanup_idle LONG_MAX s", MYAPPCTX_EINVAL,               \
+      "idle_timeout_seconds", myappctx_conn_cleanup_idle(c, LONG_MAX, NULL, err))        \
+    X(idle_edge, "myappctx_conn_cleanup_idle 2^31-1 s (accepted)", MYAPPCTX_OK, NULL,   \
+      myappctx_conn_cleanup_idle(c, 2147483647L, NULL, err))                             \
     X(rl_cleanup_zero, "myappctx_rate_limit_cleanup 0 s", MYAPPCTX_EINVAL, "older_than_seconds", \
       myappctx_rate_limit_cleanup(c, 0, NULL, err))                                            \
     X(rl_cleanup_max, "myappctx_rate_limit_cleanup LONG_MAX s", MYAPPCTX_EINVAL,              \

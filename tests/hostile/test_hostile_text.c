@@ -138,7 +138,7 @@ store_context_role(env *e, const char *v, myappctx_error *err)
 {
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = e->user;
-    ctx.role = v;
+    ctx.role_label = v;
     return myappctx_context_set(e->c, &ctx, err);
 }
 
@@ -147,7 +147,7 @@ read_role(env *e)
 {
     myappctx_error err = { 0 };
     char *role = NULL;
-    tu_assert_ok(myappctx_context_role_get(e->c, &role, &err), err);
+    tu_assert_ok(myappctx_context_role_label_get(e->c, &role, &err), err);
     char *copy = copy_of(role);
     myappctx_free(role);
     return copy;
@@ -189,7 +189,7 @@ store_set_local_role(env *e, const char *v, myappctx_error *err)
 static int
 store_begin_role(env *e, const char *v, myappctx_error *err)
 {
-    return myappctx_context_begin(e->c, &e->user, NULL, v, err);
+    return myappctx_begin_as_user(e->c, &e->user, NULL, v, err);
 }
 
 /* -------------------------------------------------------------- audit */
@@ -396,7 +396,7 @@ static int
 store_fast_role(env *e, const char *v, myappctx_error *err)
 {
     myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
-    ctx.role = v;
+    ctx.role_label = v;
     return run_fast(e, &ctx, "SELECT private.get_current_role()", 0, NULL, err);
 }
 
@@ -421,7 +421,7 @@ store_begin_in_context_role(env *e, const char *v, myappctx_error *err)
 {
     myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
     ctx.user_id = &e->user;
-    ctx.role = v;
+    ctx.role_label = v;
     myappctx_stmt first = { "SELECT private.get_current_role()", 0, NULL };
     PGresult *res = NULL;
     int rc = myappctx_begin_in_context(e->c, &ctx, &first, &res, err);
@@ -451,14 +451,14 @@ store_begin_in_context_param(env *e, const char *v, myappctx_error *err)
 /* ----------------------------------------------------------- targets */
 
 static const target targets[] = {
-    { "myappctx_context_set: ctx->role", "ctx->role", MYAPPCTX_ROLE_MAX,
+    { "myappctx_context_set: ctx->role_label", "ctx->role_label", MYAPPCTX_ROLE_LABEL_MAX,
       X_EINVAL, X_EINVAL, 1, fresh_names, store_context_role, read_role, clear_context },
     { "myappctx_context_set: ctx->session_id", "ctx->session_id", MYAPPCTX_SESSION_ID_MAX,
       X_EINVAL, X_EINVAL, 1, fresh_names, store_context_session_id, read_session_id,
       clear_context },
-    { "myappctx_context_set_local: role", "'role'", MYAPPCTX_ROLE_MAX,
+    { "myappctx_context_set_local: role_label", "'role_label'", MYAPPCTX_ROLE_LABEL_MAX,
       X_EINVAL, X_EINVAL, 0, begin, store_set_local_role, read_role, rollback_if_open },
-    { "myappctx_context_begin: role", "'role'", MYAPPCTX_ROLE_MAX,
+    { "myappctx_begin_as_user: role_label", "'role_label'", MYAPPCTX_ROLE_LABEL_MAX,
       X_EINVAL, X_EINVAL, 0, fresh_names, store_begin_role, read_role, rollback_if_open },
     { "myappctx_audit_set: reason", "'reason'", MYAPPCTX_AUDIT_TEXT_MAX,
       X_AUDIT_EMPTY, X_EINVAL, 0, begin_audit, store_audit_reason, read_audit_reason,
@@ -485,7 +485,7 @@ static const target targets[] = {
       X_VERBATIM, X_SERVER_22021, 0, fresh_names, store_exec_param, read_got, NULL },
     { "myappctx_run_in_context: stmts[0].params[0]", NULL, 0,
       X_VERBATIM, X_SERVER_22021, 0, fresh_names, store_fast_param, read_got, NULL },
-    { "myappctx_run_in_context: ctx->role", "ctx->role", MYAPPCTX_ROLE_MAX,
+    { "myappctx_run_in_context: ctx->role_label", "ctx->role_label", MYAPPCTX_ROLE_LABEL_MAX,
       X_EINVAL, X_EINVAL, 0, fresh_names, store_fast_role, read_got, NULL },
     { "myappctx_run_in_context: ctx->audit_reason", "ctx->audit_reason",
       MYAPPCTX_AUDIT_TEXT_MAX, X_AUDIT_EMPTY, X_EINVAL, 0, fresh_names, store_fast_reason,
@@ -493,7 +493,7 @@ static const target targets[] = {
     { "myappctx_run_in_context: ctx->audit_ticket", "ctx->audit_ticket",
       MYAPPCTX_AUDIT_TEXT_MAX, X_AUDIT_EMPTY, X_EINVAL, 0, fresh_names, store_fast_ticket,
       read_got, NULL },
-    { "myappctx_begin_in_context: ctx->role", "ctx->role", MYAPPCTX_ROLE_MAX,
+    { "myappctx_begin_in_context: ctx->role_label", "ctx->role_label", MYAPPCTX_ROLE_LABEL_MAX,
       X_EINVAL, X_EINVAL, 0, fresh_names, store_begin_in_context_role, read_got,
       rollback_if_open },
     { "myappctx_begin_in_context: first->params[0]", NULL, 0,

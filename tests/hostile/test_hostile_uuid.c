@@ -193,13 +193,13 @@ nil_local_tenant(myappctx_conn *c, const myappctx_uuid *u, myappctx_error *err)
 static int
 nil_begin_user(myappctx_conn *c, const myappctx_uuid *u, myappctx_error *err)
 {
-    return myappctx_context_begin(c, &nil, NULL, "r", err);
+    return myappctx_begin_as_user(c, &nil, NULL, "r", err);
 }
 
 static int
 nil_begin_tenant(myappctx_conn *c, const myappctx_uuid *u, myappctx_error *err)
 {
-    return myappctx_context_begin(c, &some_user, &nil, "r", err);
+    return myappctx_begin_as_user(c, &some_user, &nil, "r", err);
 }
 
 static int
@@ -235,8 +235,8 @@ static const nil_row nil_rows[] = {
     { "myappctx_context_set: ctx->tenant_id",      "ctx->tenant_id", 0, nil_set_tenant },
     { "myappctx_context_set_local: user_id",       "user_id",        1, nil_local_user },
     { "myappctx_context_set_local: tenant_id",     "tenant_id",      1, nil_local_tenant },
-    { "myappctx_context_begin: user_id",           "user_id",        0, nil_begin_user },
-    { "myappctx_context_begin: tenant_id",         "tenant_id",      0, nil_begin_tenant },
+    { "myappctx_begin_as_user: user_id",           "user_id",        0, nil_begin_user },
+    { "myappctx_begin_as_user: tenant_id",         "tenant_id",      0, nil_begin_tenant },
     { "myappctx_impersonate: target_user_id",      "target_user_id", 0, nil_impersonate },
     { "myappctx_run_in_context: ctx->user_id",     "ctx->user_id",   0, nil_run_user },
     { "myappctx_run_in_context: ctx->tenant_id",   "ctx->tenant_id", 0, nil_run_tenant },

@@ -215,7 +215,7 @@ START_TEST(audit_is_part_of_the_whole_context)
     myappctx_error err = { 0 };
     myappctx_uuid user;
     tu_random_uuid(&user, NULL);
-    tu_assert_ok(myappctx_context_begin(c, &user, NULL, NULL, &err), err);
+    tu_assert_ok(myappctx_begin_as_user(c, &user, NULL, NULL, &err), err);
     tu_assert_ok(myappctx_audit_set(c, "why", "T-9", &err), err);
     myappctx_context_info *info = NULL;
     tu_assert_ok(myappctx_context_get(c, &info, &err), err);

@@ -44,7 +44,7 @@ assert_role(myappctx_conn *c, const char *expected)
 {
     myappctx_error err = { 0 };
     char *role = NULL;
-    tu_assert_ok(myappctx_context_role_get(c, &role, &err), err);
+    tu_assert_ok(myappctx_context_role_label_get(c, &role, &err), err);
     ck_assert_pstr_eq(role, expected);
     myappctx_free(role);
 }
@@ -96,7 +96,7 @@ set_user(myappctx_conn *c, const myappctx_uuid *user, const char *role)
     myappctx_error err = { 0 };
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = *user;
-    ctx.role = role;
+    ctx.role_label = role;
     tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
 }
 
@@ -114,7 +114,7 @@ START_TEST(set_and_read_back_everything)
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = user;
     ctx.tenant_id = &tenant;
-    ctx.role = "manager";
+    ctx.role_label = "manager";
     ctx.session_id = "sess-42";
     ctx.metadata = meta;
     tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
@@ -131,7 +131,7 @@ START_TEST(set_and_read_back_everything)
     ck_assert(myappctx_uuid_equal(&info->user_id, &user));
     ck_assert_int_eq(info->has_tenant_id, 1);
     ck_assert(myappctx_uuid_equal(&info->tenant_id, &tenant));
-    ck_assert_str_eq(info->role, "manager");
+    ck_assert_str_eq(info->role_label, "manager");
     ck_assert_str_eq(info->session_id, "sess-42");
     ck_assert_msg(json_equal(info->metadata, meta), "metadata round-trips");
     ck_assert_ptr_nonnull(info->created_at);
@@ -208,7 +208,7 @@ START_TEST(set_hostile_strings_round_trip)
         ck_assert_ptr_nonnull(meta);
         myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
         ctx.user_id = user;
-        ctx.role = h;
+        ctx.role_label = h;
         ctx.session_id = h;
         ctx.metadata = meta;
         tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
@@ -216,7 +216,7 @@ START_TEST(set_hostile_strings_round_trip)
         assert_session_id(c, h);
         myappctx_context_info *info = NULL;
         tu_assert_ok(myappctx_context_get(c, &info, &err), err);
-        ck_assert_str_eq(info->role, h);
+        ck_assert_str_eq(info->role_label, h);
         ck_assert_str_eq(info->session_id, h);
         ck_assert_msg(json_equal(info->metadata, meta), "metadata %zu round-trips", i);
         myappctx_context_info_free(info);
@@ -232,14 +232,14 @@ START_TEST(set_limits_are_inclusive)
     myappctx_error err = { 0 };
     myappctx_uuid user;
     tu_random_uuid(&user, NULL);
-    char *role = tu_repeat('r', MYAPPCTX_ROLE_MAX);
+    char *role = tu_repeat('r', MYAPPCTX_ROLE_LABEL_MAX);
     char *sid = tu_repeat('s', MYAPPCTX_SESSION_ID_MAX);
     /* {"k":"...."} is exactly MYAPPCTX_METADATA_MAX bytes. */
     char *big = tu_repeat('m', MYAPPCTX_METADATA_MAX - 8);
     json_t *meta = json_pack("{s:s}", "k", big);
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = user;
-    ctx.role = role;
+    ctx.role_label = role;
     ctx.session_id = sid;
     ctx.metadata = meta;
     tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
@@ -297,13 +297,13 @@ START_TEST(set_rejects_bad_arguments_before_sending)
     bad.tenant_id = &nil;
     expect_set_einval(c, &bad, "ctx->tenant_id");
 
-    char *long_role = tu_repeat('r', MYAPPCTX_ROLE_MAX + 1);
+    char *long_role = tu_repeat('r', MYAPPCTX_ROLE_LABEL_MAX + 1);
     char *long_sid = tu_repeat('s', MYAPPCTX_SESSION_ID_MAX + 1);
     bad = ok;
-    bad.role = "";
-    expect_set_einval(c, &bad, "ctx->role");
-    bad.role = long_role;
-    expect_set_einval(c, &bad, "ctx->role");
+    bad.role_label = "";
+    expect_set_einval(c, &bad, "ctx->role_label");
+    bad.role_label = long_role;
+    expect_set_einval(c, &bad, "ctx->role_label");
     bad = ok;
     bad.session_id = "";
     expect_set_einval(c, &bad, "ctx->session_id");
@@ -311,8 +311,8 @@ START_TEST(set_rejects_bad_arguments_before_sending)
     expect_set_einval(c, &bad, "ctx->session_id");
     for (size_t i = 0; i < tu_bad_utf8_count; i++) {
         bad = ok;
-        bad.role = tu_bad_utf8[i].text;
-        expect_set_einval(c, &bad, "ctx->role");
+        bad.role_label = tu_bad_utf8[i].text;
+        expect_set_einval(c, &bad, "ctx->role_label");
         bad = ok;
         bad.session_id = tu_bad_utf8[i].text;
         expect_set_einval(c, &bad, "ctx->session_id");
@@ -475,7 +475,7 @@ START_TEST(set_local_masks_session_context_for_one_transaction)
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = session_user;
     ctx.tenant_id = &session_tenant;
-    ctx.role = "admin";
+    ctx.role_label = "admin";
     tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
 
     tu_assert_ok(myappctx_begin(c, &err), err);
@@ -537,7 +537,7 @@ static const struct {
     local_fn fn;
 } local_fns[] = {
     { "myappctx_context_set_local", myappctx_context_set_local },
-    { "myappctx_context_begin", myappctx_context_begin },
+    { "myappctx_begin_as_user", myappctx_begin_as_user },
 };
 
 START_TEST(set_local_and_begin_reject_bad_arguments)
@@ -548,7 +548,7 @@ START_TEST(set_local_and_begin_reject_bad_arguments)
     myappctx_error err = { 0 };
     myappctx_uuid user, nil = { { 0 } };
     tu_random_uuid(&user, NULL);
-    char *long_role = tu_repeat('r', MYAPPCTX_ROLE_MAX + 1);
+    char *long_role = tu_repeat('r', MYAPPCTX_ROLE_LABEL_MAX + 1);
     struct {
         myappctx_conn *conn;
         const myappctx_uuid *user, *tenant;
@@ -558,9 +558,9 @@ START_TEST(set_local_and_begin_reject_bad_arguments)
         { c, NULL, NULL, NULL, "user_id" },
         { c, &nil, NULL, NULL, "user_id" },
         { c, &user, &nil, NULL, "tenant_id" },
-        { c, &user, NULL, "", "role" },
-        { c, &user, NULL, long_role, "role" },
-        { c, &user, NULL, "\xc3", "role" },
+        { c, &user, NULL, "", "role_label" },
+        { c, &user, NULL, long_role, "role_label" },
+        { c, &user, NULL, "\xc3", "role_label" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tu_trace trace = tu_trace_start(c);
@@ -583,7 +583,7 @@ START_TEST(begin_sets_context_until_commit)
     myappctx_uuid user, tenant;
     tu_random_uuid(&user, NULL);
     tu_random_uuid(&tenant, NULL);
-    tu_assert_ok(myappctx_context_begin(c, &user, &tenant, "clerk", &err), err);
+    tu_assert_ok(myappctx_begin_as_user(c, &user, &tenant, "clerk", &err), err);
     ck_assert_int_eq(myappctx_conn_in_transaction(c), 1);
     assert_user(c, &user);
     assert_tenant(c, &tenant);
@@ -591,7 +591,7 @@ START_TEST(begin_sets_context_until_commit)
     tu_assert_ok(myappctx_commit(c, &err), err);
     tu_assert_no_context(c, NULL);
 
-    tu_assert_ok(myappctx_context_begin(c, &user, NULL, NULL, &err), err);
+    tu_assert_ok(myappctx_begin_as_user(c, &user, NULL, NULL, &err), err);
     assert_user(c, &user);
     assert_tenant(c, NULL);
     tu_assert_ok(myappctx_rollback(c, &err), err);
@@ -608,12 +608,12 @@ START_TEST(begin_inside_transaction_is_ebusy)
     tu_random_uuid(&user, NULL);
     tu_assert_ok(myappctx_begin(c, &err), err);
     tu_trace trace = tu_trace_start(c);
-    int rc = myappctx_context_begin(c, &user, NULL, NULL, &err);
+    int rc = myappctx_begin_as_user(c, &user, NULL, NULL, &err);
     ck_assert_int_eq(tu_trace_stop(trace), 0);
     tu_assert_rc(rc, MYAPPCTX_EBUSY, err);
     ck_assert_int_eq(myappctx_conn_in_transaction(c), 1);   /* the caller's, untouched */
     ck_assert_int_ne(myappctx_exec(c, "SELECT 1/0", 0, NULL, NULL, NULL), MYAPPCTX_OK);
-    tu_assert_rc(myappctx_context_begin(c, &user, NULL, NULL, &err), MYAPPCTX_EBUSY, err);
+    tu_assert_rc(myappctx_begin_as_user(c, &user, NULL, NULL, &err), MYAPPCTX_EBUSY, err);
     tu_assert_ok(myappctx_rollback(c, &err), err);
     myappctx_conn_close(c);
 }
@@ -622,7 +622,7 @@ END_TEST
 START_TEST(begin_failure_rolls_back)
 {
     /* The server refuses a transaction context while impersonating (P0055):
-     * the BEGIN that myappctx_context_begin() sent must be rolled back. */
+     * the BEGIN that myappctx_begin_as_user() sent must be rolled back. */
     myappctx_uuid admin, target, other;
     tu_random_uuid(&other, NULL);
     tu_seed_user(&admin, "admin");
@@ -631,7 +631,7 @@ START_TEST(begin_failure_rolls_back)
     myappctx_error err = { 0 };
     set_user(c, &admin, "admin");
     tu_assert_ok(myappctx_impersonate(c, &target, &err), err);
-    tu_assert_rc(myappctx_context_begin(c, &other, NULL, NULL, &err),
+    tu_assert_rc(myappctx_begin_as_user(c, &other, NULL, NULL, &err),
                  MYAPPCTX_EIMPERSONATING, err);
     ck_assert_str_eq(err.sqlstate, "P0055");
     ck_assert_int_eq(myappctx_conn_in_transaction(c), 0);
@@ -666,7 +666,7 @@ START_TEST(transaction_scope_through_pgbouncer)
     char request_id[MYAPPCTX_UUID_BUFSIZE];
     uuid_text(&tenant, request_id);
     for (int round = 0; round < 3; round++) {
-        tu_assert_ok(myappctx_context_begin(c, &user, &tenant, "pooled", &err), err);
+        tu_assert_ok(myappctx_begin_as_user(c, &user, &tenant, "pooled", &err), err);
         assert_user(c, &user);
         assert_tenant(c, &tenant);
         assert_role(c, "pooled");
@@ -713,7 +713,7 @@ START_TEST(clear_resets_everything)
     tu_assert_ok(myappctx_context_get(c, &info, &err), err);
     ck_assert_int_eq(info->has_user_id, 0);
     ck_assert_int_eq(info->has_tenant_id, 0);
-    ck_assert_ptr_null(info->role);
+    ck_assert_ptr_null(info->role_label);
     ck_assert_ptr_null(info->session_id);
     ck_assert_ptr_null(info->metadata);
     ck_assert_ptr_null(info->created_at);
@@ -752,7 +752,7 @@ START_TEST(readers_treat_empty_as_unset)
     myappctx_context_info *info = NULL;
     tu_assert_ok(myappctx_context_get(c, &info, &err), err);
     ck_assert_int_eq(info->has_user_id, 0);
-    ck_assert_ptr_null(info->role);
+    ck_assert_ptr_null(info->role_label);
     ck_assert_ptr_null(info->metadata);
     ck_assert_ptr_null(info->created_at);
     ck_assert_int_eq(info->has_original_user_id, 0);
@@ -817,9 +817,9 @@ START_TEST(readers_reject_null_arguments)
     ck_assert_msg(strstr(err.message, "is_set") != NULL, "%s", err.message);
     tu_assert_rc(myappctx_context_tenant_id_get(NULL, &id, &is_set, &err), MYAPPCTX_EINVAL, err);
     tu_assert_rc(myappctx_context_tenant_id_get(c, &id, NULL, &err), MYAPPCTX_EINVAL, err);
-    tu_assert_rc(myappctx_context_role_get(NULL, &s, &err), MYAPPCTX_EINVAL, err);
+    tu_assert_rc(myappctx_context_role_label_get(NULL, &s, &err), MYAPPCTX_EINVAL, err);
     ck_assert_ptr_null(s);
-    tu_assert_rc(myappctx_context_role_get(c, NULL, &err), MYAPPCTX_EINVAL, err);
+    tu_assert_rc(myappctx_context_role_label_get(c, NULL, &err), MYAPPCTX_EINVAL, err);
     s = (char *)"sentinel";
     tu_assert_rc(myappctx_context_session_id_get(NULL, &s, &err), MYAPPCTX_EINVAL, err);
     ck_assert_ptr_null(s);
@@ -845,7 +845,7 @@ START_TEST(readers_in_failed_transaction_are_etxnfailed)
     tu_assert_rc(myappctx_context_user_id_get(c, &id, &is_set, &err), MYAPPCTX_ETXNFAILED, err);
     tu_assert_rc(myappctx_context_tenant_id_get(c, &id, &is_set, &err), MYAPPCTX_ETXNFAILED,
                  err);
-    tu_assert_rc(myappctx_context_role_get(c, &s, &err), MYAPPCTX_ETXNFAILED, err);
+    tu_assert_rc(myappctx_context_role_label_get(c, &s, &err), MYAPPCTX_ETXNFAILED, err);
     tu_assert_rc(myappctx_context_session_id_get(c, &s, &err), MYAPPCTX_ETXNFAILED, err);
     tu_assert_rc(myappctx_context_get(c, &info, &err), MYAPPCTX_ETXNFAILED, err);
     tu_assert_ok(myappctx_rollback(c, &err), err);
@@ -864,7 +864,7 @@ START_TEST(calls_on_broken_connection_are_econnect)
     ctx.user_id = user;
     tu_assert_rc(myappctx_context_set(c, &ctx, &err), MYAPPCTX_ECONNECT, err);
     tu_assert_rc(myappctx_context_clear(c, &err), MYAPPCTX_ECONNECT, err);
-    tu_assert_rc(myappctx_context_begin(c, &user, NULL, NULL, &err), MYAPPCTX_ECONNECT, err);
+    tu_assert_rc(myappctx_begin_as_user(c, &user, NULL, NULL, &err), MYAPPCTX_ECONNECT, err);
     int is_set;
     tu_assert_rc(myappctx_context_user_id_get(c, &user, &is_set, &err), MYAPPCTX_ECONNECT, err);
     json_t *audit;
@@ -896,11 +896,11 @@ START_TEST(calls_in_pipeline_mode_are_ebusy)
     int rcs[] = {
         myappctx_context_set(c, &ctx, &err),
         myappctx_context_set_local(c, &user, NULL, NULL, &err),
-        myappctx_context_begin(c, &user, NULL, NULL, &err),
+        myappctx_begin_as_user(c, &user, NULL, NULL, &err),
         myappctx_context_clear(c, &err),
         myappctx_context_user_id_get(c, &id, &is_set, &err),
         myappctx_context_tenant_id_get(c, &id, &is_set, &err),
-        myappctx_context_role_get(c, &s, &err),
+        myappctx_context_role_label_get(c, &s, &err),
         myappctx_context_session_id_get(c, &s, &err),
         myappctx_context_get(c, &info, &err),
         myappctx_audit_set(c, "r", "t", &err),

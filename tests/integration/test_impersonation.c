@@ -32,7 +32,7 @@ set_context(myappctx_conn *c, const myappctx_uuid *user, const myappctx_uuid *te
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = *user;
     ctx.tenant_id = tenant;
-    ctx.role = role;
+    ctx.role_label = role;
     tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
 }
 
@@ -85,7 +85,7 @@ assert_role(myappctx_conn *c, const char *expected)
 {
     myappctx_error err = { 0 };
     char *role = NULL;
-    tu_assert_ok(myappctx_context_role_get(c, &role, &err), err);
+    tu_assert_ok(myappctx_context_role_label_get(c, &role, &err), err);
     ck_assert_pstr_eq(role, expected);
     myappctx_free(role);
 }

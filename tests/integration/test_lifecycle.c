@@ -53,7 +53,7 @@ START_TEST(validate_without_context)
     myappctx_conn *c = tu_connect();                          /* superuser */
     myappctx_error err;
     myappctx_validation *v = NULL;
-    tu_assert_ok(myappctx_connection_validate(c, &v, &err), err);
+    tu_assert_ok(myappctx_conn_validate(c, &v, &err), err);
     ck_assert_ptr_nonnull(v);
     ck_assert_int_eq(v->has_user, 0);
     ck_assert_int_eq(v->has_tenant, 0);
@@ -79,7 +79,7 @@ START_TEST(validate_with_context_as_app_role)
     tu_set_context(c, user_text, tenant_text);
 
     myappctx_validation *v;
-    tu_assert_ok(myappctx_connection_validate(c, &v, &err), err);
+    tu_assert_ok(myappctx_conn_validate(c, &v, &err), err);
     ck_assert_int_eq(v->has_user, 1);
     ck_assert(myappctx_uuid_equal(&v->user_id, &user));
     ck_assert_int_eq(v->has_tenant, 1);
@@ -93,7 +93,7 @@ START_TEST(validate_with_context_as_app_role)
 
     /* A user without a tenant. */
     tu_set_context(c, user_text, NULL);
-    tu_assert_ok(myappctx_connection_validate(c, &v, &err), err);
+    tu_assert_ok(myappctx_conn_validate(c, &v, &err), err);
     ck_assert_int_eq(v->has_user, 1);
     ck_assert_int_eq(v->has_tenant, 0);
     myappctx_validation_free(v);
@@ -108,19 +108,19 @@ START_TEST(validate_refuses_a_forged_non_uuid)
     myappctx_validation *v = (myappctx_validation *)1;
     tu_exec(c, "SELECT set_config('myapp.current_user_id', 'x''; DROP TABLE t; --', false)",
             0, NULL);
-    tu_expect(myappctx_connection_validate(c, &v, &err), MYAPPCTX_EMALFORMED, err, "user_id");
+    tu_expect(myappctx_conn_validate(c, &v, &err), MYAPPCTX_EMALFORMED, err, "user_id");
     ck_assert_ptr_null(v);
     tu_exec(c, "SELECT set_config('myapp.current_user_id', '', false)", 0, NULL);
     tu_exec(c, "SELECT set_config('myapp.current_tenant_id', '{1234}', false)", 0, NULL);
-    tu_expect(myappctx_connection_validate(c, &v, &err), MYAPPCTX_EMALFORMED, err, "tenant_id");
+    tu_expect(myappctx_conn_validate(c, &v, &err), MYAPPCTX_EMALFORMED, err, "tenant_id");
     tu_exec(c, "SELECT set_config('myapp.current_tenant_id', '', false)", 0, NULL);
-    tu_assert_ok(myappctx_connection_validate(c, &v, &err), err);
+    tu_assert_ok(myappctx_conn_validate(c, &v, &err), err);
     ck_assert_int_eq(v->has_user, 0);
     ck_assert_int_eq(v->has_tenant, 0);
     myappctx_validation_free(v);
 
-    tu_expect(myappctx_connection_validate(NULL, &v, &err), MYAPPCTX_EINVAL, err, "'conn'");
-    tu_expect(myappctx_connection_validate(c, NULL, &err), MYAPPCTX_EINVAL, err, "'out'");
+    tu_expect(myappctx_conn_validate(NULL, &v, &err), MYAPPCTX_EINVAL, err, "'conn'");
+    tu_expect(myappctx_conn_validate(c, NULL, &err), MYAPPCTX_EINVAL, err, "'out'");
     myappctx_conn_close(c);
 }
 END_TEST
@@ -130,7 +130,7 @@ START_TEST(validate_works_behind_txn_pooler)
     myappctx_conn *c = tu_txn_pooler_connect(tu_pgbouncer_conninfo("app_service"));
     myappctx_error err;
     myappctx_validation *v;
-    tu_assert_ok(myappctx_connection_validate(c, &v, &err), err);
+    tu_assert_ok(myappctx_conn_validate(c, &v, &err), err);
     ck_assert_int_eq(v->is_superuser, 0);
     myappctx_validation_free(v);
     myappctx_conn_close(c);
@@ -149,7 +149,7 @@ START_TEST(init_loads_settings_sets_defaults_and_logs)
     tu_assert_ok(myappctx_config_set(c, "TimeZone", "Europe/Berlin", 0, &err), err);
     tu_assert_ok(myappctx_config_set(c, "DateStyle", "German", 0, &err), err);
 
-    tu_assert_ok(myappctx_connection_init(c, &err), err);
+    tu_assert_ok(myappctx_conn_init(c, &err), err);
     char *v = show(c, "TimeZone");
     ck_assert_str_eq(v, "UTC");
     free(v);
@@ -178,16 +178,16 @@ START_TEST(init_refusals)
 {
     myappctx_conn *c = tu_txn_pooler_connect(NULL);
     myappctx_error err;
-    tu_expect(myappctx_connection_init(c, &err), MYAPPCTX_ESESSIONSTATE, err, NULL);
+    tu_expect(myappctx_conn_init(c, &err), MYAPPCTX_ESESSIONSTATE, err, NULL);
     myappctx_conn_close(c);
-    tu_expect(myappctx_connection_init(NULL, &err), MYAPPCTX_EINVAL, err, "'conn'");
+    tu_expect(myappctx_conn_init(NULL, &err), MYAPPCTX_EINVAL, err, "'conn'");
 
     c = tu_app_connect();
     tu_assert_ok(myappctx_begin(c, &err), err);
     ck_assert_int_ne(myappctx_exec(c, "SELECT 1/0", 0, NULL, NULL, &err), MYAPPCTX_OK);
-    tu_expect(myappctx_connection_init(c, &err), MYAPPCTX_ETXNFAILED, err, NULL);
+    tu_expect(myappctx_conn_init(c, &err), MYAPPCTX_ETXNFAILED, err, NULL);
     myappctx_validation *v;
-    tu_expect(myappctx_connection_validate(c, &v, &err), MYAPPCTX_ETXNFAILED, err, NULL);
+    tu_expect(myappctx_conn_validate(c, &v, &err), MYAPPCTX_ETXNFAILED, err, NULL);
     myappctx_conn_close(c);
 }
 END_TEST
@@ -230,14 +230,14 @@ START_TEST(cleanup_terminates_idle_connections_of_own_role)
     sleep(2);                                                 /* idle > 1 second */
 
     int terminated = -1;
-    tu_assert_ok(myappctx_connection_cleanup_idle(caller, 1, &terminated, &err), err);
+    tu_assert_ok(myappctx_conn_cleanup_idle(caller, 1, &terminated, &err), err);
     ck_assert_int_eq(terminated, 1);
     tu_expect(myappctx_exec(victim, "SELECT 1", 0, NULL, NULL, &err), MYAPPCTX_ECONNECT, err,
               NULL);
     tu_exec(caller, "SELECT 1", 0, NULL);
     tu_exec(bystander, "SELECT 1", 0, NULL);
     /* Nothing idle is left; the count may be omitted. */
-    tu_assert_ok(myappctx_connection_cleanup_idle(caller, 1, NULL, &err), err);
+    tu_assert_ok(myappctx_conn_cleanup_idle(caller, 1, NULL, &err), err);
     myappctx_conn_close(victim);
     myappctx_conn_close(bystander);
     myappctx_conn_close(caller);
@@ -251,16 +251,16 @@ START_TEST(cleanup_as_app_role_and_bad_timeouts)
     myappctx_error err;
     /* Nothing has been idle for 68 years: the call is allowed and kills nothing. */
     int terminated = -1;
-    tu_assert_ok(myappctx_connection_cleanup_idle(c, 2147483647L, &terminated, &err), err);
+    tu_assert_ok(myappctx_conn_cleanup_idle(c, 2147483647L, &terminated, &err), err);
     ck_assert_int_eq(terminated, 0);
     static const long bad[] = { 0, -1, -600, 2147483648L, 9223372036854775807L };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         terminated = -1;
-        tu_expect(myappctx_connection_cleanup_idle(c, bad[i], &terminated, &err), MYAPPCTX_EINVAL,
+        tu_expect(myappctx_conn_cleanup_idle(c, bad[i], &terminated, &err), MYAPPCTX_EINVAL,
                   err, "'idle_timeout_seconds'");
         ck_assert_int_eq(terminated, -1);
     }
-    tu_expect(myappctx_connection_cleanup_idle(NULL, 600, &terminated, &err), MYAPPCTX_EINVAL,
+    tu_expect(myappctx_conn_cleanup_idle(NULL, 600, &terminated, &err), MYAPPCTX_EINVAL,
               err, "'conn'");
     myappctx_conn_close(c);
 }
@@ -275,9 +275,9 @@ START_TEST(summary_matches_pg_stat_activity)
     /* pg_stat_activity is read once per transaction, so the summary and the
      * reference query below see the same snapshot. */
     tu_assert_ok(myappctx_begin(c, &err), err);
-    myappctx_connection_summary *rows = NULL;
+    myappctx_conn_summary *rows = NULL;
     size_t n = 0;
-    tu_assert_ok(myappctx_connection_summary_get(c, &rows, &n, &err), err);
+    tu_assert_ok(myappctx_conn_summary_get(c, &rows, &n, &err), err);
     PGresult *res;
     tu_assert_ok(myappctx_exec(c, "SELECT state, count(*) FROM pg_stat_activity"
                                   " WHERE datname = current_database()"
@@ -301,21 +301,21 @@ START_TEST(summary_matches_pg_stat_activity)
     }
     ck_assert_int_eq(saw_idle, 1);
     PQclear(res);
-    myappctx_connection_summary_free(rows);
-    myappctx_connection_summary_free(NULL);
+    myappctx_conn_summary_free(rows);
+    myappctx_conn_summary_free(NULL);
 
-    tu_expect(myappctx_connection_summary_get(NULL, &rows, &n, &err), MYAPPCTX_EINVAL, err,
+    tu_expect(myappctx_conn_summary_get(NULL, &rows, &n, &err), MYAPPCTX_EINVAL, err,
               "'conn'");
-    tu_expect(myappctx_connection_summary_get(c, NULL, &n, &err), MYAPPCTX_EINVAL, err, "'out'");
-    tu_expect(myappctx_connection_summary_get(c, &rows, NULL, &err), MYAPPCTX_EINVAL, err,
+    tu_expect(myappctx_conn_summary_get(c, NULL, &n, &err), MYAPPCTX_EINVAL, err, "'out'");
+    tu_expect(myappctx_conn_summary_get(c, &rows, NULL, &err), MYAPPCTX_EINVAL, err,
               "'out_count'");
     myappctx_conn_close(idle);
     myappctx_conn_close(c);
 }
 END_TEST
 
-static const myappctx_connection_stat *
-find_app(const myappctx_connection_stat *rows, size_t n, const char *appname)
+static const myappctx_conn_stat *
+find_app(const myappctx_conn_stat *rows, size_t n, const char *appname)
 {
     for (size_t i = 0; i < n; i++)
         if (rows[i].application_name != NULL && strcmp(rows[i].application_name, appname) == 0)
@@ -339,15 +339,15 @@ START_TEST(stats_rows_as_app_role)
     myappctx_conn *c = tu_app_connect();
     myappctx_error err;
     tu_assert_ok(myappctx_begin(c, &err), err);
-    myappctx_connection_stat *rows = NULL;
+    myappctx_conn_stat *rows = NULL;
     size_t n = 0;
-    tu_assert_ok(myappctx_connection_stats_get(c, &rows, &n, &err), err);
+    tu_assert_ok(myappctx_conn_stats_get(c, &rows, &n, &err), err);
     const char *p[] = { mine };
     char *epoch = tu_value(c, "SELECT extract(epoch FROM state_change) FROM pg_stat_activity"
                               " WHERE application_name = $1", 1, p);
     tu_assert_ok(myappctx_commit(c, &err), err);
 
-    const myappctx_connection_stat *r = find_app(rows, n, mine);
+    const myappctx_conn_stat *r = find_app(rows, n, mine);
     ck_assert_ptr_nonnull(r);
     ck_assert_str_eq(r->username, "app_service");
     ck_assert_str_eq(r->state, "idle");
@@ -377,13 +377,13 @@ START_TEST(stats_rows_as_app_role)
             rows[i].query != NULL && strstr(rows[i].query, "api.v_connection_stats") != NULL)
             saw_self = 1;
     ck_assert_int_eq(saw_self, 1);
-    myappctx_connection_stats_free(rows);
-    myappctx_connection_stats_free(NULL);
+    myappctx_conn_stats_free(rows);
+    myappctx_conn_stats_free(NULL);
 
-    tu_expect(myappctx_connection_stats_get(NULL, &rows, &n, &err), MYAPPCTX_EINVAL, err,
+    tu_expect(myappctx_conn_stats_get(NULL, &rows, &n, &err), MYAPPCTX_EINVAL, err,
               "'conn'");
-    tu_expect(myappctx_connection_stats_get(c, NULL, &n, &err), MYAPPCTX_EINVAL, err, "'out'");
-    tu_expect(myappctx_connection_stats_get(c, &rows, NULL, &err), MYAPPCTX_EINVAL, err,
+    tu_expect(myappctx_conn_stats_get(c, NULL, &n, &err), MYAPPCTX_EINVAL, err, "'out'");
+    tu_expect(myappctx_conn_stats_get(c, &rows, NULL, &err), MYAPPCTX_EINVAL, err,
               "'out_count'");
     myappctx_conn_close(c);
     myappctx_conn_close(idle_theirs);

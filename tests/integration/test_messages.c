@@ -63,7 +63,7 @@ context_begin_in_txn(myappctx_conn **c, myappctx_error *err)
     myappctx_uuid u;
     tu_random_uuid(&u, NULL);
     tu_exec(*c, "BEGIN", 0, NULL);
-    return myappctx_context_begin(*c, &u, NULL, NULL, err);
+    return myappctx_begin_as_user(*c, &u, NULL, NULL, err);
 }
 
 static int
@@ -115,7 +115,7 @@ validate_broken(myappctx_conn **c, myappctx_error *err)
 {
     myappctx_validation *v = NULL;
     tu_kill_backend(tu_backend_pid(*c));
-    return myappctx_connection_validate(*c, &v, err);
+    return myappctx_conn_validate(*c, &v, err);
 }
 
 static int
@@ -222,14 +222,14 @@ static const struct {
     { "myappctx_begin", MYAPPCTX_ECONNECT, begin_broken, NULL },
     { "myappctx_context_set_local", MYAPPCTX_ENOTXN, context_set_local_outside_txn, NULL },
     { "myappctx_context_user_id_get", MYAPPCTX_EMALFORMED, context_user_id_malformed, "malformed" },
-    { "myappctx_context_begin", MYAPPCTX_EBUSY, context_begin_in_txn, NULL },
+    { "myappctx_begin_as_user", MYAPPCTX_EBUSY, context_begin_in_txn, NULL },
     { "myappctx_audit_set", MYAPPCTX_ENOTXN, audit_set_outside_txn, NULL },
     { "myappctx_impersonate", MYAPPCTX_ENOCONTEXT, impersonate_without_context, NULL },
     { "myappctx_require_context", MYAPPCTX_ENOCONTEXT, require_context_unset, NULL },
     { "myappctx_rate_limit_check", MYAPPCTX_ENOCONTEXT, rate_limit_without_context, NULL },
     { "myappctx_config_set", MYAPPCTX_ESERVER, config_set_bad_value, "work_mem" },
     { "myappctx_setting_get_int", MYAPPCTX_EMALFORMED, setting_get_int_malformed, NULL },
-    { "myappctx_connection_validate", MYAPPCTX_ECONNECT, validate_broken, NULL },
+    { "myappctx_conn_validate", MYAPPCTX_ECONNECT, validate_broken, NULL },
     { "myappctx_run_in_context", MYAPPCTX_ESERVER, run_in_context_statement_error,
       "statement 0: division by zero" },
     { "myappctx_schema_status_get", MYAPPCTX_ESERVER, schema_status_without_rights, "permission" },

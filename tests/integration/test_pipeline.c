@@ -72,7 +72,7 @@ check_context_visible(const char *conninfo)
     myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
     ctx.user_id = &user;
     ctx.tenant_id = &tenant;
-    ctx.role = "it's \\ a; role";
+    ctx.role_label = "it's \\ a; role";
     myappctx_stmt stmts[] = {
         { "SELECT private.get_current_user_id()::text, private.get_current_tenant_id()::text, "
           "private.get_current_role()", 0, NULL },
@@ -220,13 +220,13 @@ START_TEST(invalid_arguments)
     tu_assert_rc(myappctx_run_in_context(c, &ctx, &bad, 1, NULL, &err), MYAPPCTX_EINVAL, err);
     bad = (myappctx_stmt){ "SELECT $1", 1, NULL };
     tu_assert_rc(myappctx_run_in_context(c, &ctx, &bad, 1, NULL, &err), MYAPPCTX_EINVAL, err);
-    ctx.role = "\xff\xfe";
+    ctx.role_label = "\xff\xfe";
     tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_EINVAL, err);
-    ctx.role = "a role that is far too long to be accepted because it exceeds sixty-three bytes";
+    ctx.role_label = "a role that is far too long to be accepted because it exceeds sixty-three bytes";
     tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_EINVAL, err);
-    ctx.role = "";
+    ctx.role_label = "";
     tu_assert_rc(myappctx_run_in_context(c, &ctx, &s, 1, NULL, &err), MYAPPCTX_EINVAL, err);
-    ctx.role = NULL;
+    ctx.role_label = NULL;
     myappctx_uuid nil;
     memset(&nil, 0, sizeof nil);
     ctx.user_id = &nil;
@@ -252,7 +252,7 @@ START_TEST(null_role_hides_the_session_role)
     myappctx_conn *c = tu_connect();
     myappctx_context sctx = MYAPPCTX_CONTEXT_INIT;
     sctx.user_id = user;
-    sctx.role = "admin";
+    sctx.role_label = "admin";
     myappctx_error err;
     tu_assert_ok(myappctx_context_set(c, &sctx, &err), err);
     myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;

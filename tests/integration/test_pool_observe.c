@@ -281,8 +281,8 @@ START_TEST(events_of_a_borrow)
     ck_assert_str_eq(r->unit_function, "myappctx_begin_in_context");
     ck_assert_uint_eq(r->unit_statements, 1);
     tu_assert_ok(myappctx_rollback(c, &err), err);
-    tu_assert_ok(myappctx_context_begin(c, &user, &tenant, NULL, &err), err);
-    ck_assert_str_eq(r->unit_function, "myappctx_context_begin");
+    tu_assert_ok(myappctx_begin_as_user(c, &user, &tenant, NULL, &err), err);
+    ck_assert_str_eq(r->unit_function, "myappctx_begin_as_user");
     ck_assert_uint_eq(r->unit_statements, 0);
     ck_assert_str_eq(r->unit_tenant, TENANT);
     tu_assert_ok(myappctx_rollback(c, &err), err);

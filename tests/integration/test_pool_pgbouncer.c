@@ -44,7 +44,7 @@ START_TEST(transaction_context_through_pgbouncer)
         myappctx_conn *c = tu_pool_acquire(pool);
         ck_assert_int_eq(myappctx_conn_is_txn_pooler(c), 1);
         tu_expect_value(c, "SELECT api.get_context()->>'user_id'", 0, NULL, NULL);
-        tu_assert_ok(myappctx_context_begin(c, &u, &t, NULL, &err), err);
+        tu_assert_ok(myappctx_begin_as_user(c, &u, &t, NULL, &err), err);
         tu_expect_value(c, "SELECT api.get_context()->>'user_id'", 0, NULL, user);
         tu_expect_value(c, "SELECT api.get_context()->>'tenant_id'", 0, NULL, tenant);
         if (i % 3 == 0)

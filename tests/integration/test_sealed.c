@@ -610,7 +610,7 @@ START_TEST(units_keep_their_round_trips)
             PQclear(res);
             t = (tu_trace){ tmpfile(), conns[k]->pg };
             PQtrace(t.pg, t.file);
-            tu_assert_ok(myappctx_context_begin(conns[k], &user_a, &tenant_a, "manager", &err), err);
+            tu_assert_ok(myappctx_begin_as_user(conns[k], &user_a, &tenant_a, "manager", &err), err);
             ck_assert_int_eq(tu_trace_round_trips(t), 1);
             tu_expect_value(conns[k], "SELECT private.get_current_role()", 0, NULL, "manager");
             tu_assert_ok(myappctx_commit(conns[k], &err), err);
@@ -684,7 +684,7 @@ START_TEST(session_and_transaction_calls)
     myappctx_context_info *info = NULL;
     tu_assert_ok(myappctx_context_get(c, &info, &err), err);
     ck_assert(info->has_user_id && myappctx_uuid_equal(&info->user_id, &admin));
-    ck_assert_str_eq(info->role, "user");
+    ck_assert_str_eq(info->role_label, "user");
     ck_assert_str_eq(info->session_id, "web-7");
     myappctx_context_info_free(info);
 
@@ -723,7 +723,7 @@ START_TEST(session_and_transaction_calls)
     int n = -1;
     tu_assert_ok(myappctx_settings_load(c, &n, &err), err);
     ck_assert_int_ge(n, 0);
-    tu_assert_ok(myappctx_connection_init(c, &err), err);
+    tu_assert_ok(myappctx_conn_init(c, &err), err);
 
     /* No context in effect: an audit context has nothing to be sealed with. */
     tu_assert_ok(myappctx_begin(c, &err), err);

@@ -87,7 +87,7 @@ check_units(myappctx_conn *c, const char *label)
     PQclear(res);
     tu_expect_row(label, myappctx_commit(c, &err), MYAPPCTX_OK, err, NULL);
 
-    tu_expect_row(label, myappctx_context_begin(c, &user, NULL, NULL, &err), MYAPPCTX_OK, err,
+    tu_expect_row(label, myappctx_begin_as_user(c, &user, NULL, NULL, &err), MYAPPCTX_OK, err,
                   NULL);
     tu_expect_row(label, myappctx_exec(c, INSIDE, 1, params, &res, &err), MYAPPCTX_OK, err, NULL);
     ck_assert_msg(strcmp(PQgetvalue(res, 0, 0), CLEAN) == 0, "%s: context_begin saw %s", label,
@@ -209,7 +209,7 @@ START_TEST(no_extra_round_trip_after_a_dirty_borrower)
 
         myappctx_conn *b = tu_pool_acquire(pool);
         tu_trace t = tu_trace_start(b);
-        tu_assert_ok(myappctx_context_begin(b, &user, NULL, NULL, &err), err);
+        tu_assert_ok(myappctx_begin_as_user(b, &user, NULL, NULL, &err), err);
         tu_assert_ok(myappctx_exec(b, INSIDE, 1, params, &res, &err), err);
         ck_assert_str_eq(PQgetvalue(res, 0, 0), CLEAN);
         PQclear(res);
@@ -268,7 +268,7 @@ impersonate(myappctx_conn *c, int raw)
     char t[MYAPPCTX_UUID_BUFSIZE];
     myappctx_context ctx = MYAPPCTX_CONTEXT_INIT;
     ctx.user_id = admin;
-    ctx.role = "admin";
+    ctx.role_label = "admin";
     myappctx_error err;
     tu_assert_ok(myappctx_context_set(c, &ctx, &err), err);
     if (raw) {
@@ -385,7 +385,7 @@ START_TEST(unit_survives_deallocate_all)
         ck_assert_str_eq(PQgetvalue(res, 0, 0), id);
         PQclear(res);
         tu_sql(myappctx_conn_pg(c), i == 0 ? "DEALLOCATE ALL" : "DISCARD ALL");
-        tu_assert_ok(myappctx_context_begin(c, &user, NULL, NULL, &err), err);
+        tu_assert_ok(myappctx_begin_as_user(c, &user, NULL, NULL, &err), err);
         tu_assert_ok(myappctx_rollback(c, &err), err);
     }
     myappctx_conn_close(c);
@@ -407,7 +407,7 @@ START_TEST(unit_refused_while_the_library_impersonates)
                     err, "P0055");
     tu_expect_state(myappctx_begin_in_context(c, &ctx, &s, NULL, &err), MYAPPCTX_EIMPERSONATING,
                     err, "P0055");
-    tu_expect_state(myappctx_context_begin(c, &user, NULL, NULL, &err), MYAPPCTX_EIMPERSONATING,
+    tu_expect_state(myappctx_begin_as_user(c, &user, NULL, NULL, &err), MYAPPCTX_EIMPERSONATING,
                     err, "P0055");
     ck_assert_int_eq(tu_trace_stop(t), 0);
     tu_assert_ok(myappctx_impersonation_end(c, &err), err);
@@ -424,7 +424,7 @@ START_TEST(unit_runs_as_its_db_role)
     myappctx_conn *c = tu_app_connect();
     myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
     ctx.user_id = &user;
-    ctx.role = "admin";
+    ctx.role_label = "admin";
     ctx.db_role = other_role;
     /* The db role has no rights on the schema: read the label raw. */
     myappctx_stmt s = { "SELECT current_user::text || ',' || current_setting('myapp.current_role')", 0, NULL };
@@ -440,7 +440,7 @@ START_TEST(unit_runs_as_its_db_role)
         PQclear(res);
         tu_expect_value(c, "SELECT current_user::text", 0, NULL, "app_service");
     }
-    tu_assert_ok(myappctx_context_begin(c, &user, NULL, NULL, &err), err);   /* no db role */
+    tu_assert_ok(myappctx_begin_as_user(c, &user, NULL, NULL, &err), err);   /* no db role */
     tu_expect_value(c, "SELECT current_user::text", 0, NULL, "app_service");
     tu_assert_ok(myappctx_rollback(c, &err), err);
     ctx.db_role = "postgres";

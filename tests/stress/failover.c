@@ -144,7 +144,7 @@ run_unit(struct worker *w)
     myappctx_txn_context ctx = MYAPPCTX_TXN_CONTEXT_INIT;
     ctx.user_id = &world->user[user].id;
     ctx.tenant_id = &world->tenant[tenant];
-    ctx.role = su_role_names[role];
+    ctx.role_label = su_role_names[role];
     if (audited) {
         ctx.audit_reason = "failover";
         ctx.audit_ticket = ticket;

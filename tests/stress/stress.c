@@ -342,7 +342,7 @@ txn_context(struct unit *u, myappctx_txn_context *ctx)
     *ctx = (myappctx_txn_context)MYAPPCTX_TXN_CONTEXT_INIT;
     ctx->user_id = user_id(u);
     ctx->tenant_id = tenant_id(u);
-    ctx->role = su_role_names[u->role];
+    ctx->role_label = su_role_names[u->role];
     if (u->audited) {
         ctx->audit_reason = "stress";
         ctx->audit_ticket = u->ticket;
@@ -475,7 +475,7 @@ txn_start(struct unit *u)
 {
     myappctx_error err;
     const char *step = "context_begin";
-    int rc = myappctx_context_begin(u->c, user_id(u), tenant_id(u), su_role_names[u->role], &err);
+    int rc = myappctx_begin_as_user(u->c, user_id(u), tenant_id(u), su_role_names[u->role], &err);
     if (rc == MYAPPCTX_OK && u->audited) {
         step = "audit_set";
         rc = myappctx_audit_set(u->c, "stress", u->ticket, &err);
@@ -499,7 +499,7 @@ unit_txn(struct unit *u)
     int rc;
     if (u->kind == K_TXN_TIMEOUT) {
         /* Local statement_timeout: gone at the end of the transaction. */
-        rc = myappctx_context_begin(u->c, user_id(u), tenant_id(u), su_role_names[u->role], &err);
+        rc = myappctx_begin_as_user(u->c, user_id(u), tenant_id(u), su_role_names[u->role], &err);
         if (rc == MYAPPCTX_OK)
             rc = myappctx_config_set(u->c, "statement_timeout", "40ms", 1, &err);
         if (rc != MYAPPCTX_OK) {
@@ -559,7 +559,7 @@ session_context(struct unit *u, const myappctx_uuid *user)
     snprintf(session_id, sizeof session_id, "sess-%s", u->token_text);
     ctx.user_id = *user;
     ctx.tenant_id = tenant_id(u);
-    ctx.role = su_role_names[u->role];
+    ctx.role_label = su_role_names[u->role];
     ctx.session_id = session_id;
     ctx.metadata = json_pack("{s:i, s:s}", "worker", u->w->id, "token", u->token_text);
     myappctx_error err;
