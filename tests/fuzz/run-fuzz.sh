@@ -19,8 +19,8 @@ for f in ${FUZZ_LIB_SOURCES:?FUZZ_LIB_SOURCES not set}; do
     case $f in *.c) libsrc="$libsrc $src/$f" ;; esac
 done
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE
-       -I$build -I$build/include -I$src/include -I$src/lib $(pkg-config --cflags libpq jansson)"
-libs="$(pkg-config --libs libpq jansson) -pthread"
+       -I$build -I$build/include -I$src/include -I$src/lib $(pkg-config --cflags libpq jansson libcrypto)"
+libs="$(pkg-config --libs libpq jansson libcrypto) -pthread"
 status=0
 for t in "${targets[@]}"; do
     echo "fuzz: building $t"
